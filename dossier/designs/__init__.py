@@ -1,0 +1,1 @@
+"""designs stage."""
