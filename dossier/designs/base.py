@@ -1,0 +1,349 @@
+"""The interface shared by every dose-escalation design, and the typed results it returns.
+
+Every design answers the same three questions, so that the simulation engine, the CLI and the
+templates can treat all designs alike:
+
+* :meth:`Design.decide` / :meth:`Design.next_dose` -- given the data so far (patients and DLTs per
+  dose, eliminated doses) what is the dose for the next cohort, or should the trial stop?
+* :meth:`Design.select_mtd` -- at the end of the trial, which dose is the MTD (with estimates)?
+* :meth:`Design.decision_table` -- the rules as a table clinicians can follow.
+
+Decisions are implemented once, vectorised over trials (:meth:`Design.step`, arrays of shape
+``(n_trials, n_doses)``); the single-trial methods are thin wrappers over the vectorised code, so
+what the simulation does and what the CLI ``decide`` command says can never diverge.
+
+Dose indices are 0-based everywhere in Python; the CLI converts to 1-based dose levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from dossier.errors import DesignError
+
+# ----------------------------------------------------------------------------------------------
+# Typed results
+# ----------------------------------------------------------------------------------------------
+
+
+class MtdSelection(BaseModel):
+    """The dose selected as MTD at the end of a trial, with the estimates it rests on.
+
+    ``selected`` is a 0-based dose index or ``None`` (no dose selected: lowest dose too toxic or
+    no admissible dose).  ``estimates``, ``ci_lower`` and ``ci_upper`` have one entry per dose;
+    ``None`` for doses without patients.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    selected: int | None
+    estimates: list[float | None]
+    ci_lower: list[float | None]
+    ci_upper: list[float | None]
+    eliminated: list[bool]
+    note: str = ""
+
+
+class DecisionRow(BaseModel):
+    """One row of an interval design's decision table (counts of DLTs among ``n`` patients)."""
+
+    n: int
+    escalate_max: int | None
+    deescalate_min: int | None
+    eliminate_min: int | None
+
+
+class TransitionPathway(BaseModel):
+    """A dose-transition pathway: the DLT counts in the next cohorts and the doses they lead to.
+
+    ``doses[i]`` is the 0-based dose after cohort ``i`` (``None``: the trial stops).
+    """
+
+    dlts: list[int]
+    doses: list[int | None]
+
+
+class DecisionTable(BaseModel):
+    """Decision rules as a table: rows by number of patients (interval designs) or pathways (CRM)."""
+
+    design: str
+    target: float
+    cohort_size: int
+    lambda_e: float | None = None
+    lambda_d: float | None = None
+    table: list[DecisionRow] = []
+    pathways: list[TransitionPathway] = []
+    start_dose: int | None = None
+    note: str = ""
+
+
+Action = Literal["escalate", "stay", "deescalate", "stop_select", "stop_no_mtd"]
+
+
+class Decision(BaseModel):
+    """A single-trial decision: the next dose (0-based) or a stop."""
+
+    action: Action
+    next_dose: int | None
+    eliminated: list[bool]
+
+
+# ----------------------------------------------------------------------------------------------
+# Trial state used by the vectorised engine
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrialState:
+    """The data of ``n_trials`` trials stepping in lock-step (all arrays are modified in place).
+
+    n, y         : (n_trials, n_doses) patients and DLTs per dose
+    current      : (n_trials,) dose the last cohort was treated at
+    eliminated   : (n_trials, n_doses) doses excluded for toxicity
+    last_dlt     : (n_trials,) DLTs in the last cohort, last_size its size (for CRM coherence)
+    """
+
+    n: np.ndarray
+    y: np.ndarray
+    current: np.ndarray
+    eliminated: np.ndarray
+    last_dlt: np.ndarray
+    last_size: np.ndarray
+
+    @classmethod
+    def empty(cls, n_trials: int, n_doses: int, start_dose: int = 0) -> TrialState:
+        return cls(
+            n=np.zeros((n_trials, n_doses), dtype=np.int64),
+            y=np.zeros((n_trials, n_doses), dtype=np.int64),
+            current=np.full(n_trials, start_dose, dtype=np.int64),
+            eliminated=np.zeros((n_trials, n_doses), dtype=bool),
+            last_dlt=np.zeros(n_trials, dtype=np.int64),
+            last_size=np.zeros(n_trials, dtype=np.int64),
+        )
+
+    def subset(self, idx: np.ndarray) -> TrialState:
+        return TrialState(
+            self.n[idx], self.y[idx], self.current[idx], self.eliminated[idx], self.last_dlt[idx],
+            self.last_size[idx],
+        )
+
+
+@dataclass
+class StepResult:
+    """Outcome of one vectorised decision step.
+
+    next_dose : (n_trials,) dose for the next cohort (meaningless where ``stop``)
+    stop      : (n_trials,) the trial ends now
+    no_mtd    : (n_trials,) the trial ends without selecting a dose (safety stop)
+    """
+
+    next_dose: np.ndarray
+    stop: np.ndarray
+    no_mtd: np.ndarray
+
+
+# ----------------------------------------------------------------------------------------------
+# Isotonic regression, vectorised over trials
+# ----------------------------------------------------------------------------------------------
+
+
+def isotonic_batch(x: np.ndarray, w: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Weighted isotonic (non-decreasing) regression of each row of ``x``, over the columns in ``use``.
+
+    Uses the max-min formula ``iso_i = max_{j<=i} min_{k>=i} Av(j..k)`` (Barlow et al. 1972),
+    which equals the pool-adjacent-violators solution, evaluated on all O(D^2) blocks at once so
+    that thousands of trials are fitted without a Python loop over trials.  Columns outside
+    ``use`` carry zero weight and are skipped; their output is NaN.
+    """
+    x = np.asarray(x, dtype=float)
+    w = np.where(use, np.asarray(w, dtype=float), 0.0)
+    xw = np.where(use, x, 0.0) * w
+    n_rows, d = x.shape
+    cw = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(w, axis=1)], axis=1)
+    cxw = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(xw, axis=1)], axis=1)
+    out = np.full((n_rows, d), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # block[j][k] = weighted mean of columns j..k (NaN if the block has no weight)
+        block = {}
+        for j in range(d):
+            for k in range(j, d):
+                sw = cw[:, k + 1] - cw[:, j]
+                block[j, k] = np.where(sw > 0, (cxw[:, k + 1] - cxw[:, j]) / sw, np.nan)
+        for i in range(d):
+            best = np.full(n_rows, -np.inf)
+            for j in range(i + 1):
+                worst = np.full(n_rows, np.inf)
+                for k in range(i, d):
+                    worst = np.fmin(worst, block[j, k])
+                best = np.fmax(best, worst)
+            out[:, i] = np.where(use[:, i], best, np.nan)
+    return out
+
+
+def pava(x: Sequence[float], w: Sequence[float] | None = None) -> np.ndarray:
+    """Pool-adjacent-violators algorithm for one sequence, as written in BOIN::select.mtd (reference)."""
+    x = np.asarray(x, dtype=float).copy()
+    w = np.ones_like(x) if w is None else np.asarray(w, dtype=float)
+    n = len(x)
+    if n <= 1:
+        return x
+    level = np.arange(n)
+    while True:
+        viol = np.flatnonzero(np.diff(x) < 0)
+        if len(viol) == 0:
+            return x
+        i = viol[0]
+        pooled = (level == level[i]) | (level == level[i + 1])
+        x[pooled] = np.sum(x[pooled] * w[pooled]) / np.sum(w[pooled])
+        level[pooled] = level[i]
+
+
+# ----------------------------------------------------------------------------------------------
+# The design interface
+# ----------------------------------------------------------------------------------------------
+
+
+class Design:
+    """Base class of all dose-escalation designs.
+
+    Subclasses implement :meth:`step` (one decision for many trials at once),
+    :meth:`select_batch` (final selection for many trials) and :meth:`select_mtd` (with estimates),
+    and :meth:`decision_table`.  Parameters are set once in the constructor (scikit-learn style).
+    """
+
+    name: str = "design"
+
+    def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
+                 start_dose: int = 0):
+        _check(0.0 < target < 1.0, f"target must be in (0, 1), got {target}", "target",
+               "give the target DLT rate as a proportion, e.g. 0.3")
+        _check(isinstance(n_doses, int | np.integer) and n_doses >= 1,
+               f"n_doses must be a positive integer, got {n_doses}", "n_doses")
+        _check(isinstance(cohort_size, int | np.integer) and cohort_size >= 1,
+               f"cohort_size must be a positive integer, got {cohort_size}", "cohort_size")
+        _check(isinstance(n_cohorts, int | np.integer) and n_cohorts >= 1,
+               f"n_cohorts must be a positive integer, got {n_cohorts}", "n_cohorts")
+        _check(0 <= start_dose < n_doses, f"start_dose must be a dose index in 0..{n_doses - 1}, "
+               f"got {start_dose}", "start_dose", "start_dose is 0-based in Python, 1-based on the CLI")
+        self.target = float(target)
+        self.n_doses = int(n_doses)
+        self.cohort_size = int(cohort_size)
+        self.n_cohorts = int(n_cohorts)
+        self.start_dose = int(start_dose)
+
+    # --- sizes used by the engine -------------------------------------------------------------
+    @property
+    def max_cohorts(self) -> int:
+        """Largest number of cohorts a trial can enrol."""
+        return self.n_cohorts
+
+    @property
+    def max_patients(self) -> int:
+        return self.max_cohorts * self.cohort_size
+
+    # --- vectorised API (implemented by subclasses) -------------------------------------------
+    def step(self, state: TrialState) -> StepResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def select_batch(self, state: TrialState) -> np.ndarray:  # pragma: no cover - abstract
+        """Final selection for each trial: 0-based dose or -1 (no dose selected)."""
+        raise NotImplementedError
+
+    # --- single-trial API ---------------------------------------------------------------------
+    def decide(self, n_patients: Sequence[int], n_dlt: Sequence[int], current: int,
+               eliminated: Sequence[bool] | None = None, last_cohort_dlt: int | None = None,
+               last_cohort_size: int | None = None) -> Decision:
+        """The decision after the last cohort (treated at ``current``) for one trial's data."""
+        state = self._single_state(n_patients, n_dlt, current, eliminated, last_cohort_dlt,
+                                   last_cohort_size)
+        res = self.step(state)
+        elim = [bool(v) for v in state.eliminated[0]]
+        if res.stop[0]:
+            if res.no_mtd[0]:
+                return Decision(action="stop_no_mtd", next_dose=None, eliminated=elim)
+            return Decision(action="stop_select", next_dose=None, eliminated=elim)
+        nxt = int(res.next_dose[0])
+        action: Action = "escalate" if nxt > current else "deescalate" if nxt < current else "stay"
+        return Decision(action=action, next_dose=nxt, eliminated=elim)
+
+    def next_dose(self, n_patients: Sequence[int], n_dlt: Sequence[int], current: int,
+                  eliminated: Sequence[bool] | None = None, last_cohort_dlt: int | None = None,
+                  last_cohort_size: int | None = None) -> int | None:
+        """The 0-based dose for the next cohort, or ``None`` if the trial stops."""
+        return self.decide(n_patients, n_dlt, current, eliminated, last_cohort_dlt,
+                           last_cohort_size).next_dose
+
+    def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]) -> MtdSelection:
+        raise NotImplementedError  # pragma: no cover
+
+    def decision_table(self) -> DecisionTable:
+        raise NotImplementedError  # pragma: no cover
+
+    def describe(self) -> dict:
+        """Parameters of the design as plain data (for evidence bundles and JSON output)."""
+        return {"design": self.name, "target": self.target, "n_doses": self.n_doses,
+                "cohort_size": self.cohort_size, "n_cohorts": self.n_cohorts,
+                "start_dose": self.start_dose}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.describe().items() if k != "design")
+        return f"{type(self).__name__}({args})"
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _check_data(self, n_patients: Sequence[int], n_dlt: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        n = np.asarray(n_patients)
+        y = np.asarray(n_dlt)
+        _check(n.shape == (self.n_doses,) and y.shape == (self.n_doses,),
+               f"need one count per dose ({self.n_doses} doses), got {n.size} patient counts and "
+               f"{y.size} DLT counts", "n_patients/n_dlt")
+        _check(np.all(np.equal(np.mod(n, 1), 0)) and np.all(np.equal(np.mod(y, 1), 0)),
+               "patient and DLT counts must be whole numbers", "n_patients/n_dlt")
+        n = n.astype(np.int64)
+        y = y.astype(np.int64)
+        _check(bool(np.all(n >= 0) and np.all(y >= 0) and np.all(y <= n)),
+               "counts must satisfy 0 <= DLTs <= patients at every dose", "n_patients/n_dlt",
+               f"patients={n.tolist()}, DLTs={y.tolist()}")
+        return n, y
+
+    def _single_state(self, n_patients, n_dlt, current, eliminated, last_cohort_dlt, last_cohort_size):
+        n, y = self._check_data(n_patients, n_dlt)
+        _check(0 <= int(current) < self.n_doses, f"current dose {current} is not a dose index "
+               f"0..{self.n_doses - 1}", "current")
+        _check(n[int(current)] > 0, "no patient has been treated at the current dose", "current",
+               "the current dose is the dose of the last cohort")
+        state = TrialState.empty(1, self.n_doses, int(current))
+        state.n[0] = n
+        state.y[0] = y
+        if eliminated is not None:
+            el = np.asarray(eliminated, dtype=bool)
+            _check(el.shape == (self.n_doses,), "eliminated needs one flag per dose", "eliminated")
+            state.eliminated[0] = el
+        size = self.cohort_size if last_cohort_size is None else int(last_cohort_size)
+        state.last_size[0] = min(size, int(n[int(current)]))
+        state.last_dlt[0] = min(int(y[int(current)]), state.last_size[0]) if last_cohort_dlt is None \
+            else int(last_cohort_dlt)
+        return state
+
+
+def _check(ok: bool, what: str, where: str | None = None, hint: str | None = None) -> None:
+    if not ok:
+        raise DesignError(what, where, hint)
+
+
+def check_probabilities(p: Sequence[float], where: str, n_doses: int | None = None) -> np.ndarray:
+    """Validate a vector of probabilities (one per dose)."""
+    try:
+        arr = np.asarray([float(v) for v in p], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DesignError(f"probabilities must be numbers: {exc}", where) from None
+    _check(arr.ndim == 1 and arr.size >= 1, "need at least one probability", where)
+    _check(bool(np.all((arr >= 0) & (arr <= 1))), f"probabilities must be in [0, 1], got {arr.tolist()}",
+           where)
+    if n_doses is not None:
+        _check(arr.size == n_doses, f"need {n_doses} probabilities (one per dose), got {arr.size}", where)
+    return arr

@@ -1,0 +1,248 @@
+"""Readers: one function per file format, each returning a :class:`RawDataset`.
+
+Formats are recognised from the file's bytes (:func:`sniff_format`), never from the extension alone:
+
+- SAS transport (XPT) v5 and v8, read with pyreadstat (pandas cannot read v8 and drops labels);
+  variable labels and SAS formats are kept; date/datetime formats become pandas datetimes.
+- CDISC Dataset-JSON v1.1, as one JSON object (``.json``, also gzip-compressed ``.dsjc``) or as
+  NDJSON (metadata on line 1, one row array per line); see :mod:`dossier.ingest.dataset_json`.
+- CSV (all cells read as text; typing happens in the ADaM mapping so bad cells are reported by row).
+- Parquet (pyarrow).
+
+Every failure to read (missing, truncated, corrupt file, wrong encoding) raises a
+:class:`~dossier.errors.DataError` naming the file and how to fix it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from dossier.errors import DataError
+
+XPT_V5_MAGIC = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
+XPT_V8_MAGIC = b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!"
+PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
+#: XPT v5 character variables hold at most 200 bytes; values this long may have been cut.
+XPT_V5_MAX_CHAR = 200
+
+
+@dataclass
+class RawDataset:
+    """A dataset as read from its file, before ADaM mapping."""
+
+    frame: pd.DataFrame
+    path: str  # as shown to users (the spec's path)
+    format: str  # xpt | dataset-json | ndjson | csv | parquet
+    sha256: str
+    encoding: str | None = None
+    format_version: str | None = None  # "5"/"8" for XPT, "1.1.0" for Dataset-JSON
+    name: str | None = None  # member / dataset name inside the file
+    labels: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    #: problems found while reading that are not fatal to reading (checked into the report)
+    notes: list[tuple[str, str | None, int | None, str, str | None]] = field(default_factory=list)
+
+
+def data_error(what: str, shown: str, hint: str | None = None, *, row: int | None = None,
+               column: str | None = None) -> DataError:
+    """A DataError that also carries the row/column it is about (for the ingest report)."""
+    where = ", ".join([shown] + ([f"column {column}"] if column else []) + ([f"row {row}"] if row else []))
+    err = DataError(what, where=where, hint=hint)
+    err.file, err.row, err.column = shown, row, column  # type: ignore[attr-defined]
+    return err
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The format of a file from its first bytes (at least 4 KiB recommended), or None if unknown.
+
+    Returns one of xpt, parquet, dataset-json, ndjson, csv, or "gzip" (to be decompressed and sniffed).
+    """
+    if head.startswith(XPT_V5_MAGIC) or head.startswith(XPT_V8_MAGIC):
+        return "xpt"
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"{"):
+        # NDJSON: a complete metadata object on the first line, then row arrays on the next lines
+        first, nl, rest = text.partition(b"\n")
+        if nl and rest.lstrip().startswith(b"["):
+            return "ndjson"
+        return "dataset-json"
+    if not text:
+        return None
+    if b"\x00" in head[:4096]:
+        return None  # binary of an unknown kind
+    return "csv"
+
+
+def _display_format(fmt: str) -> str:
+    return {"gzip": "gzip-compressed data"}.get(fmt, fmt)
+
+
+def read_dataset(path: Path, shown: str, declared_format: str | None = None,
+                 encoding: str | None = None) -> RawDataset:
+    """Read one dataset file in whatever supported format its content shows."""
+    if not path.exists():
+        raise DataError(f"dataset file not found: {path}", where=shown,
+                        hint="check `path:` in the spec; relative paths are taken from the spec file's folder")
+    if path.is_dir():
+        raise DataError(f"dataset path is a folder, not a file: {path}", where=shown,
+                        hint="point `path:` at the .xpt/.json/.ndjson/.csv/.parquet file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as err:
+        raise DataError(f"cannot read dataset file: {err.strerror or err}", where=shown,
+                        hint="check the file exists and is readable") from None
+    if not head:
+        raise DataError("the dataset file is empty (0 bytes)", where=shown,
+                        hint="re-export the dataset; the file may have been truncated by a failed copy")
+    sniffed = sniff_format(head)
+    compressed = sniffed == "gzip"
+    if compressed:
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(8192)
+        except (OSError, EOFError) as err:
+            raise DataError(f"the gzip-compressed file is corrupt: {err}", where=shown,
+                            hint="re-export or re-download the file") from None
+        sniffed = sniff_format(head)
+        if sniffed not in ("dataset-json", "ndjson", "csv"):
+            raise DataError("gzip-compressed file does not hold Dataset-JSON, NDJSON or CSV", where=shown,
+                            hint="decompress it and check what it holds")
+    if sniffed is None:
+        raise DataError("unrecognised file content: not SAS XPT, Dataset-JSON, NDJSON, CSV or Parquet",
+                        where=shown, hint="export the dataset as SAS XPT (v5/v8), Dataset-JSON 1.1, CSV or Parquet")
+    if declared_format and declared_format != sniffed:
+        # Dataset-JSON and NDJSON are the same model; accept either spelling for either layout
+        if {declared_format, sniffed} != {"dataset-json", "ndjson"}:
+            raise DataError(f"the spec declares format '{declared_format}' but the file content is "
+                            f"{_display_format(sniffed)}", where=shown,
+                            hint=f"set `format: {sniffed}` (or remove `format:` to detect it) or fix `path:`")
+    sha = file_sha256(path)
+    try:
+        if sniffed == "xpt":
+            raw = read_xpt(path, shown, encoding)
+        elif sniffed == "parquet":
+            raw = read_parquet(path, shown)
+        elif sniffed in ("dataset-json", "ndjson"):
+            from dossier.ingest.dataset_json import read_dataset_json
+
+            data = gzip.open(path, "rb").read() if compressed else path.read_bytes()
+            raw = read_dataset_json(data, shown, layout=sniffed, encoding=encoding)
+        else:
+            data = gzip.open(path, "rb").read() if compressed else path.read_bytes()
+            raw = read_csv(data, shown, encoding)
+    except DataError:
+        raise
+    except (OSError, EOFError) as err:
+        raise DataError(f"cannot read the {sniffed} file: {err}", where=shown,
+                        hint="the file may be truncated or corrupt; re-export it") from None
+    raw.sha256 = sha
+    return raw
+
+
+def read_xpt(path: Path, shown: str, encoding: str | None = None) -> RawDataset:
+    """SAS transport v5 or v8 via pyreadstat, keeping labels and formats; dates become datetimes."""
+    import pyreadstat
+
+    try:
+        df, meta = pyreadstat.read_xport(str(path), encoding=encoding, dates_as_pandas_datetime=True)
+    except UnicodeDecodeError as err:
+        raise DataError(f"text in the XPT file is not valid {encoding or 'UTF-8'} "
+                        f"(byte {err.object[err.start:err.start + 1]!r})", where=shown,
+                        hint="set `encoding:` for this dataset in the spec, e.g. `encoding: windows-1252`") from None
+    except LookupError:
+        raise DataError(f"unknown encoding '{encoding}'", where=shown,
+                        hint="use a Python codec name such as utf-8, windows-1252, latin-1") from None
+    except Exception as err:  # pyreadstat raises ReadstatError/PyreadstatError for corrupt input
+        raise DataError(f"cannot read the SAS XPT file ({type(err).__name__}: {err})", where=shown,
+                        hint="the file is truncated or corrupt; re-export it with SAS/haven/pyreadstat") from None
+    with path.open("rb") as fh:
+        version = "8" if fh.read(len(XPT_V8_MAGIC)) == XPT_V8_MAGIC else "5"
+    labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
+    formats = {k: v for k, v in (meta.original_variable_types or {}).items() if v}
+    raw = RawDataset(frame=df, path=shown, format="xpt", sha256="", encoding=encoding or meta.file_encoding,
+                     format_version=version, name=meta.table_name, labels=labels, formats=formats)
+    if version == "5":
+        for col in df.columns:
+            if meta.readstat_variable_types.get(col) == "string" and len(df):
+                lengths = df[col].astype("string").str.len()
+                if lengths.max(skipna=True) is not pd.NA and (lengths >= XPT_V5_MAX_CHAR).any():
+                    row = int((lengths >= XPT_V5_MAX_CHAR).to_numpy().nonzero()[0][0]) + 1
+                    raw.notes.append(("warning", col, row,
+                                      f"values reach the XPT v5 limit of {XPT_V5_MAX_CHAR} bytes and may be truncated",
+                                      "export as XPT v8 or Dataset-JSON to keep long text"))
+    return raw
+
+
+def read_parquet(path: Path, shown: str) -> RawDataset:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # ArrowInvalid, OSError on truncated footers
+        raise DataError(f"cannot read the Parquet file ({type(err).__name__}: {err})", where=shown,
+                        hint="the file is truncated or corrupt; re-export it") from None
+    df = table.to_pandas()
+    return RawDataset(frame=df, path=shown, format="parquet", sha256="")
+
+
+def _sniff_separator(first_line: str) -> str:
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t", "|")}
+    sep = max(counts, key=counts.get)
+    return sep if counts[sep] else ","
+
+
+def read_csv(data: bytes, shown: str, encoding: str | None = None) -> RawDataset:
+    """CSV with every cell as text (typing and its errors happen in the mapping, by row)."""
+    enc = encoding or "utf-8-sig"
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise data_error(f"the file is not valid {encoding or 'UTF-8'} text (byte {data[err.start:err.start + 1]!r} "
+                         f"on line {line})", shown, row=max(line - 1, 1),
+                         hint="set `encoding:` for this dataset in the spec, e.g. `encoding: windows-1252`") from None
+    except LookupError:
+        raise DataError(f"unknown encoding '{encoding}'", where=shown,
+                        hint="use a Python codec name such as utf-8, windows-1252, latin-1") from None
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    sep = _sniff_separator(first)
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                         skipinitialspace=False)
+    except pd.errors.EmptyDataError:
+        raise DataError("the CSV file has no header line", where=shown,
+                        hint="the first line must name the columns") from None
+    except pd.errors.ParserError as err:
+        raise DataError(f"the CSV file cannot be parsed: {err}", where=shown,
+                        hint="check quoting and that every line has the same number of fields") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return RawDataset(frame=df, path=shown, format="csv", sha256="", encoding=enc)
+
+
+def json_loads(data: bytes, shown: str) -> object:
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"the file is not valid JSON: {err}", where=shown,
+                        hint="the file may be truncated or hand-edited; re-export it") from None

@@ -1,0 +1,66 @@
+"""The typed tables every analysis reads: :class:`StudyData`.
+
+Ingest maps ADaM datasets (or tabular extracts) to these tables; analyses never see raw ADaM
+variable names. Each table is a pandas DataFrame with the columns listed in ``TABLE_COLUMNS``
+(name -> dtype); optional tables are ``None`` when the spec gives no dataset for them.
+
+Column conventions
+- ``usubjid``: unique subject identifier (string) in every table.
+- ``dose``: actual dose level of the subject (float, in the spec's dose unit).
+- flags are booleans (ADaM "Y" -> True, anything else -> False).
+- ``grade``: CTCAE grade 1-5 (nullable Int64; missing grade stays missing, reported as a warning).
+- ``event``: True when the time-to-event record is an event (ADaM CNSR == 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+TABLE_COLUMNS: dict[str, dict[str, str]] = {
+    # ADSL
+    "subjects": {
+        "usubjid": "string", "arm": "string", "dose": "float64", "planned_dose": "float64",
+        "part": "string",  # ESCALATION / BACKFILL / RANDOMIZED (ADSL PART when present, else "")
+        "randomized": "bool", "safety": "bool", "efficacy": "bool", "dlt_evaluable": "bool",
+        "weight_kg": "float64", "age": "float64", "sex": "string", "race": "string",
+        "country": "string", "region": "string",
+    },
+    # ADEX (BDS, one row per subject after pivoting PARAMCD)
+    "exposure": {
+        "usubjid": "string", "duration_days": "float64", "rdi_pct": "float64",
+        "n_reductions": "float64", "n_interruptions": "float64",
+    },
+    # ADAE
+    "adverse_events": {
+        "usubjid": "string", "term": "string", "soc": "string", "grade": "Int64",
+        "serious": "bool", "teae": "bool", "dlt": "bool",
+        "action": "string",  # AEACN as given (upper case)
+        "dose_reduced": "bool", "dose_interrupted": "bool", "drug_withdrawn": "bool",
+        "start_day": "float64", "end_day": "float64",
+    },
+    # ADPP (long: one row per subject and parameter)
+    "pk": {"usubjid": "string", "paramcd": "string", "value": "float64", "unit": "string"},
+    # ADPC (long concentrations)
+    "concentrations": {"usubjid": "string", "time_h": "float64", "value": "float64", "unit": "string"},
+    # ADRS (best overall response record chosen by filters.response_paramcd)
+    "response": {"usubjid": "string", "bor": "string", "responder": "bool"},
+    # ADTTE (records of filters.pfs_paramcd)
+    "time_to_event": {"usubjid": "string", "paramcd": "string", "time": "float64", "event": "bool",
+                      "unit": "string"},
+}
+
+
+@dataclass
+class StudyData:
+    """All typed tables of one study, plus where they came from."""
+
+    subjects: pd.DataFrame
+    exposure: pd.DataFrame | None = None
+    adverse_events: pd.DataFrame | None = None
+    pk: pd.DataFrame | None = None
+    concentrations: pd.DataFrame | None = None
+    response: pd.DataFrame | None = None
+    time_to_event: pd.DataFrame | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # table name -> input file path

@@ -1,0 +1,234 @@
+"""The study spec: what a build needs to know about the study, its data, designs and agencies.
+
+A spec is a YAML file loaded with ``yaml.safe_load`` and validated by pydantic v2 models in which
+unknown keys are errors (``extra="forbid"``). Every validation failure is reported as a
+:class:`~dossier.errors.SpecError` naming the key path (``design.target``) and what is allowed.
+``dossier schema`` prints the JSON Schema of :class:`StudySpec` for editors.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dossier.errors import SpecError
+
+AGENCIES = ("fda", "ema", "pmda")
+FORMATS = ("html", "pdf")
+DATASET_FORMATS = ("xpt", "dataset-json", "ndjson", "csv", "parquet")
+
+
+class StrictModel(BaseModel):
+    """Base for spec models: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class Modality(str, Enum):
+    small_molecule = "small_molecule"
+    antibody = "antibody"
+    adc = "adc"
+    other = "other"
+
+
+class StudyInfo(StrictModel):
+    """Study and compound metadata shown on every dossier's title page."""
+
+    id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                             description="Study identifier; also the output folder name.")]
+    title: str
+    sponsor: str
+    compound: str
+    modality: Modality
+    indication: str
+    line_of_therapy: str = Field(description="e.g. 'second line or later'")
+    phase: str = "1/2"
+    ind_number: str | None = Field(None, description="US IND number (FDA variant)")
+    chemical_name: str | None = None
+    dosage_form: str = "tablet"
+    route: str = "oral"
+    document_version: str = "1.0"
+    document_date: str = Field("2026-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$",
+                               description="Fixed date printed in the documents and PDF metadata (ISO).")
+
+
+class Doses(StrictModel):
+    """The dose levels studied, in increasing order."""
+
+    unit: Literal["mg", "mg/kg", "mg/m2", "ug", "ug/kg"] = "mg"
+    schedule: str = Field("QD", description="e.g. QD, BID, Q3W")
+    levels: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
+
+    @field_validator("levels")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError("dose levels must be strictly increasing")
+        return v
+
+
+class DatasetSpec(StrictModel):
+    """Where one dataset lives and how to read it."""
+
+    path: str = Field(description="Path relative to the spec file (or absolute).")
+    format: Literal["xpt", "dataset-json", "ndjson", "csv", "parquet"] | None = Field(
+        None, description="Taken from the file content when omitted.")
+    encoding: str | None = Field(None, description="Character encoding of XPT/CSV, e.g. windows-1252.")
+    columns: dict[str, str] = Field(default_factory=dict,
+                                    description="Map of standard variable name -> name in this file.")
+
+
+class Datasets(StrictModel):
+    """ADaM datasets of the study. ADSL is required; the others enable their analyses."""
+
+    adsl: DatasetSpec
+    adex: DatasetSpec | None = None
+    adae: DatasetSpec | None = None
+    adpp: DatasetSpec | None = None
+    adpc: DatasetSpec | None = None
+    adrs: DatasetSpec | None = None
+    adtte: DatasetSpec | None = None
+
+
+class RecordFilters(StrictModel):
+    """Which records of the BDS datasets carry the endpoints."""
+
+    response_paramcd: str = "BOR"
+    pfs_paramcd: str = "PFS"
+    exposure_paramcd: str = Field("AUCSS", description="ADPP PARAMCD used as the exposure metric")
+    responders: list[str] = Field(default_factory=lambda: ["CR", "PR"])
+    persistent_low_grade_days: int = Field(28, ge=1)
+
+
+class Scenario(StrictModel):
+    name: str
+    true_tox: list[Annotated[float, Field(ge=0, le=1)]]
+
+
+class DesignSettings(StrictModel):
+    """Dose-escalation design and the settings of its simulation."""
+
+    name: Literal["3+3", "i3+3", "mtpi2", "boin", "crm"] = "boin"
+    target: float = Field(0.30, gt=0, lt=1, description="Target DLT rate")
+    cohort_size: int = Field(3, ge=1, le=12)
+    n_cohorts: int = Field(10, ge=1, le=100)
+    n_trials: int = Field(2000, ge=10, le=1_000_000)
+    seed: int = Field(20240801, ge=0)
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+
+class Question(StrictModel):
+    """A question for the Agency, with the sponsor's position."""
+
+    discipline: Literal["clinical", "clinical_pharmacology", "statistics", "nonclinical", "cmc", "regulatory"]
+    text: str
+    position: str
+
+
+class AgencyOverrides(StrictModel):
+    """Local assumptions of one agency that replace the jurisdiction profile's defaults."""
+
+    reference_body_weight_kg: float | None = Field(None, gt=0)
+    document_id: str | None = None
+    meeting_type: str | None = None
+    prior_advice: list[str] | None = None
+    population_note: str | None = None
+
+
+class StudySpec(StrictModel):
+    """A study spec: everything a build of the dossiers needs."""
+
+    study: StudyInfo
+    doses: Doses
+    randomized_dosages: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list)
+    proposed_dosage: float = Field(gt=0)
+    datasets: Datasets
+    filters: RecordFilters = Field(default_factory=RecordFilters)
+    design: DesignSettings = Field(default_factory=DesignSettings)
+    agencies: list[Literal["fda", "ema", "pmda"]] = Field(default_factory=lambda: list(AGENCIES), min_length=1)
+    overrides: dict[Literal["fda", "ema", "pmda"], AgencyOverrides] = Field(default_factory=dict)
+    questions: list[Question] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dosages_are_levels(self) -> StudySpec:
+        levels = set(self.doses.levels)
+        if self.proposed_dosage not in levels:
+            raise ValueError(f"proposed_dosage {self.proposed_dosage:g} is not one of doses.levels "
+                             f"{[f'{x:g}' for x in self.doses.levels]}")
+        bad = [d for d in self.randomized_dosages if d not in levels]
+        if bad:
+            raise ValueError(f"randomized_dosages {bad} are not among doses.levels")
+        for i, sc in enumerate(self.design.scenarios):
+            if len(sc.true_tox) != len(self.doses.levels):
+                raise ValueError(f"design.scenarios[{i}].true_tox has {len(sc.true_tox)} values; "
+                                 f"one per dose level ({len(self.doses.levels)}) is required")
+        return self
+
+    # -- convenience -----------------------------------------------------------------------
+    def dose_label(self, dose: float) -> str:
+        return f"{dose:g} {self.doses.unit} {self.doses.schedule}"
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "(top level)"
+
+
+def format_validation_error(err: ValidationError, source: str) -> SpecError:
+    """Turn a pydantic ValidationError into one SpecError listing every key path and what is allowed."""
+    problems = []
+    for e in err.errors():
+        # pydantic puts union members / function names into loc; keep only real keys
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not allowed here; check spelling, see `dossier schema`)"
+        elif e["type"] in ("literal_error", "enum"):
+            msg = f"{msg}"
+        problems.append(f"{_loc(loc)}: {msg}")
+    what = f"the study spec is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
+    return SpecError(what + ":\n    " + "\n    ".join(problems), where=source,
+                     hint="fix the keys listed above; `dossier schema` prints every allowed key and value")
+
+
+def parse_spec(data: Any, source: str = "<spec>") -> StudySpec:
+    if not isinstance(data, dict):
+        raise SpecError("the study spec must be a YAML mapping of keys to values", where=source,
+                        hint="start the file with keys such as `study:`, `doses:`, `datasets:`")
+    try:
+        return StudySpec.model_validate(data)
+    except ValidationError as err:
+        raise format_validation_error(err, source) from None
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Load and validate a study spec from a YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file not found: {path}", where=str(path),
+                        hint="pass the path of a study YAML, e.g. examples/examplinib/study.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SpecError(f"the spec is not valid YAML: {getattr(err, 'problem', err)}", where=where,
+                        hint="check indentation and quoting at that line") from None
+    except UnicodeDecodeError:
+        raise SpecError("the spec is not UTF-8 text", where=str(path), hint="save the file as UTF-8") from None
+    return parse_spec(data, str(path))
+
+
+def spec_json_schema() -> str:
+    """The JSON Schema of the study spec, for editors (``dossier schema``)."""
+    return json.dumps(StudySpec.model_json_schema(), indent=2, sort_keys=True)
