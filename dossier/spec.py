@@ -9,7 +9,7 @@ unknown keys are errors (``extra="forbid"``). Every validation failure is report
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,7 +29,7 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
 
-class Modality(str, Enum):
+class Modality(StrEnum):
     small_molecule = "small_molecule"
     antibody = "antibody"
     adc = "adc"

@@ -166,23 +166,31 @@ def isotonic_batch(x: np.ndarray, w: np.ndarray, use: np.ndarray) -> np.ndarray:
     n_rows, d = x.shape
     cw = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(w, axis=1)], axis=1)
     cxw = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(xw, axis=1)], axis=1)
-    out = np.full((n_rows, d), np.nan)
+    # best[:, j, i] = min over k >= i of the mean of block j..k (for i >= j), -inf otherwise
+    best = np.full((n_rows, d, d), -np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
-        # block[j][k] = weighted mean of columns j..k (NaN if the block has no weight)
-        block = {}
         for j in range(d):
-            for k in range(j, d):
-                sw = cw[:, k + 1] - cw[:, j]
-                block[j, k] = np.where(sw > 0, (cxw[:, k + 1] - cxw[:, j]) / sw, np.nan)
-        for i in range(d):
-            best = np.full(n_rows, -np.inf)
-            for j in range(i + 1):
-                worst = np.full(n_rows, np.inf)
-                for k in range(i, d):
-                    worst = np.fmin(worst, block[j, k])
-                best = np.fmax(best, worst)
-            out[:, i] = np.where(use[:, i], best, np.nan)
-    return out
+            sw = cw[:, j + 1:] - cw[:, j:j + 1]
+            mean = np.where(sw > 0, (cxw[:, j + 1:] - cxw[:, j:j + 1]) / sw, np.nan)  # blocks j..k
+            suffix_min = np.fmin.accumulate(mean[:, ::-1], axis=1)[:, ::-1]       # min over k >= i
+            best[:, j, j:] = np.where(np.isnan(suffix_min), -np.inf, suffix_min)
+    out = best.max(axis=1)
+    return np.where(use & np.isfinite(out), out, np.nan)
+
+
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of an integer matrix and the index of each row's distinct row (by lexsort;
+    much faster than ``np.unique(axis=0)`` for many short rows)."""
+    if len(a) == 0:
+        return a, np.zeros(0, dtype=np.int64)
+    order = np.lexsort(a.T[::-1])
+    s = a[order]
+    new = np.empty(len(a), dtype=bool)
+    new[0] = True
+    new[1:] = (s[1:] != s[:-1]).any(axis=1)
+    inv = np.empty(len(a), dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return s[new], inv
 
 
 def pava(x: Sequence[float], w: Sequence[float] | None = None) -> np.ndarray:

@@ -63,6 +63,7 @@ class Boin(IntervalDesign):
         self.p_saf = p_saf
         self.p_tox = p_tox
         self.lambda_e, self.lambda_d = boin_lambdas(self.target, p_saf, p_tox)
+        self.tables()  # build the decision table once, up front
 
     def _boundaries(self, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = np.arange(n_max + 1)

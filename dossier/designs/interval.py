@@ -33,6 +33,7 @@ from dossier.designs.base import (
     _check,
     isotonic_batch,
     pava,
+    unique_rows,
 )
 
 NEVER = 10**9  # sentinel for "this rule never applies at this n"
@@ -143,7 +144,12 @@ class IntervalDesign(Design):
         return isotonic_batch(phat, 1.0 / var, use)
 
     def select_batch(self, state: TrialState) -> np.ndarray:
-        n, y = state.n, state.y
+        # many trials end with the same data: select once per distinct (n, y)
+        uniq, inv = unique_rows(np.concatenate([state.n, state.y], axis=1))
+        D = self.n_doses
+        return self._select_distinct(uniq[:, :D], uniq[:, D:])[inv]
+
+    def _select_distinct(self, n: np.ndarray, y: np.ndarray) -> np.ndarray:
         elim = self._final_elimination(n, y)
         adm = (n > 0) & ~elim
         iso = self._isotonic_estimates(n, y, adm)

@@ -69,42 +69,56 @@ class TrialOutcomes(BaseModel, arbitrary_types_allowed=True):
     no_mtd: np.ndarray
 
 
-def _cohort_uniforms(uniforms: np.ndarray, rows: np.ndarray, first: np.ndarray, size: int) -> np.ndarray:
-    return uniforms[rows[:, None], first[:, None] + np.arange(size)[None, :]]
-
-
 def run_trials(design: Design, p_true: np.ndarray, uniforms: np.ndarray,
                progress: Callable[[int], None] | None = None) -> TrialOutcomes:
-    """Run ``len(uniforms)`` trials in lock-step; the core of :func:`simulate_trials`."""
+    """Run ``len(uniforms)`` trials in lock-step; the core of :func:`simulate_trials`.
+
+    Every cohort has ``design.cohort_size`` patients, so at cohort ``k`` every running trial has
+    enrolled exactly ``k * cohort_size`` patients and the next patients' uniforms are one column
+    slice of ``uniforms``.  Designs whose decisions are cheap decide for all trials (stopped trials
+    are masked, their data no longer change); designs with ``step_on_subset`` (CRM) decide only
+    for the running trials.
+    """
     n_trials = uniforms.shape[0]
     c = design.cohort_size
+    rows = np.arange(n_trials)
     state = TrialState.empty(n_trials, design.n_doses, design.start_dose)
     active = np.ones(n_trials, dtype=bool)
     no_mtd = np.zeros(n_trials, dtype=bool)
-    enrolled = np.zeros(n_trials, dtype=np.int64)
+    subset = getattr(design, "step_on_subset", False)
     for k in range(design.max_cohorts):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
+        if not active.any():
             break
-        d = state.current[idx]
-        tox = (_cohort_uniforms(uniforms, idx, enrolled[idx], c) < p_true[d][:, None]).sum(axis=1)
-        state.n[idx, d] += c
-        state.y[idx, d] += tox
-        state.last_dlt[idx] = tox
-        state.last_size[idx] = c
-        enrolled[idx] += c
+        d = state.current
+        pd = np.where(active, p_true[d], -1.0)  # stopped trials enrol nobody: no DLT possible
+        tox = np.zeros(n_trials, dtype=np.int64)
+        for j in range(k * c, (k + 1) * c):
+            tox += uniforms[:, j] < pd
+        state.n[rows, d] += c * active
+        state.y[rows, d] += tox
+        state.last_dlt[:] = np.where(active, tox, state.last_dlt)
+        state.last_size[:] = np.where(active, c, state.last_size)
         if progress is not None:
             progress(1)
         if k == design.max_cohorts - 1:
             break  # sample size exhausted: no further decision (as BOIN::get.oc)
-        sub = state.subset(idx)
-        res = design.step(sub)
-        state.eliminated[idx] = sub.eliminated
-        stopped = idx[res.stop]
-        no_mtd[idx[res.stop & res.no_mtd]] = True
-        active[stopped] = False
-        go = ~res.stop
-        state.current[idx[go]] = res.next_dose[go]
+        if subset:
+            idx = np.flatnonzero(active)
+            sub = state.subset(idx)
+            res = design.step(sub)
+            state.eliminated[idx] = sub.eliminated
+            stop = np.zeros(n_trials, dtype=bool)
+            stop[idx] = res.stop
+            nxt = state.current.copy()
+            nxt[idx] = res.next_dose
+            safety = np.zeros(n_trials, dtype=bool)
+            safety[idx] = res.no_mtd
+        else:
+            res = design.step(state)
+            stop, nxt, safety = res.stop & active, res.next_dose, res.no_mtd
+        no_mtd |= stop & safety
+        active &= ~stop
+        state.current[:] = np.where(active, nxt, state.current)
     selected = design.select_batch(state)
     selected = np.where(no_mtd, -1, selected)
     return TrialOutcomes(n=state.n, y=state.y, selected=selected, no_mtd=no_mtd)

@@ -14,8 +14,9 @@ Values are typed by ``dataType``/``targetDataType``:
   ``float(str)``, which is correctly rounded (IEEE-754 nearest), so 1E-7 stays 1e-7 and no digit is
   lost to an intermediate fixed-point format; ``decimals="decimal"`` keeps :class:`decimal.Decimal`;
 - float, double -> float64; boolean -> True/False (object);
-- date, datetime -> pandas datetimes (ISO 8601 text; targetDataType integer only says SAS stores
-  them as numbers); time -> text.
+- date, datetime with targetDataType integer (SAS numeric dates, e.g. TRTSDT) -> pandas datetimes,
+  as pyreadstat gives for the XPT; without targetDataType they are ISO 8601 character variables
+  (e.g. RFSTDTC, possibly partial dates) and stay text, as in the XPT; time -> text.
 
 A value of the wrong JSON type is a reported error with its row, never a silent coercion.
 """
@@ -184,7 +185,8 @@ def _bad(raw: RawDataset, name: str, idx: list[int], what: str, values: tuple) -
 
 def _typed_column(vals: tuple, col: dict, shown: str, raw: RawDataset, decimals: str) -> object:
     name, dtype, target = col["name"], col["dataType"], col.get("targetDataType")
-    if dtype in ("string", "URI", "time") and target != "decimal":
+    if dtype in ("string", "URI") and target != "decimal" or (dtype in ("date", "datetime", "time")
+                                                                and target != "integer"):
         bad = [i for i, v in enumerate(vals) if v is not None and not isinstance(v, str)]
         _bad(raw, name, bad, f"dataType {dtype} needs a JSON string", vals)
         return pd.array([v if isinstance(v, str) else None for v in vals], dtype="string")
@@ -201,7 +203,7 @@ def _typed_column(vals: tuple, col: dict, shown: str, raw: RawDataset, decimals:
         _bad(raw, name, [int(i) for i in unparsed], f"unparseable ISO 8601 {dtype}", vals)
         if parsed.dt.tz is not None:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        return parsed.to_numpy()
+        return parsed.astype("datetime64[ns]").to_numpy()
     if dtype == "decimal" or target == "decimal":
         # decimals are JSON strings (schema); numbers are accepted but strings are parsed exactly
         out = np.full(len(vals), np.nan)

@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dossier.errors import DataError
@@ -137,7 +138,11 @@ def read_dataset(path: Path, shown: str, declared_format: str | None = None,
             raise DataError(f"the spec declares format '{declared_format}' but the file content is "
                             f"{_display_format(sniffed)}", where=shown,
                             hint=f"set `format: {sniffed}` (or remove `format:` to detect it) or fix `path:`")
-    sha = file_sha256(path)
+    # hash in a thread while the parser runs (hashlib releases the GIL on large blocks)
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    sha_future = pool.submit(file_sha256, path)
     try:
         if sniffed == "xpt":
             raw = read_xpt(path, shown, encoding)
@@ -156,7 +161,9 @@ def read_dataset(path: Path, shown: str, declared_format: str | None = None,
     except (OSError, EOFError) as err:
         raise DataError(f"cannot read the {sniffed} file: {err}", where=shown,
                         hint="the file may be truncated or corrupt; re-export it") from None
-    raw.sha256 = sha
+    finally:
+        pool.shutdown(wait=True)
+    raw.sha256 = sha_future.result()
     return raw
 
 
@@ -165,7 +172,10 @@ def read_xpt(path: Path, shown: str, encoding: str | None = None) -> RawDataset:
     import pyreadstat
 
     try:
-        df, meta = pyreadstat.read_xport(str(path), encoding=encoding, dates_as_pandas_datetime=True)
+        # dict output: pyreadstat's own DataFrame building converts every text column to pandas
+        # strings, which costs more than the parse on big files; the mapping types what it uses
+        columns, meta = pyreadstat.read_xport(str(path), encoding=encoding, disable_datetime_conversion=True,
+                                              output_format="dict")
     except UnicodeDecodeError as err:
         raise DataError(f"text in the XPT file is not valid {encoding or 'UTF-8'} "
                         f"(byte {err.object[err.start:err.start + 1]!r})", where=shown,
@@ -176,22 +186,99 @@ def read_xpt(path: Path, shown: str, encoding: str | None = None) -> RawDataset:
     except Exception as err:  # pyreadstat raises ReadstatError/PyreadstatError for corrupt input
         raise DataError(f"cannot read the SAS XPT file ({type(err).__name__}: {err})", where=shown,
                         hint="the file is truncated or corrupt; re-export it with SAS/haven/pyreadstat") from None
+    types = meta.readstat_variable_types or {}
+    df = pd.DataFrame({name: pd.Series(np.array(values, dtype=object), dtype=object) if types.get(name) == "string"
+                       else pd.Series(np.array(values, dtype="float64"))  # missing (None) -> NaN
+                       for name, values in columns.items()}, columns=list(columns))
     with path.open("rb") as fh:
         version = "8" if fh.read(len(XPT_V8_MAGIC)) == XPT_V8_MAGIC else "5"
+    _check_xpt_complete(path, shown, len(df), sum((meta.variable_storage_width or {}).values()))
     labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
     formats = {k: v for k, v in (meta.original_variable_types or {}).items() if v}
     raw = RawDataset(frame=df, path=shown, format="xpt", sha256="", encoding=encoding or meta.file_encoding,
                      format_version=version, name=meta.table_name, labels=labels, formats=formats)
+    _convert_sas_dates(raw)
+    widths = meta.variable_storage_width or {}
     if version == "5":
         for col in df.columns:
-            if meta.readstat_variable_types.get(col) == "string" and len(df):
-                lengths = df[col].astype("string").str.len()
-                if lengths.max(skipna=True) is not pd.NA and (lengths >= XPT_V5_MAX_CHAR).any():
-                    row = int((lengths >= XPT_V5_MAX_CHAR).to_numpy().nonzero()[0][0]) + 1
+            # only a variable stored 200 bytes wide can hold a value cut at the v5 limit
+            if types.get(col) == "string" and len(df) and widths.get(col, 0) >= XPT_V5_MAX_CHAR:
+                lengths = np.fromiter((len(str(v).encode(encoding or "utf-8", "replace")) if v else 0
+                                       for v in df[col]), dtype=np.int64, count=len(df))
+                if (lengths >= XPT_V5_MAX_CHAR).any():
+                    row = int((lengths >= XPT_V5_MAX_CHAR).nonzero()[0][0]) + 1
                     raw.notes.append(("warning", col, row,
                                       f"values reach the XPT v5 limit of {XPT_V5_MAX_CHAR} bytes and may be truncated",
                                       "export as XPT v8 or Dataset-JSON to keep long text"))
     return raw
+
+
+def _check_xpt_complete(path: Path, shown: str, n_rows: int, row_len: int) -> None:
+    """Detect truncation, which readstat does not report (it returns the rows it could read).
+
+    An XPT file is a sequence of 80-byte records; the observations of a (single-member) file run from
+    the OBS header to the end, padded with blanks to a multiple of 80 bytes. Anything after the last
+    complete row other than that padding means rows were cut off. V8 headers also state the row count.
+    """
+    size = path.stat().st_size
+    hint = "the file is truncated (an interrupted copy or export); re-export or re-copy it"
+    if size % 80:
+        raise DataError(f"the XPT file size ({size} bytes) is not a multiple of 80 bytes", where=shown, hint=hint)
+    with path.open("rb") as fh:
+        head = fh.read(min(size, 1 << 20))
+        while len(head) < size and b"HEADER RECORD*******OBS" not in head:
+            head += fh.read(1 << 20)  # a header with very many variables
+        markers = [head.find(m) for m in (b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!",
+                                          b"HEADER RECORD*******OBSV8   HEADER RECORD!!!!!!!")]
+        pos = max(markers)
+        if pos < 0 or head.count(b"HEADER RECORD*******MEMBER") > 1 or row_len <= 0:
+            return  # several members (not used for ADaM) or no variables: nothing more to check
+        declared = head[pos + 48:pos + 80].strip()
+        if declared.isdigit() and set(declared) != {ord("0")} and int(declared) != n_rows:
+            raise DataError(f"the XPT header declares {int(declared)} rows but {n_rows} could be read",
+                            where=shown, hint=hint)
+        end_of_rows = pos + 80 + n_rows * row_len
+        fh.seek(min(end_of_rows, size))
+        leftover = fh.read()
+    if end_of_rows > size or len(leftover) >= 80 or leftover.strip(b" ") != b"":
+        raise DataError(f"the XPT file ends inside a row after {n_rows} complete rows", where=shown, hint=hint)
+
+
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+SAS_DATE_FORMATS = ("DATE", "YYMMDD", "MMDDYY", "DDMMYY", "E8601DA", "IS8601DA", "B8601DA", "MONYY", "WEEKDATE",
+                    "WORDDATE", "NLDATE", "YYMMN", "YYQ", "JULIAN", "MINGUO", "NENGO")
+SAS_DATETIME_FORMATS = ("DATETIME", "E8601DT", "IS8601DT", "B8601DT", "DTDATE", "NLDATM", "DATEAMPM", "MDYAMPM")
+SAS_DATE_LIMIT = 3_000_000  # days from 1960: about the year 10,000
+
+
+def sas_kind(fmt: str | None) -> str | None:
+    """"date" / "datetime" for a SAS format name such as DATE9. or E8601DT19., else None."""
+    if not fmt:
+        return None
+    name = fmt.upper().rstrip("0123456789.").lstrip("$")
+    if name.startswith(SAS_DATETIME_FORMATS):
+        return "datetime"
+    if name.startswith(SAS_DATE_FORMATS):
+        return "date"
+    return None
+
+
+def _convert_sas_dates(raw: RawDataset) -> None:
+    """SAS dates (days since 1960-01-01) and datetimes (seconds) to pandas datetimes; bad values reported."""
+    for col, fmt in raw.formats.items():
+        kind = sas_kind(fmt)
+        if kind is None or col not in raw.frame or not pd.api.types.is_numeric_dtype(raw.frame[col]):
+            continue
+        vals = raw.frame[col].astype("float64")
+        limit = SAS_DATE_LIMIT * (86400 if kind == "datetime" else 1)
+        bad = vals.abs() > limit
+        if bad.any():
+            for i in bad.to_numpy().nonzero()[0][:10]:
+                raw.notes.append(("error", col, int(i) + 1, f"SAS {kind} value {vals.iloc[i]:g} is out of range",
+                                  f"a {fmt} value counts {'seconds' if kind == 'datetime' else 'days'} from 1960-01-01"))
+            vals = vals.where(~bad)
+        unit = "s" if kind == "datetime" else "D"
+        raw.frame[col] = (SAS_EPOCH + pd.to_timedelta(vals, unit=unit)).astype("datetime64[ns]")
 
 
 def read_parquet(path: Path, shown: str) -> RawDataset:
@@ -237,7 +324,18 @@ def read_csv(data: bytes, shown: str, encoding: str | None = None) -> RawDataset
         raise DataError(f"the CSV file cannot be parsed: {err}", where=shown,
                         hint="check quoting and that every line has the same number of fields") from None
     df.columns = [str(c).strip() for c in df.columns]
+    _check_csv_fields(text.lstrip("\ufeff"), sep, len(df.columns), shown)
     return RawDataset(frame=df, path=shown, format="csv", sha256="", encoding=enc)
+
+
+def _check_csv_fields(text: str, sep: str, ncol: int, shown: str) -> None:
+    """Every record must have as many fields as the header (pandas silently pads short rows)."""
+    import csv
+
+    for i, rec in enumerate(csv.reader(io.StringIO(text), delimiter=sep)):
+        if i and rec and len(rec) != ncol:
+            raise data_error(f"row {i} has {len(rec)} fields but the header names {ncol} columns", shown, row=i,
+                             hint="the file is truncated or a value holds an unquoted separator; re-export it")
 
 
 def json_loads(data: bytes, shown: str) -> object:

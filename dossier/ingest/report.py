@@ -116,6 +116,11 @@ class IssueCollector:
         issue = Issue(file=file, column=column, row=row, usubjid=usubjid, message=message, hint=hint)
         (self.report.errors if level == "error" else self.report.warnings).append(issue)
 
+    def bump(self, level: str, file: str | None, column: str | None, kind: str, n: int) -> None:
+        """Count n more occurrences of a check without listing them."""
+        key = (level, file, column, kind)
+        self._counts[key] = self._counts.get(key, 0) + n
+
     def error(self, message: str, **kw) -> None:
         self.add("error", message, **kw)
 

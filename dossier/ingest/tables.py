@@ -6,7 +6,9 @@ variable names. Each table is a pandas DataFrame with the columns listed in ``TA
 
 Column conventions
 - ``usubjid``: unique subject identifier (string) in every table.
-- ``dose``: actual dose level of the subject (float, in the spec's dose unit).
+- ``dose``: actual dose level of the subject (float, in the spec's dose unit): always one of the
+  spec's ``doses.levels``, or 0.0 for subjects of a control (placebo) arm declared in
+  ``doses.control_arms`` (those rows have ``control`` True).
 - flags are booleans (ADaM "Y" -> True, anything else -> False).
 - ``grade``: CTCAE grade 1-5 (nullable Int64; missing grade stays missing, reported as a warning).
 - ``event``: True when the time-to-event record is an event (ADaM CNSR == 0).
@@ -26,6 +28,8 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "randomized": "bool", "safety": "bool", "efficacy": "bool", "dlt_evaluable": "bool",
         "weight_kg": "float64", "age": "float64", "sex": "string", "race": "string",
         "country": "string", "region": "string",
+        "first_dose_date": "datetime64[ns]",  # TRTSDT (NaT when absent)
+        "control": "bool",  # subject of a control (placebo) arm declared in the spec; dose is 0
     },
     # ADEX (BDS, one row per subject after pivoting PARAMCD)
     "exposure": {
@@ -39,6 +43,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "action": "string",  # AEACN as given (upper case)
         "dose_reduced": "bool", "dose_interrupted": "bool", "drug_withdrawn": "bool",
         "start_day": "float64", "end_day": "float64",
+        "severity": "string",  # ASEV/AESEV (MILD/MODERATE/SEVERE) as given, "" when absent
     },
     # ADPP (long: one row per subject and parameter)
     "pk": {"usubjid": "string", "paramcd": "string", "value": "float64", "unit": "string"},

@@ -1,1 +1,63 @@
-"""jurisdictions stage."""
+"""Jurisdiction profiles: each agency's section plan, terminology, paper and local assumptions.
+
+Agencies differ by data (``fda.yaml``, ``ema.yaml``, ``pmda.yaml``), not by code forks. A spec's
+``overrides.<agency>`` replaces individual local assumptions; every dossier lists the assumptions used.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from dossier.errors import SpecError
+from dossier.spec import AGENCIES, AgencyOverrides
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    title: str
+
+
+class JurisdictionProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    agency: Literal["fda", "ema", "pmda"]
+    agency_name: str
+    document_type: str
+    language: str
+    paper: Literal["letter", "a4"]
+    terms: dict[str, str]
+    assumptions: dict[str, Any]
+    sections: list[Section]
+    overridden: list[str] = []
+
+    @property
+    def page_size(self) -> str:
+        return "letter" if self.paper == "letter" else "A4"
+
+
+@cache
+def _raw_profile(agency: str) -> dict[str, Any]:
+    text = resources.files("dossier.jurisdictions").joinpath(f"{agency}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def load_profile(agency: str, overrides: AgencyOverrides | None = None) -> JurisdictionProfile:
+    """The profile of one agency with the spec's overrides of local assumptions applied."""
+    if agency not in AGENCIES:
+        raise SpecError(f"unknown agency '{agency}'", where="--agency / agencies",
+                        hint=f"choose from {', '.join(AGENCIES)}")
+    raw = dict(_raw_profile(agency))
+    assumptions = dict(raw["assumptions"])
+    overridden = []
+    if overrides is not None:
+        for key, value in overrides.model_dump(exclude_none=True).items():
+            assumptions[key] = value
+            overridden.append(key)
+    raw["assumptions"] = assumptions
+    raw["overridden"] = sorted(overridden)
+    return JurisdictionProfile.model_validate(raw)

@@ -130,7 +130,7 @@ def _adverse_events(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         withdrawn = rng.random() < s.p_wd
         severe = (rng.random() < s.p_g3) or withdrawn
         aes = []
-        for k in range(n_ae):
+        for _ in range(n_ae):
             term, soc, _ = AE_TERMS[int(rng.choice(len(AE_TERMS), p=weights))]
             grade = 1 + int(rng.random() < 0.45)
             start = int(rng.integers(1, max(dur, 2)))

@@ -1,0 +1,106 @@
+"""Randomized dosage comparison, as estimation (FDA 2024 dosage-optimization guidance: such trials
+need not be powered to show superiority of one dosage over another).
+
+Per randomized arm: objective response rate (exact Clopper-Pearson CI), PFS (Kaplan-Meier, median with
+Brookmeyer-Crowley CI) and the safety endpoints of :mod:`dossier.analyses.endpoints`. Between arms:
+differences of rates with Newcombe's hybrid score interval (method 10, Stat Med 1998;17:873) and the
+PFS hazard ratio from a Cox model with the arm as the only covariate (statsmodels PHReg, Breslow ties).
+The reference arm is the proposed dosage when it was randomized, otherwise the lowest dosage; a
+placebo/control arm, when present, is also compared with every active arm.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints, time_to_event
+from dossier.analyses.stats import Difference, HazardRatio, KMCurve, Rate, Result, cox_ph, difference, kaplan_meier, rate
+
+
+class ArmSummary(Result):
+    dose: float
+    control: bool
+    n: int
+    response: Rate | None
+    safety: dict[str, Rate]
+    pfs: KMCurve | None
+
+
+class ArmComparison(Result):
+    arm: float
+    reference: float
+    response: Difference | None
+    safety: dict[str, Difference]
+    pfs_hr: HazardRatio | None
+
+
+class RandomizedResult(Result):
+    population: str
+    reference: float
+    arms: list[ArmSummary]
+    comparisons: list[ArmComparison]
+    tte_paramcd: str | None
+    severity_basis: str
+    endpoint_labels: dict[str, str]
+
+
+def _safety_endpoints(se: pd.DataFrame) -> list[str]:
+    if not se.attrs.get("has_adverse_events"):
+        return []
+    return list(SAFETY_ENDPOINTS)
+
+
+def analyse_randomized(data: StudyData, randomized_dosages: list[float], proposed_dosage: float,
+                       pfs_paramcd: str | None = "PFS", low_grade_days: int = 28) -> RandomizedResult | None:
+    """Compare the randomized arms; ``None`` when fewer than two randomized arms have subjects."""
+    se = subject_endpoints(data, low_grade_days)
+    rnd = se[se["randomized"].astype(bool)]
+    keep = set(float(d) for d in randomized_dosages) | {0.0}
+    rnd = rnd[rnd["dose"].astype(float).isin(keep) | rnd["control"].astype(bool)]
+    doses = sorted(rnd["dose"].astype(float).unique())
+    if len(doses) < 2:
+        return None
+    tte = time_to_event(data, pfs_paramcd)
+    safety_keys = _safety_endpoints(se)
+    reference = float(proposed_dosage) if float(proposed_dosage) in doses else min(d for d in doses if d > 0)
+    arms: list[ArmSummary] = []
+    groups = {float(d): g for d, g in rnd.groupby("dose")}
+    for d in doses:
+        g = groups[d]
+        resp = None
+        gr = g[g["has_response"].astype(bool)]
+        if se["has_response"].any():
+            resp = rate(int(gr["responder"].sum()), len(gr))
+        km = None
+        if tte is not None:
+            t = tte.reindex(g.index).dropna(subset=["time"])
+            if len(t):
+                km = kaplan_meier(t["time"].to_numpy(float), t["event"].astype(bool).to_numpy(),
+                                  label=f"{d:g}", group=d)
+        arms.append(ArmSummary(dose=d, control=bool(g["control"].any()), n=len(g), response=resp,
+                               safety={k: rate(int(g[k].sum()), len(g)) for k in safety_keys}, pfs=km))
+    pairs = [(d, reference) for d in doses if d != reference and d > 0]
+    controls = [d for d in doses if groups[d]["control"].any() or d == 0]
+    for c in controls:
+        pairs = [p for p in pairs if p[0] != c]
+        pairs += [(d, c) for d in doses if d > 0]
+    comparisons: list[ArmComparison] = []
+    for a, b in pairs:
+        ga, gb = groups[a], groups[b]
+        resp_diff = None
+        if se["has_response"].any():
+            ra, rb = ga[ga["has_response"].astype(bool)], gb[gb["has_response"].astype(bool)]
+            resp_diff = difference(int(ra["responder"].sum()), len(ra), int(rb["responder"].sum()), len(rb), a, b)
+        saf = {k: difference(int(ga[k].sum()), len(ga), int(gb[k].sum()), len(gb), a, b) for k in safety_keys}
+        hr = None
+        if tte is not None:
+            t = tte.reindex(list(ga.index) + list(gb.index)).dropna(subset=["time"])
+            x = pd.DataFrame({"arm": (rnd.loc[t.index, "dose"].astype(float) == a).astype(float).to_numpy()})
+            hr = cox_ph(t["time"].to_numpy(float), t["event"].astype(bool).to_numpy(), x, "arm")
+        comparisons.append(ArmComparison(arm=a, reference=b, response=resp_diff, safety=saf, pfs_hr=hr))
+    return RandomizedResult(population="randomized", reference=reference, arms=arms, comparisons=comparisons,
+                            tte_paramcd=None if tte is None else str(tte["paramcd"].iloc[0]),
+                            severity_basis=se.attrs["severity_basis"], endpoint_labels=dict(SAFETY_ENDPOINTS))
+
+
+from dossier.ingest.tables import StudyData  # noqa: E402  (typing only; kept last to avoid cycles)

@@ -1,0 +1,90 @@
+"""Tolerability by dosage (FDA 2024 guidance "Optimizing the Dosage of Human Prescription Drugs and
+Biological Products for the Treatment of Oncologic Diseases", section on tolerability).
+
+Per dosage (safety population, treatment-emergent AEs): grade >= 3 AEs, serious AEs, AEs leading to
+dose interruption, reduction and discontinuation, and persistent low-grade toxicity, each a rate with
+its exact Clopper-Pearson interval; relative dose intensity (median, quartiles); time to first dose
+modification (Kaplan-Meier). The Harvey et al. (JNCI 2023;115:485) medians of registration trials of
+oral oncology drugs (dose reduction 28%, interruption 55%, discontinuation 10%) are carried as context,
+not as thresholds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints
+from dossier.analyses.stats import KMCurve, Rate, Result, kaplan_meier, rate
+from dossier.ingest.tables import StudyData
+
+#: Harvey et al., JNCI 2023;115:485 -- medians over registration trials of 59 oral oncology NMEs.
+HARVEY_BENCHMARKS = {"reduced": 0.28, "interrupted": 0.55, "withdrawn": 0.10}
+HARVEY_SOURCE = "Harvey et al., JNCI 2023;115:485 (registration trials of 59 oral oncology NMEs, 2010-2020)"
+
+
+class EndpointRate(Result):
+    endpoint: str
+    rate: Rate
+    benchmark: float | None = None
+
+
+class TolerabilityArm(Result):
+    dose: float
+    control: bool
+    n: int
+    endpoints: list[EndpointRate]
+    rdi_median: float | None
+    rdi_q1: float | None
+    rdi_q3: float | None
+    duration_median_days: float | None
+    time_to_modification: KMCurve | None
+
+    def get(self, endpoint: str) -> Rate | None:
+        for e in self.endpoints:
+            if e.endpoint == endpoint:
+                return e.rate
+        return None
+
+
+class TolerabilityResult(Result):
+    population: str = "safety"
+    severity_basis: str
+    low_grade_days: int
+    endpoint_labels: dict[str, str]
+    arms: list[TolerabilityArm]
+    benchmarks: dict[str, float]
+    benchmark_source: str
+
+
+def _q(x: np.ndarray, q: float) -> float | None:
+    x = x[np.isfinite(x)]
+    return float(np.quantile(x, q)) if len(x) else None
+
+
+def analyse_tolerability(data: StudyData, low_grade_days: int = 28) -> TolerabilityResult | None:
+    """Tolerability per dosage; ``None`` when the study has no adverse-event data."""
+    if data.adverse_events is None:
+        return None
+    se = subject_endpoints(data, low_grade_days)
+    basis = str(se.attrs["severity_basis"])
+    se = se[se["safety"].astype(bool)] if "safety" in se else se
+    arms: list[TolerabilityArm] = []
+    for dose, g in se.groupby("dose", sort=True):
+        n = len(g)
+        eps = [EndpointRate(endpoint="any_teae", rate=rate(int(g["any_teae"].sum()), n))]
+        for key in SAFETY_ENDPOINTS:
+            eps.append(EndpointRate(endpoint=key, rate=rate(int(g[key].sum()), n),
+                                    benchmark=HARVEY_BENCHMARKS.get(key)))
+        rdi = g["rdi_pct"].to_numpy(float)
+        km = None
+        if g["mod_time"].notna().any():
+            km = kaplan_meier(g["mod_time"].to_numpy(float), g["mod_event"].to_numpy(bool),
+                              label=f"{dose:g}", group=float(dose))
+        arms.append(TolerabilityArm(dose=float(dose), control=bool(g["control"].any()), n=n, endpoints=eps,
+                                    rdi_median=_q(rdi, 0.5), rdi_q1=_q(rdi, 0.25), rdi_q3=_q(rdi, 0.75),
+                                    duration_median_days=_q(g["duration_days"].to_numpy(float), 0.5),
+                                    time_to_modification=km))
+    labels = {"any_teae": "any TEAE", **SAFETY_ENDPOINTS}
+    return TolerabilityResult(severity_basis=basis, low_grade_days=low_grade_days,
+                              endpoint_labels=labels, arms=arms, benchmarks=dict(HARVEY_BENCHMARKS),
+                              benchmark_source=HARVEY_SOURCE)

@@ -1,0 +1,184 @@
+"""The `dossier` command line: thin; parses, calls the pipeline, prints.
+
+User mistakes (bad spec, missing data, unknown agency, ...) are :class:`DossierError`: printed as one
+block on stderr with exit status 2; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dossier import __version__
+from dossier.errors import DossierError
+
+app = typer.Typer(name="dossier", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Oncology dose-optimization data to FDA / EMA / PMDA dose-justification dossiers.")
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"dossier {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+          version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    _state["debug"] = debug
+
+
+def _progress(quiet: bool):
+    """A progress printer for the build stages: a rich status line on a terminal, silence otherwise."""
+    if quiet or not err_console.is_terminal:
+        return None, None
+    status = err_console.status("building ...")
+    status.start()
+    return status, (lambda msg: status.update(f"[bold]dossier[/] {msg} ..."))
+
+
+@app.command()
+def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
+          agency: Annotated[str | None, typer.Option(help="Agencies, comma-separated (default: the spec's).")] = None,
+          format: Annotated[str | None, typer.Option("--format", help="Formats: html,pdf (default both).")] = None,
+          out: Annotated[Path, typer.Option(help="Output folder.")] = Path("output"),
+          check: Annotated[bool, typer.Option("--check", help="Build nothing; exit 1 if outputs are missing or stale.")] = False,
+          force: Annotated[bool, typer.Option("--force", help="Rebuild even if nothing changed.")] = False,
+          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False) -> None:
+    """Build the dossiers of a study: output/<study>/<agency>/dossier.html|pdf, evidence.json, manifest.json."""
+    from dossier.pipeline import build as run_build
+    from dossier.pipeline import check_outputs, plan_build
+
+    if check:
+        plan = plan_build(spec, agency, format, out)
+        problems = check_outputs(plan)
+        if problems:
+            err_console.print(f"[bold red]stale[/]: {plan.study_dir}")
+            for p in problems:
+                err_console.print(f"  - {p}")
+            raise typer.Exit(1)
+        out_console.print(f"up to date: {plan.study_dir}")
+        return
+    status, progress = _progress(quiet)
+    try:
+        result = run_build(spec, agency, format, out, progress=progress, force=force)
+    finally:
+        if status is not None:
+            status.stop()
+    if not quiet:
+        verb = {"built": "built", "rendered": "re-rendered (evidence reused)", "up-to-date": "up to date"}[result.status]
+        out_console.print(f"{verb}: {result.study_dir}  ({result.timings.get('total', 0):.1f} s)")
+        for p in result.outputs:
+            out_console.print(f"  {p}")
+
+
+@app.command()
+def validate(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
+             as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
+    """Check the spec and its datasets without building; exit 2 if there is any error."""
+    from dossier.ingest import check_study
+    from dossier.spec import load_spec
+
+    study = load_spec(spec)
+    report = check_study(study, spec.parent)
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
+    else:
+        out_console.print(f"spec: {spec} (study {study.study.id}) is valid")
+        out_console.print(report.format_text(), markup=False)
+    if report.has_errors():
+        raise typer.Exit(2)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the study spec (for editors)."""
+    from dossier.spec import spec_json_schema
+
+    print(spec_json_schema())
+
+
+@app.command()
+def preflight(pdf: Annotated[Path, typer.Argument(help="A PDF file.")],
+              paper: Annotated[str | None, typer.Option(help="Expected paper: letter or a4.")] = None,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check a PDF against submission rules (fonts embedded, bookmarks, no JavaScript, ...); exit 1 if not."""
+    from dossier.render.preflight import preflight_pdf
+
+    if not pdf.is_file():
+        raise DossierError(f"PDF not found: {pdf}", where=str(pdf), hint="pass the path of a PDF file")
+    if paper is not None and paper not in ("letter", "a4"):
+        raise DossierError(f"unknown paper {paper!r}", where="--paper", hint="use letter or a4")
+    problems = preflight_pdf(pdf, expected_paper=paper)
+    if as_json:
+        print(json.dumps({"file": str(pdf), "passed": not problems, "problems": problems}, indent=2))
+    elif problems:
+        err_console.print(f"[bold red]preflight failed[/]: {pdf}")
+        for p in problems:
+            err_console.print(f"  - {p}", markup=False)
+    else:
+        out_console.print(f"preflight passed: {pdf}")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def diff(dir_a: Annotated[Path, typer.Argument(help="A built variant folder, e.g. output/<study>/fda.")],
+         dir_b: Annotated[Path, typer.Argument(help="Another variant folder.")],
+         html: Annotated[Path | None, typer.Option("--html", help="Also write a side-by-side HTML report.")] = None,
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Compare two dossier variants; exit 1 if their core evidence differs."""
+    from dossier.render.diff import diff_variants, format_text, render_diff_html
+    from dossier.render.write import write_atomic
+
+    d = diff_variants(dir_a, dir_b)
+    if html is not None:
+        write_atomic(html, render_diff_html(d).encode("utf-8"))
+    if as_json:
+        print(json.dumps(d.model_dump(mode="json"), indent=2, sort_keys=True))
+    else:
+        out_console.print(format_text(d), markup=False)
+    if not d.core_identical:
+        raise typer.Exit(1)
+
+
+def _register_design_commands() -> None:
+    from dossier.designs.commands import register
+
+    register(app)
+
+
+_register_design_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning DossierError into one message and exit status 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="dossier")  # standalone mode: usage errors exit 2 with click's message
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except DossierError as err:
+        if "--debug" in args:
+            traceback.print_exc()
+        err_console.print(err.format(), markup=False, style="bold red" if err_console.is_terminal else None)
+        return err.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the previous outputs are intact")
+        return 130
+    return 0
+
+
+def run() -> None:  # console script
+    sys.exit(main())

@@ -1,0 +1,369 @@
+"""CLI commands of the designs stage: ``boundaries``, ``simulate`` and ``decide``.
+
+The JSON printed with ``--json`` is a stable contract (CI and other tools parse it): percentages
+are 0-100, dose levels are **1-based**, ``null`` marks a rule that does not apply or no selection.
+
+* ``boundaries`` -> ``{"design", "target", "cohort_size", "lambda_e", "lambda_d",
+  "table": [{"n", "escalate_max", "deescalate_min", "eliminate_min"}, ...]}``; for CRM the table
+  is empty and ``pathways`` lists the dose-transition pathways of the first 2 cohorts.
+* ``simulate`` -> ``{"design", "n_trials", "seed", "target", "p_true", "true_mtd", "selection_pct",
+  "no_selection_pct", "pct_correct_selection", "mean_patients", "mean_dlt",
+  "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
+  "overdose_60_pct", "overdose_80_pct", "mc_se": {same keys}, "design_params"}`` where
+  ``overdose_pct`` is the mean percentage of patients treated above the true MTD (see
+  :mod:`dossier.designs.simulate` for every definition).
+* ``decide`` -> interval designs and 3+3: ``{"design", "target", "n", "dlt", "selected",
+  "estimates", "ci_lower", "ci_upper", "eliminated", "note"}`` (+ ``"next"`` with ``--current``);
+  CRM: ``{"design", "model", "skeleton", "recommended", "ptox", "ptox_lower", "ptox_upper",
+  "conf_level", "estimate", "post_var", "n", "dlt"}``.
+
+Bad input raises :class:`~dossier.errors.DesignError`; the application's CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from dossier.designs import make_design
+from dossier.designs.simulate import progress_steps, simulate_trials
+from dossier.errors import DesignError
+
+DesignOpt = Annotated[str, typer.Option("--design", help="3+3, i3+3, mtpi2, keyboard, boin or crm")]
+TargetOpt = Annotated[float, typer.Option("--target", help="target DLT rate, e.g. 0.3")]
+CohortSizeOpt = Annotated[int, typer.Option("--cohort-size", help="patients per cohort")]
+CohortsOpt = Annotated[int, typer.Option("--cohorts", help="maximum number of cohorts")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON only")]
+
+
+def _floats(text: str | None, where: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",") if v.strip() != ""]
+    except ValueError:
+        raise DesignError(f"cannot read {text!r} as comma-separated numbers", where,
+                          "e.g. 0.05,0.1,0.2") from None
+
+
+def _ints(text: str | None, where: str) -> list[int] | None:
+    vals = _floats(text, where)
+    if vals is None:
+        return None
+    if any(v != int(v) for v in vals):
+        raise DesignError(f"{where} needs whole numbers, got {text!r}", where)
+    return [int(v) for v in vals]
+
+
+def _design_options(design: str, *, skeleton: str | None = None, model: str | None = None,
+                    prior_sd: float | None = None, p_saf: float | None = None, p_tox: float | None = None,
+                    ei_lower: float | None = None, ei_upper: float | None = None,
+                    n_earlystop: int | None = None, start_dose: int | None = None) -> dict:
+    """Keyword options for make_design from CLI flags (only the ones given)."""
+    key = design.strip().lower()
+    opts: dict = {}
+    if start_dose is not None:
+        if start_dose < 1:
+            raise DesignError(f"--start-dose is a 1-based dose level, got {start_dose}", "--start-dose")
+        opts["start_dose"] = start_dose - 1
+    given = {"--skeleton": skeleton, "--model": model, "--prior-sd": prior_sd}
+    if key == "crm":
+        if skeleton is not None:
+            opts["skeleton"] = _floats(skeleton, "--skeleton")
+        if model is not None:
+            opts["model"] = model
+        if prior_sd is not None:
+            opts["prior_sd"] = prior_sd
+    elif any(v is not None for v in given.values()):
+        flags = ", ".join(k for k, v in given.items() if v is not None)
+        raise DesignError(f"{flags} only apply to --design crm", flags)
+    if key == "boin":
+        if p_saf is not None:
+            opts["p_saf"] = p_saf
+        if p_tox is not None:
+            opts["p_tox"] = p_tox
+    elif p_saf is not None or p_tox is not None:
+        raise DesignError("--p-saf/--p-tox only apply to --design boin", "--p-saf/--p-tox")
+    if key in ("i3+3", "i3plus3", "mtpi2", "keyboard"):
+        if ei_lower is not None:
+            opts["ei_lower"] = ei_lower
+        if ei_upper is not None:
+            opts["ei_upper"] = ei_upper
+    elif ei_lower is not None or ei_upper is not None:
+        raise DesignError("--ei-lower/--ei-upper only apply to i3+3, mtpi2 and keyboard", "--ei-lower")
+    if n_earlystop is not None:
+        if key in ("crm", "3+3", "3plus3"):
+            raise DesignError("--n-earlystop applies to interval designs only", "--n-earlystop")
+        opts["n_earlystop"] = n_earlystop
+    return opts
+
+
+def _dose1(d: int | None) -> int | None:
+    return None if d is None else int(d) + 1
+
+
+def _emit(payload: dict) -> None:
+    typer.echo(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def _interactive(as_json: bool) -> bool:
+    return not as_json and sys.stdout.isatty() and not os.environ.get("CI")
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def boundaries(
+    design: DesignOpt = "boin",
+    target: TargetOpt = 0.3,
+    cohort_size: CohortSizeOpt = 3,
+    cohorts: CohortsOpt = 10,
+    doses: Annotated[int, typer.Option("--doses", help="number of doses (CRM pathways)")] = 5,
+    p_saf: Annotated[float | None, typer.Option("--p-saf", help="BOIN: highest sub-therapeutic rate")] = None,
+    p_tox: Annotated[float | None, typer.Option("--p-tox", help="BOIN: lowest overly toxic rate")] = None,
+    ei_lower: Annotated[float | None, typer.Option("--ei-lower", help="i3+3/mTPI-2: EI lower bound")] = None,
+    ei_upper: Annotated[float | None, typer.Option("--ei-upper", help="i3+3/mTPI-2: EI upper bound")] = None,
+    skeleton: Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")] = None,
+    prior_sd: Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decision table of a design: escalate / de-escalate / eliminate boundaries by patients treated."""
+    opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
+                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper)
+    if "skeleton" in opts:
+        doses = len(opts["skeleton"])
+    d = make_design(design, target=target, n_doses=doses, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
+    table = d.decision_table()
+    payload = {
+        "design": d.name, "target": d.target, "cohort_size": d.cohort_size,
+        "lambda_e": table.lambda_e, "lambda_d": table.lambda_d,
+        "table": [row.model_dump() for row in table.table],
+    }
+    if table.pathways:
+        payload["pathways"] = [{"dlts": p.dlts, "doses": [_dose1(x) for x in p.doses]} for p in table.pathways]
+        payload["start_dose"] = _dose1(table.start_dose)
+    if table.note:
+        payload["note"] = table.note
+    if as_json:
+        _emit(payload)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = f"{d.name} decision table, target {d.target}"
+    if table.lambda_e is not None:
+        title += f" (lambda_e = {table.lambda_e:.4f}, lambda_d = {table.lambda_d:.4f})"
+    if table.table:
+        t = Table(title=title)
+        for col in ("patients", "escalate if DLTs <=", "de-escalate if DLTs >=", "eliminate if DLTs >="):
+            t.add_column(col, justify="right")
+        for row in table.table:
+            t.add_row(*(("-" if v is None else str(v)) for v in
+                        (row.n, row.escalate_max, row.deescalate_min, row.eliminate_min)))
+        console.print(t)
+    if table.pathways:
+        t = Table(title=f"{d.name}: dose-transition pathways (start at dose {_dose1(table.start_dose)})")
+        t.add_column("DLTs per cohort")
+        t.add_column("next doses")
+        for p in payload["pathways"]:
+            t.add_row(" / ".join(map(str, p["dlts"])), " -> ".join("stop" if x is None else str(x)
+                                                                  for x in p["doses"]))
+        console.print(t)
+    if table.note:
+        console.print(table.note)
+
+
+def simulate(
+    design: DesignOpt = "boin",
+    target: TargetOpt = 0.3,
+    true_tox: Annotated[str, typer.Option("--true-tox", help="true DLT probabilities, comma-separated")] = "",
+    cohort_size: CohortSizeOpt = 3,
+    cohorts: CohortsOpt = 10,
+    trials: Annotated[int, typer.Option("--trials", help="number of simulated trials")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 1,
+    start_dose: Annotated[int | None, typer.Option("--start-dose", help="1-based starting dose")] = None,
+    n_earlystop: Annotated[int | None, typer.Option("--n-earlystop", help="interval designs: stop at n on a dose")] = None,
+    p_saf: Annotated[float | None, typer.Option("--p-saf")] = None,
+    p_tox: Annotated[float | None, typer.Option("--p-tox")] = None,
+    ei_lower: Annotated[float | None, typer.Option("--ei-lower")] = None,
+    ei_upper: Annotated[float | None, typer.Option("--ei-upper")] = None,
+    skeleton: Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")] = None,
+    prior_sd: Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Operating characteristics of a design by simulation, with Monte Carlo standard errors."""
+    p_true = _floats(true_tox, "--true-tox")
+    if not p_true:
+        raise DesignError("give the true DLT probabilities", "--true-tox", "e.g. --true-tox 0.05,0.1,0.2,0.3")
+    opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
+                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper, n_earlystop=n_earlystop,
+                           start_dose=start_dose)
+    if trials < 1:
+        raise DesignError(f"--trials must be >= 1, got {trials}", "--trials")
+    d = make_design(design, target=target, n_doses=len(p_true), cohort_size=cohort_size, n_cohorts=cohorts,
+                    **opts)
+    rng = np.random.default_rng(seed)
+    if _interactive(as_json):
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"simulating {trials} {d.name} trials", total=progress_steps(d, trials))
+            oc = simulate_trials(d, p_true, trials, rng, progress=lambda k: bar.advance(task, k))
+    else:
+        oc = simulate_trials(d, p_true, trials, rng)
+    se = dict(oc.mc_se)
+    se["overdose_pct"] = se["pct_patients_above_mtd"]
+    params = dict(oc.design_params)
+    params["start_dose"] = _dose1(params.get("start_dose"))
+    payload = {
+        "design": oc.design, "n_trials": oc.n_trials, "seed": seed, "target": oc.target,
+        "p_true": oc.p_true, "true_mtd": _dose1(oc.true_mtd),
+        "selection_pct": oc.selection_pct, "no_selection_pct": oc.no_selection_pct,
+        "pct_correct_selection": oc.pct_correct_selection,
+        "mean_patients": oc.mean_patients, "mean_dlt": oc.mean_dlt,
+        "mean_total_patients": oc.mean_total_patients, "mean_total_dlt": oc.mean_total_dlt,
+        "early_stop_pct": oc.early_stop_pct, "safety_stop_pct": oc.safety_stop_pct,
+        "overdose_pct": oc.pct_patients_above_mtd, "overdose_60_pct": oc.overdose_60_pct,
+        "overdose_80_pct": oc.overdose_80_pct,
+        "mc_se": {k: se[k] for k in (
+            "selection_pct", "no_selection_pct", "pct_correct_selection", "mean_patients", "mean_dlt",
+            "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
+            "overdose_60_pct", "overdose_80_pct")},
+        "design_params": params,
+    }
+    if as_json:
+        _emit(payload)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{oc.design}: {oc.n_trials} simulated trials, seed {seed} (MC SE in brackets)")
+    t.add_column("dose", justify="right")
+    t.add_column("true P(DLT)", justify="right")
+    t.add_column("selected %", justify="right")
+    t.add_column("patients", justify="right")
+    t.add_column("DLTs", justify="right")
+    for i, p in enumerate(oc.p_true):
+        mark = " *" if i == oc.true_mtd else ""
+        t.add_row(f"{i + 1}{mark}", f"{p:.3f}", f"{oc.selection_pct[i]:.1f} ({se['selection_pct'][i]:.1f})",
+                  f"{oc.mean_patients[i]:.2f} ({se['mean_patients'][i]:.2f})",
+                  f"{oc.mean_dlt[i]:.2f} ({se['mean_dlt'][i]:.2f})")
+    console = Console()
+    console.print(t)
+    console.print(f"* true MTD (closest to target {oc.target}).  No selection: {oc.no_selection_pct:.1f}%  "
+                  f"early stop: {oc.early_stop_pct:.1f}%  mean sample size: {oc.mean_total_patients:.1f}  "
+                  f"patients above MTD: {oc.pct_patients_above_mtd:.1f}%  "
+                  f"overdosing >=60%/>=80%: {oc.overdose_60_pct:.1f}%/{oc.overdose_80_pct:.1f}%")
+
+
+def decide(
+    design: DesignOpt = "boin",
+    target: TargetOpt = 0.3,
+    n: Annotated[str | None, typer.Option("--n", help="patients per dose, comma-separated")] = None,
+    dlt: Annotated[str | None, typer.Option("--dlt", help="DLTs per dose, comma-separated")] = None,
+    current: Annotated[int | None, typer.Option("--current", help="1-based dose of the last cohort")] = None,
+    levels: Annotated[str | None, typer.Option("--levels", help="CRM: 1-based dose level of each patient")] = None,
+    tox: Annotated[str | None, typer.Option("--tox", help="CRM: 0/1 DLT of each patient")] = None,
+    cohort_size: CohortSizeOpt = 3,
+    cohorts: CohortsOpt = 10,
+    p_saf: Annotated[float | None, typer.Option("--p-saf")] = None,
+    p_tox: Annotated[float | None, typer.Option("--p-tox")] = None,
+    ei_lower: Annotated[float | None, typer.Option("--ei-lower")] = None,
+    ei_upper: Annotated[float | None, typer.Option("--ei-upper")] = None,
+    skeleton: Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")] = None,
+    prior_sd: Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The selected dose (MTD) and estimates from the data observed; with --current also the next dose."""
+    opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
+                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper)
+    is_crm = design.strip().lower() == "crm"
+    if is_crm:
+        if "skeleton" not in opts:
+            raise DesignError("CRM needs the skeleton used in the trial", "--skeleton",
+                              "e.g. --skeleton 0.05,0.1,0.2,0.3,0.45")
+        k = len(opts["skeleton"])
+        if levels is not None or tox is not None:
+            lv, tx = _ints(levels, "--levels"), _ints(tox, "--tox")
+            if lv is None or tx is None or len(lv) != len(tx):
+                raise DesignError("--levels and --tox need one entry per patient", "--levels/--tox")
+            if any(v < 1 or v > k for v in lv):
+                raise DesignError(f"--levels are 1-based dose levels in 1..{k}", "--levels")
+            if any(v not in (0, 1) for v in tx):
+                raise DesignError("--tox entries must be 0 or 1", "--tox")
+            counts = np.bincount(np.array(lv) - 1, minlength=k)
+            dlts = np.bincount(np.array(lv) - 1, weights=np.array(tx), minlength=k).astype(int)
+        else:
+            counts_l, dlts_l = _ints(n, "--n"), _ints(dlt, "--dlt")
+            if counts_l is None or dlts_l is None:
+                raise DesignError("give --levels and --tox (or --n and --dlt)", "decide")
+            counts, dlts = np.array(counts_l), np.array(dlts_l)
+        d = make_design("crm", target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
+        fit = d.fit(counts, dlts)
+        payload = {"design": "crm", "target": d.target, "model": d.model, "skeleton": d.skeleton,
+                   "n": [int(v) for v in counts], "dlt": [int(v) for v in dlts],
+                   "recommended": _dose1(fit.mtd), "ptox": fit.ptox, "ptox_lower": fit.ptox_lower,
+                   "ptox_upper": fit.ptox_upper, "conf_level": fit.conf_level, "estimate": fit.estimate,
+                   "post_var": fit.post_var}
+        if current is not None:
+            nxt = d.next_dose(counts, dlts, current - 1)
+            payload["next"] = {"dose": _dose1(nxt)}
+    else:
+        counts_l, dlts_l = _ints(n, "--n"), _ints(dlt, "--dlt")
+        if counts_l is None or dlts_l is None:
+            raise DesignError("give the patients and DLTs per dose", "--n/--dlt", "e.g. --n 3,6,9 --dlt 0,1,4")
+        if len(counts_l) != len(dlts_l):
+            raise DesignError(f"--n has {len(counts_l)} doses but --dlt has {len(dlts_l)}", "--n/--dlt")
+        d = make_design(design, target=target, n_doses=len(counts_l), cohort_size=cohort_size,
+                        n_cohorts=cohorts, **opts)
+        sel = d.select_mtd(counts_l, dlts_l)
+        payload = {"design": d.name, "target": d.target, "n": counts_l, "dlt": dlts_l,
+                   "selected": _dose1(sel.selected), "estimates": sel.estimates, "ci_lower": sel.ci_lower,
+                   "ci_upper": sel.ci_upper, "eliminated": sel.eliminated, "note": sel.note}
+        if current is not None:
+            if not 1 <= current <= len(counts_l):
+                raise DesignError(f"--current is a 1-based dose level in 1..{len(counts_l)}", "--current")
+            dec = d.decide(counts_l, dlts_l, current - 1)
+            payload["next"] = {"action": dec.action, "dose": _dose1(dec.next_dose),
+                               "eliminated": dec.eliminated}
+    if as_json:
+        _emit(payload)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title=f"{payload['design']}: decision from the data")
+    t.add_column("dose", justify="right")
+    t.add_column("patients", justify="right")
+    t.add_column("DLTs", justify="right")
+    t.add_column("estimate", justify="right")
+    t.add_column("interval", justify="right")
+    est = payload.get("estimates", payload.get("ptox"))
+    lo = payload.get("ci_lower", payload.get("ptox_lower"))
+    hi = payload.get("ci_upper", payload.get("ptox_upper"))
+    for i in range(len(payload["n"])):
+        t.add_row(str(i + 1), str(payload["n"][i]), str(payload["dlt"][i]),
+                  "-" if est[i] is None else f"{est[i]:.3f}",
+                  "-" if lo[i] is None else f"({lo[i]:.3f}, {hi[i]:.3f})")
+    console.print(t)
+    chosen = payload.get("selected", payload.get("recommended"))
+    console.print(f"selected / recommended dose: {'none' if chosen is None else chosen}")
+    if "next" in payload:
+        console.print(f"next cohort: {payload['next']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``boundaries``, ``simulate`` and ``decide`` commands to the application's CLI."""
+    app.command("boundaries")(boundaries)
+    app.command("simulate")(simulate)
+    app.command("decide")(decide)

@@ -1,0 +1,87 @@
+"""CoreEvidence: the agency-neutral bundle every dossier variant is rendered from.
+
+It holds the results of all analyses with their provenance (input files and their sha256, the spec
+hash, the package version). It is JSON-serializable with sorted keys and has a content hash, so two
+variants (or two builds) can prove they were rendered from identical evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from dossier.analyses.dose_summary import DoseSummary
+from dossier.analyses.ethnic_sensitivity import EthnicSensitivityResult
+from dossier.designs import DecisionTable, OperatingCharacteristics
+from dossier.spec import Doses, StudyInfo
+
+
+class InputFile(BaseModel):
+    name: str  # dataset name (adsl, adae, ...) or "spec"
+    path: str  # as given in the spec (relative to the spec folder)
+    sha256: str
+
+
+class Provenance(BaseModel):
+    package_version: str
+    spec_sha256: str
+    inputs: list[InputFile]
+    ingest: Any = None  # dossier.ingest.IngestReport (row counts in/out, exclusions, warnings)
+
+
+class ScenarioOC(BaseModel):
+    name: str
+    oc: OperatingCharacteristics
+
+
+class DesignEvidence(BaseModel):
+    """The escalation design's rules and its simulated operating characteristics per scenario."""
+
+    name: str
+    target: float
+    cohort_size: int
+    n_cohorts: int
+    n_trials: int
+    seed: int
+    decision_table: DecisionTable | None = None
+    scenarios: list[ScenarioOC] = Field(default_factory=list)
+
+
+class CoreEvidence(BaseModel):
+    """Everything the dossiers say about the data, agency-neutral."""
+
+    study: StudyInfo
+    doses: Doses
+    proposed_dosage: float
+    randomized_dosages: list[float]
+    dose_summary: DoseSummary
+    design: DesignEvidence | None = None
+    analyses: Any = None  # dossier.analyses.AnalysesBundle
+    pmr_risk: Any = None  # dossier.analyses.pmr_risk.PmrRiskResult
+    ethnic: EthnicSensitivityResult | None = None  # Japan-specific (rendered in the PMDA variant)
+    provenance: Provenance
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return _clean(self.model_dump(mode="json"))
+
+    def canonical_json(self) -> str:
+        """Sorted-key JSON with no NaN: the byte form that is hashed and written to evidence.json."""
+        return json.dumps(self.to_json_dict(), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+
+def _clean(obj: Any) -> Any:
+    """Replace non-finite floats by None so the JSON is valid and deterministic."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj

@@ -1,0 +1,671 @@
+"""ADaM -> typed tables (:data:`~dossier.ingest.tables.TABLE_COLUMNS`), with the content checks.
+
+Each ``map_<dataset>`` function takes a :class:`~dossier.ingest.readers.RawDataset`, finds its
+variables (standard ADaM names, or the names given in the spec's ``columns:``), types every value
+and adds every problem to the report with file, column, row and USUBJID. Nothing stops at the first
+problem. Rows that are read but not carried into a table are counted with their reason.
+
+Variables looked for (first one present wins):
+
+- ADSL: USUBJID; arm TRT01A > ACTARM > ARM; dose DOSE01A > TRT01AN; planned dose DOSE01P > TRT01PN;
+  PART; RANDFL > ITTFL; SAFFL; EFFFL; DLTEVLFL; WEIGHTBL; AGE; SEX; RACE; COUNTRY; REGION1;
+  TRTSDT > TRTSDTM.
+- ADEX (BDS): PARAMCD DURD, RDI, NDOSRED, NDOSINT -> one row per subject.
+- ADAE: AEDECOD, AEBODSYS, ATOXGR > AETOXGR, AESER, TRTEMFL, DLTFL, AEACN, ASTDY, AENDY, ASEV > AESEV.
+- ADPP: PARAMCD, AVAL, AVALU > PPSTRESU.  ADPC: AFRLT > ARELTM > NFRLT (hours), AVAL, AVALU.
+- ADRS: PARAMCD (filters.response_paramcd), AVALC.  ADTTE: PARAMCD (filters.pfs_paramcd), AVAL, CNSR, AVALU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dossier.ingest.readers import RawDataset
+from dossier.ingest.report import DatasetCount, Exclusion, IssueCollector
+
+MISSING_TEXT = {"", ".", "NA", "N/A", "NAN", "NULL", "NONE"}
+FLAG_TRUE = {"Y", "YES", "TRUE", "1", "1.0"}
+FLAG_FALSE = {"N", "NO", "FALSE", "0", "0.0", ""}
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+KNOWN_RESPONSES = {"CR", "PR", "SD", "PD", "NE", "NON-CR/NON-PD", "NA", "MR", "UNK"}
+
+
+@dataclass(frozen=True)
+class Var:
+    """A table field and the ADaM variables that can carry it (first present wins)."""
+
+    field: str
+    candidates: tuple[str, ...]
+    required: bool = False
+    what: str = ""
+
+
+DATASET_VARS: dict[str, list[Var]] = {
+    "adsl": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("arm", ("TRT01A", "ACTARM", "ARM"), True, "actual treatment / arm"),
+        Var("dose", ("DOSE01A", "TRT01AN"), True, "actual dose (numeric)"),
+        Var("planned_dose", ("DOSE01P", "TRT01PN"), False, "planned dose (numeric)"),
+        Var("part", ("PART",), False, "study part"),
+        Var("randomized", ("RANDFL", "ITTFL"), False, "randomized flag"),
+        Var("safety", ("SAFFL",), False, "safety population flag"),
+        Var("efficacy", ("EFFFL",), False, "efficacy population flag"),
+        Var("dlt_evaluable", ("DLTEVLFL",), False, "DLT-evaluable flag"),
+        Var("weight_kg", ("WEIGHTBL",), False, "baseline weight (kg)"),
+        Var("age", ("AGE",), False, "age"),
+        Var("sex", ("SEX",), False, "sex"),
+        Var("race", ("RACE",), False, "race"),
+        Var("country", ("COUNTRY",), False, "country"),
+        Var("region", ("REGION1",), False, "region"),
+        Var("first_dose_date", ("TRTSDT", "TRTSDTM"), False, "date of first dose"),
+    ],
+    "adex": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("paramcd", ("PARAMCD",), True, "parameter code"),
+        Var("value", ("AVAL",), True, "analysis value"),
+    ],
+    "adae": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("term", ("AEDECOD",), True, "dictionary-derived term"),
+        Var("soc", ("AEBODSYS",), False, "body system or organ class"),
+        Var("grade", ("ATOXGR", "AETOXGR"), False, "CTCAE toxicity grade"),
+        Var("serious", ("AESER",), False, "serious event flag"),
+        Var("teae", ("TRTEMFL",), False, "treatment-emergent flag"),
+        Var("dlt", ("DLTFL",), False, "dose-limiting toxicity flag"),
+        Var("action", ("AEACN",), False, "action taken with study treatment"),
+        Var("start_day", ("ASTDY",), False, "analysis start relative day"),
+        Var("end_day", ("AENDY",), False, "analysis end relative day"),
+        Var("severity", ("ASEV", "AESEV"), False, "severity"),
+    ],
+    "adpp": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("paramcd", ("PARAMCD",), True, "parameter code"),
+        Var("value", ("AVAL",), True, "analysis value"),
+        Var("unit", ("AVALU", "PPSTRESU"), False, "unit of the value"),
+    ],
+    "adpc": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("time_h", ("AFRLT", "ARELTM", "NFRLT"), True, "time since first dose (h)"),
+        Var("value", ("AVAL",), True, "concentration"),
+        Var("unit", ("AVALU",), False, "concentration unit"),
+        Var("paramcd", ("PARAMCD",), False, "analyte parameter code"),
+    ],
+    "adrs": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("paramcd", ("PARAMCD",), True, "parameter code"),
+        Var("bor", ("AVALC",), True, "response (character)"),
+    ],
+    "adtte": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("paramcd", ("PARAMCD",), True, "parameter code"),
+        Var("time", ("AVAL",), True, "time to event"),
+        Var("cnsr", ("CNSR",), True, "censoring (0 event, 1 censored)"),
+        Var("unit", ("AVALU",), False, "time unit"),
+    ],
+}
+
+TABLE_OF = {"adsl": "subjects", "adex": "exposure", "adae": "adverse_events", "adpp": "pk",
+            "adpc": "concentrations", "adrs": "response", "adtte": "time_to_event"}
+EXPOSURE_PARAMS = {"DURD": "duration_days", "RDI": "rdi_pct", "NDOSRED": "n_reductions",
+                   "NDOSINT": "n_interruptions"}
+
+
+class Mapper:
+    """Maps one raw dataset: resolves its variables and types its values, reporting problems."""
+
+    def __init__(self, name: str, raw: RawDataset, overrides: dict[str, str], issues: IssueCollector,
+                 count: DatasetCount):
+        self.name, self.raw, self.issues, self.count = name, raw, issues, count
+        self.file = raw.path
+        self.df = raw.frame
+        self.n = len(self.df)
+        self.rows = np.arange(1, self.n + 1)
+        self.cols = self._resolve(overrides)
+        self._factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.usubjid: np.ndarray | None = None
+        if self.cols.get("usubjid"):
+            self.usubjid = self.text("usubjid")
+        self.keep = np.ones(self.n, dtype=bool)
+
+    # -- columns ---------------------------------------------------------------------------
+    def _resolve(self, overrides: dict[str, str]) -> dict[str, str | None]:
+        vars_ = DATASET_VARS[self.name]
+        present = {str(c).upper(): str(c) for c in self.df.columns}
+        by_field = {v.field: list(v.candidates) for v in vars_}
+        candidates = {c for v in vars_ for c in v.candidates}
+        allowed = {v.field for v in vars_} | candidates
+        forced: dict[str, str] = {}
+        for key, target in overrides.items():
+            if key.lower() in by_field and (key in by_field or key.upper() not in candidates):
+                key = key.lower()
+                forced[key] = target
+                continue
+            hit = [v for v in vars_ if key.upper() in v.candidates]
+            if not hit:
+                self.issues.error(f"`columns:` key '{key}' is not a variable of {self.name.upper()}",
+                                  file=self.file, column=key,
+                                  hint=f"allowed keys: {', '.join(sorted(allowed, key=str.lower))}")
+                continue
+            for v in hit:
+                by_field[v.field] = [target if c == key.upper() else c for c in by_field[v.field]]
+        out: dict[str, str | None] = {}
+        for v in vars_:
+            if v.field in forced:
+                actual = self.df.columns[self.df.columns == forced[v.field]]
+                name = actual[0] if len(actual) else present.get(forced[v.field].upper())
+                if name is None:
+                    self.issues.error(f"column '{forced[v.field]}' (mapped to {v.field} in the spec) is not in the file",
+                                      file=self.file, column=forced[v.field],
+                                      hint=f"fix datasets.{self.name}.columns.{v.field}; columns in the file: "
+                                           f"{self._list_columns()}")
+                out[v.field] = name
+                continue
+            name = None
+            for cand in by_field[v.field]:
+                if cand in self.df.columns:
+                    name = cand
+                    break
+                if cand.upper() in present:
+                    name = present[cand.upper()]
+                    break
+            if name is None and v.required:
+                self.issues.error(f"required column missing: {' or '.join(by_field[v.field])} ({v.what})",
+                                  file=self.file, column=by_field[v.field][0],
+                                  hint=f"add the variable, or map your column in the spec: "
+                                       f"`datasets.{self.name}.columns: {{{v.field}: YOUR_COLUMN}}`; "
+                                       f"columns in the file: {self._list_columns()}")
+            out[v.field] = name
+        return out
+
+    def _list_columns(self, limit: int = 25) -> str:
+        names = [str(c) for c in self.df.columns]
+        return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "") or "(none)"
+
+    def has(self, field: str) -> bool:
+        return self.cols.get(field) is not None
+
+    def ok(self) -> bool:
+        """All required columns were found."""
+        return all(self.cols.get(v.field) for v in DATASET_VARS[self.name] if v.required)
+
+    def _subj(self, idx: np.ndarray) -> list[str | None]:
+        if self.usubjid is None:
+            return [None] * len(idx)
+        return [str(self.usubjid[i]) or None for i in idx]
+
+    def report_rows(self, level: str, field: str | None, idx: np.ndarray, message: str,
+                    hint: str | None = None, values: pd.Series | np.ndarray | None = None) -> None:
+        column = self.cols.get(field) if field else None
+        for i, u in zip(idx[:50], self._subj(idx[:50]), strict=True):
+            msg = message if values is None else f"{message} (value {_show(values[i])})"
+            self.issues.add(level, msg, file=self.file, column=column, row=int(self.rows[i]), usubjid=u,
+                            hint=hint, kind=message)
+        # count the remainder so the collector summarizes it
+        if len(idx) > 50:
+            self.issues.bump(level, self.file, column, message, len(idx) - 50)
+
+    # -- typed values ----------------------------------------------------------------------
+    # Text work happens on the distinct values of a column (factorized once), then is spread back to
+    # the rows by their codes: ADaM text columns are low-cardinality, so 200,000 rows cost little.
+    def _factor(self, field: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(codes, stripped distinct values as text); missing values are ""."""
+        col = self.cols.get(field)
+        if col is None:
+            return None
+        cached = self._factors.get(col)
+        if cached is not None:
+            return cached
+        s = self.df[col]
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        texts = [_as_text(u) for u in np.asarray(uniques, dtype=object)] + [""]
+        codes = np.where(codes < 0, len(texts) - 1, codes)
+        out = (codes, np.array(texts, dtype=object))
+        self._factors[col] = out
+        return out
+
+    def text(self, field: str, upper: bool = False, default: str = "") -> np.ndarray:
+        """Stripped text values (object array); missing -> ""; absent column -> default."""
+        f = self._factor(field)
+        if f is None:
+            return np.full(self.n, default, dtype=object)
+        codes, uniq = f
+        if upper:
+            uniq = np.array([u.upper() for u in uniq], dtype=object)
+        return uniq[codes]
+
+    def matches(self, field: str, test) -> np.ndarray:
+        """Boolean per row: test(distinct text value) evaluated once per distinct value."""
+        f = self._factor(field)
+        if f is None:
+            return np.zeros(self.n, dtype=bool)
+        codes, uniq = f
+        return np.array([bool(test(u)) for u in uniq], dtype=bool)[codes]
+
+    def number(self, field: str, *, required_values: bool = False, hint: str | None = None) -> pd.Series:
+        """Float64 values; text that is not a number is an error (with row)."""
+        col = self.cols.get(field)
+        if col is None:
+            return pd.Series(np.full(self.n, np.nan))
+        s = self.df[col]
+        if pd.api.types.is_bool_dtype(s):
+            self.report_rows("error", field, np.arange(self.n), "expected numbers, found true/false", hint)
+            return pd.Series(np.full(self.n, np.nan))
+        if pd.api.types.is_numeric_dtype(s):
+            out = pd.to_numeric(s, errors="coerce").astype("float64").reset_index(drop=True)
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            self.report_rows("error", field, np.arange(min(self.n, 1)), "expected numbers, found dates", hint)
+            return pd.Series(np.full(self.n, np.nan))
+        else:
+            codes, uniq = self._factor(field)
+            missing_u = np.array([u.upper() in MISSING_TEXT for u in uniq], dtype=bool)
+            num_u = pd.to_numeric(pd.Series(np.where(missing_u, None, uniq), dtype=object), errors="coerce")
+            num_u = num_u.astype("float64").to_numpy()
+            out = pd.Series(num_u[codes])
+            bad = np.flatnonzero((np.isnan(num_u) & ~missing_u)[codes])
+            if len(bad):
+                self.report_rows("error", field, bad, "not a number", hint or "fix the value; numbers only in this column",
+                                 values=uniq[codes])
+        arr = out.to_numpy()
+        inf = np.flatnonzero(np.isinf(arr))
+        if len(inf):
+            self.report_rows("error", field, inf, "value is infinite", "fix the value")
+            out[np.isinf(arr)] = np.nan
+        if required_values:
+            miss = np.flatnonzero(out.isna().to_numpy() & self.keep)
+            if len(miss):
+                self.report_rows("error", field, miss, "value is missing", hint)
+        return out
+
+    def flag(self, field: str, default: bool = False) -> np.ndarray:
+        """ADaM flags: "Y" -> True; "N" or blank -> False; anything else is an error."""
+        col = self.cols.get(field)
+        if col is None:
+            return np.full(self.n, default)
+        s = self.df[col]
+        if pd.api.types.is_bool_dtype(s):
+            return s.fillna(False).to_numpy(dtype=bool)
+        true = self.matches(field, lambda u: u.upper() in FLAG_TRUE)
+        bad = np.flatnonzero(~true & ~self.matches(field, lambda u: u.upper() in FLAG_FALSE))
+        if len(bad):
+            self.report_rows("error", field, bad, "flag is not Y, N or blank",
+                             "ADaM flags hold Y (yes) or N/blank (no)", values=self.text(field))
+        return true
+
+    def date(self, field: str) -> pd.Series:
+        """Dates: datetimes as read, SAS dates (days since 1960-01-01) or ISO 8601 text."""
+        col = self.cols.get(field)
+        if col is None:
+            return pd.Series(pd.NaT, index=range(self.n), dtype="datetime64[ns]")
+        s = self.df[col].reset_index(drop=True)
+        if pd.api.types.is_datetime64_any_dtype(s):
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            return s.astype("datetime64[ns]")
+        if pd.api.types.is_numeric_dtype(s):
+            vals = s.astype("float64")
+            unit = "s" if col.upper().endswith("DTM") else "D"
+            bad = np.flatnonzero(vals.notna().to_numpy() & (vals.abs().to_numpy() > (1e11 if unit == "s" else 1e6)))
+            if len(bad):
+                self.report_rows("error", field, bad, "SAS date out of range", "fix the value",
+                                 values=vals.to_numpy())
+                vals[bad] = np.nan
+            return (SAS_EPOCH + pd.to_timedelta(vals, unit=unit)).astype("datetime64[ns]")
+        if s.dtype == object and len(s) and all(hasattr(v, "year") or v is None or v is pd.NaT for v in s):
+            return pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
+        txt = self.text(field)
+        missing = self.matches(field, lambda u: u.upper() in MISSING_TEXT)
+        as_num = pd.to_numeric(pd.Series(np.where(missing, None, txt), dtype=object), errors="coerce")
+        if (~missing).any() and as_num[~missing].notna().all():
+            # numbers in a text file (CSV): SAS dates (days) or datetimes (seconds) since 1960-01-01
+            unit = "s" if col.upper().endswith("DTM") else "D"
+            return (SAS_EPOCH + pd.to_timedelta(as_num.astype("float64"), unit=unit)).astype("datetime64[ns]")
+        parsed = pd.to_datetime(pd.Series(np.where(missing, None, txt), dtype=object), errors="coerce",
+                                format="ISO8601")
+        bad = np.flatnonzero(parsed.isna().to_numpy() & ~missing)
+        if len(bad):
+            self.report_rows("error", field, bad, "unparseable date", "write dates as ISO 8601 (YYYY-MM-DD)",
+                             values=txt)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed.astype("datetime64[ns]")
+
+    def exclude(self, mask: np.ndarray, reason: str) -> None:
+        """Drop rows (still kept) matching mask, recording the reason."""
+        hit = mask & self.keep
+        n = int(hit.sum())
+        if n:
+            self.count.excluded.append(Exclusion(reason=reason, rows=n))
+            self.keep &= ~mask
+
+    def check_usubjid(self) -> None:
+        if self.usubjid is None:
+            return
+        blank = np.flatnonzero(self.usubjid == "")
+        if len(blank):
+            self.report_rows("error", "usubjid", blank, "USUBJID is blank", "every record needs its subject's USUBJID")
+
+    def check_not_empty(self) -> bool:
+        if self.n == 0:
+            self.issues.error(f"{self.name.upper()} has no rows", file=self.file,
+                              hint="the dataset is empty; export it with its records or remove it from the spec")
+            return False
+        return True
+
+
+def _as_text(v: object) -> str:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, float):
+        return "" if np.isnan(v) else (f"{v:.0f}" if v.is_integer() and abs(v) < 1e15 else repr(v))
+    return str(v).strip()
+
+
+def _string_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A pandas "string" array, built through pyarrow directly when that is pandas' storage (fast)."""
+    dtype = pd.StringDtype()
+    if dtype.storage == "pyarrow" and dtype.na_value is pd.NA:
+        import pyarrow as pa
+
+        return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string(), from_pandas=True))
+    return pd.array(values, dtype="string")
+
+
+def _show(v: object) -> str:
+    text = repr(v) if isinstance(v, str) else str(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _finish(table: str, data: dict[str, object], keep: np.ndarray) -> pd.DataFrame:
+    from dossier.ingest.tables import TABLE_COLUMNS
+
+    cols = TABLE_COLUMNS[table]
+    frame = {}
+    for name, dtype in cols.items():
+        v = data[name]
+        v = v.to_numpy() if isinstance(v, pd.Series) else np.asarray(v)
+        v = v[keep]
+        if dtype == "string":
+            frame[name] = _string_array(v.astype(object))
+        elif dtype == "Int64":
+            frame[name] = pd.array(v, dtype=dtype)
+        else:
+            frame[name] = v.astype(dtype)
+    return pd.DataFrame(frame, columns=list(cols))
+
+
+# -- ADSL ----------------------------------------------------------------------------------------
+def map_adsl(m: Mapper, levels: list[float], control_arms: list[str]) -> pd.DataFrame | None:
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
+    u = pd.Series(m.usubjid)
+    dup = np.flatnonzero(u.duplicated(keep="first").to_numpy() & u.ne("").to_numpy())
+    if len(dup):
+        m.report_rows("error", "usubjid", dup, "duplicate subject in ADSL (USUBJID appears more than once)",
+                      "ADSL holds one record per subject; remove the duplicate record")
+    arm = m.text("arm")
+    safety = m.flag("safety", default=True)
+    for field, default in (("safety", "all subjects are taken as the safety population"),
+                           ("efficacy", "no subject is flagged efficacy-evaluable"),
+                           ("dlt_evaluable", "no subject is flagged DLT-evaluable"),
+                           ("randomized", "no subject is flagged randomized")):
+        if not m.has(field):
+            cands = next(v.candidates for v in DATASET_VARS["adsl"] if v.field == field)
+            m.issues.warning(f"no {'/'.join(cands)} column: {default}", file=m.file, column=cands[0],
+                             hint=f"add the flag or map it with `datasets.adsl.columns: {{{field}: ...}}`")
+    dose_hint = "DOSE01A (or TRT01AN) must hold the subject's actual dose in the spec's dose unit"
+    dose = m.number("dose", hint=dose_hint).to_numpy().copy()
+    planned = m.number("planned_dose").to_numpy().copy()
+    control_set = {a.strip().upper() for a in control_arms}
+    is_control = m.matches("arm", lambda u: u.upper() in control_set)
+    # subjects never treated (no dose and not in the safety population) are excluded, not errors
+    m.exclude(np.isnan(dose) & ~safety & ~is_control, "not treated: no actual dose and not in the safety population")
+    keep = m.keep
+    if is_control.any():
+        bad = np.flatnonzero(is_control & keep & ~np.isnan(dose) & (dose != 0))
+        if len(bad):
+            m.report_rows("error", "dose", bad, "subject of a control arm has a non-zero dose",
+                          "control (placebo) arms have dose 0; check the arm or doses.control_arms",
+                          values=dose)
+        dose[is_control] = 0.0
+        planned[is_control] = 0.0
+    active = keep & ~is_control
+    missing = np.flatnonzero(active & np.isnan(dose))
+    if len(missing):
+        m.report_rows("error", "dose", missing, "actual dose is missing", dose_hint)
+    nonpos = np.flatnonzero(active & ~np.isnan(dose) & (dose <= 0))
+    if len(nonpos):
+        m.report_rows("error", "dose", nonpos, "dose must be greater than 0", (
+            "if this is a placebo/control arm declare it in the spec: `doses: {control_arms: [<arm name>]}`; "
+            "otherwise fix the dose"), values=dose)
+    lv = np.asarray(sorted(levels), dtype=float)
+    snapped = _snap(dose, lv)
+    off = np.flatnonzero(active & ~np.isnan(dose) & (dose > 0) & np.isnan(snapped))
+    if len(off):
+        m.report_rows("error", "dose", off, f"dose is not one of the spec's dose levels {[f'{x:g}' for x in lv]}",
+                      "fix the dose or add the level to doses.levels in the spec (same unit)", values=dose)
+    dose = np.where(active & ~np.isnan(snapped), snapped, dose)
+    planned = np.where(np.isnan(planned), dose, planned)
+    psnap = _snap(planned, lv)
+    poff = np.flatnonzero(active & ~np.isnan(planned) & np.isnan(psnap))
+    if len(poff):
+        m.report_rows("warning", "planned_dose", poff, "planned dose is not one of the spec's dose levels",
+                      "check DOSE01P/TRT01PN against doses.levels", values=planned)
+    planned = np.where(~np.isnan(psnap), psnap, planned)
+    age = m.number("age").to_numpy()
+    weight = m.number("weight_kg").to_numpy()
+    odd_age = np.flatnonzero(keep & ((age < 0) | (age > 120)))
+    if len(odd_age):
+        m.report_rows("error", "age", odd_age, "age outside 0-120 years", "fix the value", values=age)
+    odd_w = np.flatnonzero(keep & ((weight <= 0) | (weight > 500)))
+    if len(odd_w):
+        m.report_rows("error", "weight_kg", odd_w, "baseline weight outside 0-500 kg",
+                      "WEIGHTBL must be in kg", values=weight)
+    data = {
+        "usubjid": m.usubjid, "arm": arm, "dose": dose, "planned_dose": planned,
+        "part": m.text("part", upper=True), "randomized": m.flag("randomized"), "safety": safety,
+        "efficacy": m.flag("efficacy"), "dlt_evaluable": m.flag("dlt_evaluable"), "weight_kg": weight,
+        "age": age, "sex": m.text("sex"), "race": m.text("race"), "country": m.text("country"),
+        "region": m.text("region"), "first_dose_date": m.date("first_dose_date"), "control": is_control,
+    }
+    return _finish("subjects", data, m.keep)
+
+
+def _snap(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Each value replaced by the dose level it equals (within rounding), NaN when none."""
+    out = np.full(values.shape, np.nan)
+    for lvl in levels:
+        out[np.isclose(values, lvl, rtol=1e-9, atol=1e-9)] = lvl
+    return out
+
+
+# -- BDS helpers -----------------------------------------------------------------------------------
+def _select_param(m: Mapper, wanted: set[str] | None, what: str) -> pd.Series:
+    paramcd = m.text("paramcd", upper=True)
+    if wanted is not None:
+        for code in sorted(set(paramcd[m.keep]) - wanted):
+            mask = paramcd == code
+            m.exclude(mask, f"PARAMCD {code or '(blank)'} is not {what}")
+    return paramcd
+
+
+def _duplicates(m: Mapper, keys: list[pd.Series | np.ndarray], what: str, hint: str) -> None:
+    frame = pd.DataFrame({f"k{i}": np.asarray(k, dtype=object) for i, k in enumerate(keys)})
+    dup = frame.duplicated(keep="first").to_numpy() & m.keep
+    if dup.any():
+        # duplicates among kept rows only
+        kept = frame[m.keep]
+        dmask = np.zeros(m.n, dtype=bool)
+        dmask[np.flatnonzero(m.keep)[kept.duplicated(keep="first").to_numpy()]] = True
+        idx = np.flatnonzero(dmask)
+        if len(idx):
+            m.report_rows("error", "usubjid", idx, what, hint)
+
+
+def map_adex(m: Mapper) -> pd.DataFrame | None:
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
+    paramcd = _select_param(m, set(EXPOSURE_PARAMS), f"one of {sorted(EXPOSURE_PARAMS)}")
+    value = m.number("value").to_numpy()
+    _duplicates(m, [m.usubjid, paramcd], "more than one ADEX record for this subject and PARAMCD",
+                "keep one overall record per subject and PARAMCD (e.g. filter PARCAT1 = OVERALL)")
+    neg = np.flatnonzero(m.keep & (value < 0))
+    if len(neg):
+        m.report_rows("error", "value", neg, "exposure value is negative", "fix AVAL", values=value)
+    keep = m.keep
+    subjects = pd.unique(pd.Series(m.usubjid[keep], dtype=object))
+    out = pd.DataFrame({"usubjid": subjects})
+    for code, col in EXPOSURE_PARAMS.items():
+        sel = keep & (paramcd == code)
+        vals = pd.Series(value[sel], index=m.usubjid[sel]).groupby(level=0).first()
+        out[col] = out["usubjid"].map(vals).astype("float64")
+    data = {c: out[c].to_numpy() for c in out.columns}
+    return _finish("exposure", data, np.ones(len(out), dtype=bool))
+
+
+def map_adae(m: Mapper) -> pd.DataFrame | None:
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
+    grade = np.full(m.n, np.nan)
+    if m.has("grade"):
+        grade = m.number("grade", hint="AETOXGR/ATOXGR hold the CTCAE grade 1-5").to_numpy().copy()
+        out = np.flatnonzero(~np.isnan(grade) & ((grade < 1) | (grade > 5) | (grade != np.round(grade))))
+        if len(out):
+            m.report_rows("error", "grade", out, "grade outside 1-5", "CTCAE grades are the integers 1 to 5",
+                          values=grade)
+            grade[out] = np.nan
+        miss = np.flatnonzero(np.isnan(grade) & m.keep)
+        if len(miss):
+            m.report_rows("warning", "grade", miss, "AE has no toxicity grade",
+                          "grade missing: the AE counts in all-grade but not in grade >=3 tables")
+    else:
+        m.issues.warning("no AETOXGR/ATOXGR column: toxicity grade is missing for every AE"
+                         + (" (severity AESEV is kept)" if m.has("severity") else ""),
+                         file=m.file, column="AETOXGR",
+                         hint="oncology studies need the CTCAE grade; map it with `datasets.adae.columns: {grade: ...}`")
+    for field in ("teae", "serious"):
+        if not m.has(field):
+            v = next(v for v in DATASET_VARS["adae"] if v.field == field)
+            m.issues.warning(f"no {v.candidates[0]} column: {v.what} taken as N for every AE", file=m.file,
+                             column=v.candidates[0])
+    action = m.text("action", upper=True)
+    term = m.text("term")
+    blank = np.flatnonzero(term == "")
+    if len(blank):
+        m.report_rows("warning", "term", blank, "AE has no coded term (AEDECOD blank)", "code the AE with MedDRA")
+    start, end = m.number("start_day").to_numpy(), m.number("end_day").to_numpy()
+    data = {
+        "usubjid": m.usubjid, "term": term, "soc": m.text("soc"),
+        "grade": pd.array(np.where(np.isnan(grade), np.nan, grade), dtype="Float64").astype("Int64"),
+        "serious": m.flag("serious"), "teae": m.flag("teae"), "dlt": m.flag("dlt"), "action": action,
+        "dose_reduced": m.matches("action", lambda u: "REDUCED" in u.upper()),
+        "dose_interrupted": m.matches("action", lambda u: "INTERRUPTED" in u.upper()),
+        "drug_withdrawn": m.matches("action", lambda u: "WITHDRAWN" in u.upper()),
+        "start_day": start, "end_day": end, "severity": m.text("severity", upper=True),
+    }
+    return _finish("adverse_events", data, m.keep)
+
+
+def _check_units(m: Mapper, groups: np.ndarray, unit: np.ndarray, what: str) -> None:
+    frame = pd.DataFrame({"g": pd.Series(groups, dtype=object), "u": pd.Series(unit, dtype=object)})[m.keep]
+    for g, units in frame.groupby("g")["u"]:
+        distinct = sorted(set(units))
+        if len(distinct) > 1:
+            counts = units.value_counts()
+            minority = counts.index[-1]
+            idx = np.flatnonzero(m.keep & (groups == g) & (unit == minority))
+            m.report_rows("error", "unit", idx[:10],
+                          f"mixed units within {what} {g}: {', '.join(repr(u) for u in distinct)}",
+                          "convert all values of one parameter to a single unit before ingest")
+
+
+def map_adpp(m: Mapper) -> pd.DataFrame | None:
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
+    paramcd = m.text("paramcd", upper=True)
+    value = m.number("value").to_numpy()
+    m.exclude(np.isnan(value), "AVAL missing (parameter not calculable)")
+    neg = np.flatnonzero(m.keep & (value < 0))
+    if len(neg):
+        m.report_rows("error", "value", neg, "PK parameter is negative", "fix AVAL", values=value)
+    unit = m.text("unit")
+    if m.has("unit"):
+        _check_units(m, paramcd, unit, "PARAMCD")
+    _duplicates(m, [m.usubjid, paramcd], "more than one ADPP record for this subject and PARAMCD",
+                "keep one record per subject and PK parameter (e.g. the steady-state profile)")
+    data = {"usubjid": m.usubjid, "paramcd": paramcd, "value": value, "unit": unit}
+    return _finish("pk", data, m.keep)
+
+
+def map_adpc(m: Mapper) -> pd.DataFrame | None:
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
+    time = m.number("time_h").to_numpy()
+    value = m.number("value").to_numpy()
+    m.exclude(np.isnan(value), "AVAL missing (e.g. sample not analysed)")
+    m.exclude(np.isnan(time), "time missing")
+    neg = np.flatnonzero(m.keep & (value < 0))
+    if len(neg):
+        m.report_rows("error", "value", neg, "concentration is negative", "fix AVAL", values=value)
+    unit = m.text("unit")
+    if m.has("unit"):
+        _check_units(m, m.text("paramcd", upper=True), unit, "analyte")
+    data = {"usubjid": m.usubjid, "time_h": time, "value": value, "unit": unit}
+    return _finish("concentrations", data, m.keep)
+
+
+def map_adrs(m: Mapper, response_paramcd: str, responders: list[str]) -> pd.DataFrame | None:
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
+    code = response_paramcd.upper()
+    paramcd = _select_param(m, {code}, f"the response parameter {code} (filters.response_paramcd)")
+    if not (paramcd == code).any():
+        m.issues.error(f"no ADRS record has PARAMCD {code}", file=m.file, column=m.cols["paramcd"],
+                       hint=f"set filters.response_paramcd to one of {sorted(set(paramcd))[:10]}")
+        return None
+    bor = m.text("bor", upper=True)
+    _duplicates(m, [m.usubjid], f"more than one {code} record for this subject",
+                "ADRS must hold one best-overall-response record per subject for this PARAMCD")
+    known = KNOWN_RESPONSES | {r.upper() for r in responders}
+    odd = np.flatnonzero(m.keep & ~m.matches("bor", lambda u: u.upper() in known))
+    if len(odd):
+        m.report_rows("warning", "bor", odd, "unexpected response value (not CR, PR, SD, PD, NE)",
+                      "check AVALC; it counts as a non-responder", values=bor)
+    wanted = {r.upper() for r in responders}
+    responder = m.matches("bor", lambda u: u.upper() in wanted)
+    data = {"usubjid": m.usubjid, "bor": bor, "responder": responder}
+    return _finish("response", data, m.keep)
+
+
+def map_adtte(m: Mapper, pfs_paramcd: str) -> pd.DataFrame | None:
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
+    code = pfs_paramcd.upper()
+    paramcd = _select_param(m, {code}, f"the time-to-event parameter {code} (filters.pfs_paramcd)")
+    if not (paramcd == code).any():
+        m.issues.error(f"no ADTTE record has PARAMCD {code}", file=m.file, column=m.cols["paramcd"],
+                       hint=f"set filters.pfs_paramcd to one of {sorted(set(paramcd))[:10]}")
+        return None
+    time = m.number("time", required_values=True, hint="AVAL holds the time to event or censoring").to_numpy()
+    cnsr = m.number("cnsr", required_values=True, hint="CNSR is 0 (event) or 1 (censored)").to_numpy()
+    bad = np.flatnonzero(m.keep & ~np.isnan(cnsr) & ~np.isin(cnsr, (0.0, 1.0)))
+    if len(bad):
+        m.report_rows("error", "cnsr", bad, "CNSR is not 0 or 1",
+                      "ADaM CNSR: 0 = event, 1 (or a positive code) = censored; recode to 0/1", values=cnsr)
+    neg = np.flatnonzero(m.keep & (time < 0))
+    if len(neg):
+        m.report_rows("error", "time", neg, "time to event is negative", "fix AVAL", values=time)
+    _duplicates(m, [m.usubjid], f"more than one {code} record for this subject",
+                "ADTTE must hold one record per subject for this PARAMCD")
+    unit = m.text("unit", upper=True)
+    data = {"usubjid": m.usubjid, "paramcd": paramcd, "time": time, "event": cnsr == 0, "unit": unit}
+    return _finish("time_to_event", data, m.keep)

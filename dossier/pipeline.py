@@ -1,0 +1,381 @@
+"""build(spec) -> evidence -> dossiers: the only place that strings the stages together.
+
+A build
+1. loads and validates the spec and fingerprints its inputs (sha256 of the spec, every dataset,
+   every template and asset, the package version, the agencies and formats);
+2. reuses the previous build when nothing changed (outputs present with their recorded hashes), or
+   reuses the cached evidence when only templates changed;
+3. otherwise ingests the data and runs the analyses into one :class:`CoreEvidence`;
+4. renders each agency's HTML and PDF, preflights each PDF, and writes everything (``evidence.json``,
+   ``manifest.json``, ``<agency>/dossier.html|pdf``, ``<agency>/variant.json``) into a temporary folder
+   that replaces ``output/<study>`` only when the whole build succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dossier import __version__
+from dossier.analyses.dose_summary import analyse_dose_summary
+from dossier.analyses.ethnic_sensitivity import analyse_ethnic_sensitivity
+from dossier.errors import BuildError, DossierError, SpecError
+from dossier.evidence import CoreEvidence, DesignEvidence, InputFile, Provenance
+from dossier.jurisdictions import load_profile
+from dossier.spec import AGENCIES, FORMATS, StudySpec, load_spec
+
+Progress = Callable[[str], None]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def templates_sha256() -> str:
+    """One hash over every template and asset file (relative path + content)."""
+    from dossier.render.html import TEMPLATES_DIR
+
+    h = hashlib.sha256()
+    for p in sorted(TEMPLATES_DIR.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(TEMPLATES_DIR).as_posix().encode() + b"\0" + sha256_file(p).encode())
+    return h.hexdigest()
+
+
+@dataclass
+class BuildPlan:
+    spec_path: Path
+    spec: StudySpec
+    agencies: list[str]
+    formats: list[str]
+    out_dir: Path
+    inputs: list[InputFile]
+    spec_sha256: str
+    templates_sha256: str
+
+    @property
+    def study_dir(self) -> Path:
+        return self.out_dir / self.spec.study.id
+
+    @property
+    def base_dir(self) -> Path:
+        return self.spec_path.parent
+
+    def evidence_key(self) -> str:
+        """What the evidence depends on: package version, spec and inputs."""
+        payload = {"version": __version__, "spec": self.spec_sha256,
+                   "inputs": [i.model_dump() for i in self.inputs]}
+        return sha256_bytes(json.dumps(payload, sort_keys=True).encode())
+
+    def fingerprint(self) -> str:
+        """What the whole build depends on."""
+        payload = {"evidence": self.evidence_key(), "templates": self.templates_sha256,
+                   "agencies": self.agencies, "formats": self.formats}
+        return sha256_bytes(json.dumps(payload, sort_keys=True).encode())
+
+
+@dataclass
+class BuildResult:
+    study_dir: Path
+    outputs: list[Path] = field(default_factory=list)
+    status: str = "built"  # built | up-to-date | rendered (evidence reused)
+    timings: dict[str, float] = field(default_factory=dict)
+    evidence_hash: str = ""
+
+
+def _parse_list(value: Sequence[str] | str | None, allowed: Sequence[str], what: str, default: list[str]) -> list[str]:
+    if value is None:
+        return list(default)
+    items = [v.strip().lower() for v in (value.split(",") if isinstance(value, str) else value) if v.strip()]
+    bad = [v for v in items if v not in allowed]
+    if bad or not items:
+        raise SpecError(f"unknown {what} {', '.join(repr(b) for b in bad) or '(empty)'}", where=f"--{what}",
+                        hint=f"choose from {', '.join(allowed)} (comma-separated)")
+    return [a for a in allowed if a in items]
+
+
+def plan_build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
+               formats: Sequence[str] | str | None = None, out_dir: str | Path = "output") -> BuildPlan:
+    spec_path = Path(spec_path)
+    spec = load_spec(spec_path)
+    agency_list = _parse_list(agencies, AGENCIES, "agency", list(spec.agencies))
+    format_list = _parse_list(formats, FORMATS, "format", list(FORMATS))
+    inputs = []
+    for name in ("adsl", "adex", "adae", "adpp", "adpc", "adrs", "adtte"):
+        ds = getattr(spec.datasets, name)
+        if ds is None:
+            continue
+        p = Path(ds.path)
+        resolved = p if p.is_absolute() else spec_path.parent / p
+        if not resolved.is_file():
+            raise SpecError(f"dataset file not found: {resolved}", where=f"datasets.{name}.path",
+                            hint="paths are relative to the spec file's folder; check the name and location")
+        inputs.append(InputFile(name=name, path=ds.path, sha256=sha256_file(resolved)))
+    return BuildPlan(spec_path=spec_path, spec=spec, agencies=agency_list, formats=format_list,
+                     out_dir=Path(out_dir), inputs=inputs, spec_sha256=sha256_file(spec_path),
+                     templates_sha256=templates_sha256())
+
+
+# -- evidence ---------------------------------------------------------------------------------------
+
+STAGES = ("design", "analyses", "pmr", "ethnic")
+
+
+def stage_rng(spec: StudySpec, stage: str) -> np.random.Generator:
+    """An independent, reproducible random stream per stage, derived from the spec's one seed."""
+    return np.random.default_rng(np.random.SeedSequence(spec.design.seed, spawn_key=(STAGES.index(stage),)))
+
+
+def simulate_design(spec: StudySpec) -> DesignEvidence:
+    """The spec's escalation design: its decision table and OCs under each true-toxicity scenario."""
+    from dossier.designs import make_design, simulate_trials
+
+    d = spec.design
+    design = make_design(d.name, target=d.target, n_doses=len(spec.doses.levels), cohort_size=d.cohort_size,
+                         n_cohorts=d.n_cohorts)
+    try:
+        table = design.decision_table()
+    except DossierError:
+        table = None
+    # one child stream per scenario, so adding a scenario does not change the others
+    streams = np.random.SeedSequence(d.seed, spawn_key=(STAGES.index("design"),)).spawn(max(len(d.scenarios), 1))
+    scenarios = []
+    for sc, ss in zip(d.scenarios, streams, strict=False):
+        oc = simulate_trials(design, sc.true_tox, d.n_trials, np.random.default_rng(ss))
+        scenarios.append({"name": sc.name, "oc": oc})
+    return DesignEvidence(name=d.name, target=d.target, cohort_size=d.cohort_size, n_cohorts=d.n_cohorts,
+                          n_trials=d.n_trials, seed=d.seed, decision_table=table, scenarios=scenarios)
+
+
+def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreEvidence:
+    from dossier.ingest import load_study
+
+    say = progress or (lambda _msg: None)
+    spec = plan.spec
+    say("ingest")
+    data, report = load_study(spec, plan.base_dir)
+    say("analyses")
+    dose_summary = analyse_dose_summary(data, spec.doses.levels, spec.doses.unit)
+    design = simulate_design(spec) if spec.design.scenarios else None
+    pmda = load_profile("pmda", spec.overrides.get("pmda"))
+    candidates = sorted(set(spec.randomized_dosages) | {spec.proposed_dosage})
+    ethnic = analyse_ethnic_sensitivity(
+        data, exposure_paramcd=spec.filters.exposure_paramcd, candidate_doses=candidates,
+        reference_weight_kg=float(pmda.assumptions["reference_body_weight_kg"]), rng=stage_rng(spec, "ethnic"))
+    return CoreEvidence(
+        study=spec.study, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
+        randomized_dosages=list(spec.randomized_dosages), dose_summary=dose_summary, design=design,
+        ethnic=ethnic,
+        provenance=Provenance(package_version=__version__, spec_sha256=plan.spec_sha256, inputs=plan.inputs,
+                              ingest=report),
+    )
+
+
+def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any]]:
+    """The questions to the agencies: the spec's, or one generated from the evidence."""
+    qs = [q.model_dump() for q in spec.questions]
+    if not qs:
+        dose = spec.dose_label(evidence.proposed_dosage)
+        qs = [{"discipline": "clinical_pharmacology",
+               "text": f"Does the Agency agree that the data support {dose} for the registrational trial?",
+               "position": "The dose-response, exposure-response and tolerability data summarised in the "
+                           "core evidence support this dosage."}]
+    for i, q in enumerate(qs, start=1):
+        q["number"] = i
+    return qs
+
+
+# -- rendering and writing ----------------------------------------------------------------------------
+
+def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
+                    progress: Progress | None = None, timings: dict[str, float] | None = None) -> list[Path]:
+    import time
+
+    from dossier.render.html import extract_core_numbers, extract_sections, render_html
+    from dossier.render.pdf import render_pdf
+    from dossier.render.preflight import preflight_pdf
+
+    say = progress or (lambda _msg: None)
+    timings = timings if timings is not None else {}
+    evidence_hash = evidence.content_hash()
+    figures: dict[str, str] = {}
+    questions = questions_for(plan.spec, evidence)
+    written = []
+    for agency in plan.agencies:
+        profile = load_profile(agency, plan.spec.overrides.get(agency))
+        say(f"render {agency} html")
+        t0 = time.perf_counter()
+        html = render_html(evidence, profile, figures=figures, questions=questions, evidence_hash=evidence_hash)
+        timings["render_html"] = timings.get("render_html", 0.0) + time.perf_counter() - t0
+        adir = stage_dir / agency
+        adir.mkdir(parents=True, exist_ok=True)
+        variant = {"agency": agency, "document_type": profile.document_type, "paper": profile.paper,
+                   "evidence_sha256": evidence_hash, "sections": extract_sections(html),
+                   "assumptions": profile.assumptions, "overridden": profile.overridden,
+                   "terms": profile.terms, "core_numbers": extract_core_numbers(html)}
+        (adir / "variant.json").write_text(json.dumps(variant, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
+        written.append(adir / "variant.json")
+        if "html" in plan.formats:
+            (adir / "dossier.html").write_text(html, encoding="utf-8")
+            written.append(adir / "dossier.html")
+        if "pdf" in plan.formats:
+            say(f"render {agency} pdf")
+            t0 = time.perf_counter()
+            pdf = render_pdf(html, key=f"{evidence_hash}:{agency}", date=evidence.study.document_date)
+            timings["render_pdf"] = timings.get("render_pdf", 0.0) + time.perf_counter() - t0
+            path = adir / "dossier.pdf"
+            path.write_bytes(pdf)
+            problems = preflight_pdf(path, expected_paper=profile.paper)
+            if problems:
+                raise BuildError(f"the {agency.upper()} PDF fails preflight: " + "; ".join(problems),
+                                 where=str(plan.study_dir / agency / "dossier.pdf"),
+                                 hint="fix the template or stylesheet; run `dossier preflight` on the file")
+            written.append(path)
+    return written
+
+
+def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash: str) -> dict[str, Any]:
+    return {
+        "dossier_version": __version__,
+        "study": plan.spec.study.id,
+        "fingerprint": plan.fingerprint(),
+        "evidence_key": plan.evidence_key(),
+        "spec": {"path": plan.spec_path.name, "sha256": plan.spec_sha256},
+        "inputs": [i.model_dump() for i in plan.inputs],
+        "templates_sha256": plan.templates_sha256,
+        "agencies": plan.agencies,
+        "formats": plan.formats,
+        "evidence_sha256": evidence_hash,
+        "outputs": [{"path": f.relative_to(stage_dir).as_posix(), "sha256": sha256_file(f),
+                     "bytes": f.stat().st_size} for f in sorted(files)],
+    }
+
+
+def read_manifest(study_dir: Path) -> dict[str, Any] | None:
+    path = study_dir / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def check_outputs(plan: BuildPlan) -> list[str]:
+    """Why the built dossiers are stale or broken (empty list: up to date)."""
+    manifest = read_manifest(plan.study_dir)
+    if manifest is None:
+        return [f"no manifest at {plan.study_dir / 'manifest.json'}: the study was never built there"]
+    problems = []
+    if manifest.get("dossier_version") != __version__:
+        problems.append(f"package version changed: built with {manifest.get('dossier_version')}, now {__version__}")
+    if manifest.get("spec", {}).get("sha256") != plan.spec_sha256:
+        problems.append(f"spec changed: {plan.spec_path}")
+    old_inputs = {i["name"]: i for i in manifest.get("inputs", [])}
+    for i in plan.inputs:
+        old = old_inputs.get(i.name)
+        if old is None or old.get("sha256") != i.sha256:
+            problems.append(f"input changed: {i.name} ({i.path})")
+    if set(old_inputs) - {i.name for i in plan.inputs}:
+        problems.append(f"inputs removed from the spec: {sorted(set(old_inputs) - {i.name for i in plan.inputs})}")
+    if manifest.get("templates_sha256") != plan.templates_sha256:
+        problems.append("templates or assets changed")
+    if manifest.get("agencies") != plan.agencies or manifest.get("formats") != plan.formats:
+        problems.append("agencies or formats differ from the last build")
+    for out in manifest.get("outputs", []):
+        p = plan.study_dir / out["path"]
+        if not p.is_file():
+            problems.append(f"output missing: {p}")
+        elif sha256_file(p) != out["sha256"]:
+            problems.append(f"output modified since the build: {p}")
+    return problems
+
+
+def _swap_in(stage_dir: Path, study_dir: Path) -> None:
+    """Replace study_dir by stage_dir with two renames; the old folder survives any failure before them."""
+    study_dir.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if study_dir.exists():
+        old = study_dir.with_name(f".{study_dir.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(study_dir, old)
+    try:
+        os.replace(stage_dir, study_dir)
+    except OSError:
+        if old is not None:
+            os.replace(old, study_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
+          formats: Sequence[str] | str | None = None, out_dir: str | Path = "output",
+          progress: Progress | None = None, force: bool = False) -> BuildResult:
+    """Build every requested dossier of a study (see the module docstring)."""
+    import time
+
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    plan = plan_build(spec_path, agencies, formats, out_dir)
+    result = BuildResult(study_dir=plan.study_dir, timings=timings)
+    manifest = read_manifest(plan.study_dir)
+    if not force and manifest is not None and manifest.get("fingerprint") == plan.fingerprint() \
+            and not check_outputs(plan):
+        result.status = "up-to-date"
+        result.evidence_hash = manifest.get("evidence_sha256", "")
+        result.outputs = [plan.study_dir / o["path"] for o in manifest["outputs"]]
+        timings["total"] = time.perf_counter() - t_start
+        return result
+
+    evidence: CoreEvidence | None = None
+    cached = plan.study_dir / "evidence.json"
+    if not force and manifest is not None and manifest.get("evidence_key") == plan.evidence_key() and cached.is_file():
+        try:
+            evidence = CoreEvidence.model_validate_json(cached.read_text(encoding="utf-8"))
+            result.status = "rendered"
+        except ValueError:
+            evidence = None
+    t0 = time.perf_counter()
+    if evidence is None:
+        evidence = compute_evidence(plan, progress)
+    timings["evidence"] = time.perf_counter() - t0
+
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    stage_dir = Path(tempfile.mkdtemp(prefix=f".{plan.spec.study.id}.build-", dir=plan.out_dir))
+    try:
+        evidence_json = evidence.canonical_json() + "\n"
+        evidence_hash = evidence.content_hash()
+        (stage_dir / "evidence.json").write_text(evidence_json, encoding="utf-8")
+        files = [stage_dir / "evidence.json"]
+        files += render_variants(plan, evidence, stage_dir, progress, timings)
+        manifest_data = _manifest(plan, stage_dir, files, evidence_hash)
+        (stage_dir / "manifest.json").write_text(json.dumps(manifest_data, sort_keys=True, indent=2) + "\n",
+                                                 encoding="utf-8")
+        _swap_in(stage_dir, plan.study_dir)
+    except BaseException:
+        shutil.rmtree(stage_dir, ignore_errors=True)
+        raise
+    result.outputs = [plan.study_dir / f.relative_to(stage_dir) for f in files] + [plan.study_dir / "manifest.json"]
+    result.evidence_hash = evidence_hash
+    timings["total"] = time.perf_counter() - t_start
+    return result

@@ -1,0 +1,122 @@
+"""Render one agency's dossier as HTML from the core evidence (Jinja2, autoescape, StrictUndefined).
+
+The agency's template ``templates/<agency>/document.html.j2`` extends ``templates/base/document.html.j2``;
+the section plan comes from the jurisdiction profile (data), and core-evidence sections are the same
+``templates/base/sections/*.html.j2`` includes in every variant.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from markupsafe import Markup
+
+from dossier import __version__
+from dossier.errors import BuildError
+from dossier.evidence import CoreEvidence
+from dossier.jurisdictions import JurisdictionProfile
+
+TEMPLATES_DIR = Path(os.environ.get("DOSSIER_TEMPLATES", Path(__file__).resolve().parents[2] / "templates"))
+ASSETS_DIR = TEMPLATES_DIR / "assets"
+
+#: core-evidence sections, in order; every variant renders all of them from the same bundle
+CORE_SECTIONS: list[tuple[str, str]] = [
+    ("dose_summary", "Overview by dose level"),
+    ("design", "Dose-escalation design and operating characteristics"),
+    ("uncertainties", "Uncertainties and limitations"),
+    ("assumptions", "Local assumptions"),
+]
+
+#: what each evidence-id group (the first part of a data-eid) refers to, for the evidence index
+EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
+    "study": ("Study spec", "Values set in the study spec (proposed and randomized dosages)."),
+    "ds": ("Overview by dose level", "Subject-level proportions per actual dose level (ADSL DOSE01A) with exact "
+           "Clopper-Pearson 95% CIs; DLTs among DLT-evaluable subjects, response among efficacy-evaluable "
+           "subjects, AEs among safety subjects (treatment-emergent)."),
+    "design": ("Escalation design and operating characteristics", "Design rules from the spec's design settings; "
+               "operating characteristics simulated with the spec's seed (Monte Carlo SE shown)."),
+    "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
+}
+
+_EID = re.compile(r'data-eid="([A-Za-z0-9_]+)[.\"]')
+
+
+def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """Jinja environment for dossiers: HTML autoescaping everywhere and StrictUndefined."""
+    env = Environment(loader=FileSystemLoader(str(templates_dir)), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=False)
+    return env
+
+
+def dose_steps(evidence: CoreEvidence, max_steps: int = 2) -> list[float]:
+    """Dose-reduction steps: up to ``max_steps`` studied dose levels below the proposed dosage."""
+    lower = [d for d in evidence.doses.levels if d < evidence.proposed_dosage]
+    return list(reversed(lower))[:max_steps]
+
+
+def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures: dict[str, str],
+                questions: list[dict[str, Any]], extra: dict[str, Any] | None = None,
+                core_sections: list[tuple[str, str]] | None = None, evidence_hash: str | None = None) -> str:
+    """The dossier HTML of one agency."""
+    env = make_environment()
+    css = (ASSETS_DIR / "dossier.css").read_text(encoding="utf-8")
+    context: dict[str, Any] = {
+        "evidence": evidence,
+        "profile": profile,
+        "agency": profile.agency,
+        "terms": profile.terms,
+        "figures": {k: Markup(v) for k, v in figures.items()},
+        "questions": questions,
+        "css": Markup(css),
+        "version": __version__,
+        "evidence_hash": evidence_hash or evidence.content_hash(),
+        "doc_id": f"{evidence.study.id}-{profile.agency.upper()}-DJ",
+        "core_sections": [{"id": i, "title": t} for i, t in (core_sections or CORE_SECTIONS)],
+        "dose_steps": dose_steps(evidence),
+        "mcpmod_context": None,
+        "evidence_groups": [],
+    }
+    context.update(extra or {})
+    try:
+        template = env.get_template(f"{profile.agency}/document.html.j2")
+        first = template.render(context)
+        groups = sorted(set(_EID.findall(first)))
+        context["evidence_groups"] = [
+            {"id": g, "title": EVIDENCE_GROUPS.get(g, (g, ""))[0], "method": EVIDENCE_GROUPS.get(g, ("", ""))[1]}
+            for g in groups
+        ]
+        return template.render(context)
+    except TemplateError as err:
+        where = getattr(err, "filename", None) or getattr(err, "name", None) or "templates"
+        lineno = getattr(err, "lineno", None)
+        raise BuildError(f"template error: {err.message if hasattr(err, 'message') else err}",
+                         where=f"{where}:{lineno}" if lineno else str(where),
+                         hint="fix the template, or the result it reads") from err
+
+
+def extract_numbers(html: str) -> dict[str, str]:
+    """Every evidence-linked number of a rendered dossier: ``{eid: text}`` (used by tests and ``diff``)."""
+    out: dict[str, str] = {}
+    for eid, text in re.findall(r'<a class="num" data-eid="([^"]+)"[^>]*>(.*?)</a>', html, flags=re.S):
+        prev = out.get(eid)
+        if prev is not None and prev != text:
+            raise BuildError(f"evidence id {eid} renders two different values: {prev!r} and {text!r}",
+                             where="templates", hint="give each number its own evidence id")
+        out[eid] = text
+    return out
+
+
+def extract_core_numbers(html: str) -> dict[str, str]:
+    """The evidence-linked numbers inside the core-evidence block only."""
+    start = html.find('<div class="core-evidence">')
+    end = html.find("<!--end-core-evidence-->")
+    return extract_numbers(html[start:end]) if start >= 0 else {}
+
+
+def extract_sections(html: str) -> list[str]:
+    """Section ids of the agency's plan in document order."""
+    return re.findall(r'<section class="plan" id="sec-([^"]+)">', html)

@@ -1,0 +1,197 @@
+"""End-to-end build of the example study: outputs, identical core evidence across agencies,
+determinism, staleness checks, atomic replacement and escaping of dataset strings."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+import yaml
+from pypdf import PdfReader
+
+from dossier.errors import DossierError, SpecError
+from dossier.pipeline import build, check_outputs, plan_build
+from dossier.render.html import extract_core_numbers, extract_numbers
+from dossier.render.preflight import preflight_pdf
+
+AGENCIES = ("fda", "ema", "pmda")
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "examplinib"
+
+
+def test_build_writes_six_dossiers_evidence_and_manifest(built_example):
+    d = built_example.study_dir
+    for agency in AGENCIES:
+        for name in ("dossier.html", "dossier.pdf", "variant.json"):
+            assert (d / agency / name).is_file(), f"{agency}/{name} missing"
+    manifest = json.loads((d / "manifest.json").read_text())
+    listed = {o["path"] for o in manifest["outputs"]}
+    assert {f"{a}/dossier.{x}" for a in AGENCIES for x in ("html", "pdf")} | {"evidence.json"} <= listed
+    assert {i["name"] for i in manifest["inputs"]} == {"adsl", "adex", "adae", "adpp", "adrs", "adtte"}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", i["sha256"]) for i in manifest["inputs"])
+    assert manifest["dossier_version"]
+    evidence = json.loads((d / "evidence.json").read_text())
+    assert evidence["proposed_dosage"] == 240
+
+
+def test_core_numbers_identical_across_agencies(built_example):
+    d = built_example.study_dir
+    cores = {a: extract_core_numbers((d / a / "dossier.html").read_text()) for a in AGENCIES}
+    assert len(cores["fda"]) > 100, "the core evidence should carry many evidence-linked numbers"
+    assert cores["fda"] == cores["ema"] == cores["pmda"]
+    # and a number that appears anywhere in two variants reads the same in both
+    alls = {a: extract_numbers((d / a / "dossier.html").read_text()) for a in AGENCIES}
+    for a, b in (("fda", "ema"), ("fda", "pmda"), ("ema", "pmda")):
+        shared = set(alls[a]) & set(alls[b])
+        assert {k: alls[a][k] for k in shared} == {k: alls[b][k] for k in shared}
+
+
+def test_core_numbers_match_the_data(built_example):
+    """The 240 mg row of the overview equals a direct count of the raw XPT files."""
+    adsl = pyreadstat.read_xport(str(EXAMPLE / "data" / "adsl.xpt"))[0]
+    adae = pyreadstat.read_xport(str(EXAMPLE / "data" / "adae.xpt"))[0]
+    ids = set(adsl.loc[adsl["DOSE01A"] == 240, "USUBJID"])
+    g3 = adae[adae["USUBJID"].isin(ids) & (adae["AETOXGR"].astype(int) >= 3) & (adae["TRTEMFL"] == "Y")]
+    nums = extract_core_numbers((built_example.study_dir / "fda" / "dossier.html").read_text())
+    assert nums["ds.240.n"] == str(len(ids))
+    assert nums["ds.240.g3.events"] == str(g3["USUBJID"].nunique())
+    assert nums["ds.240.g3.rate"] == f"{100 * g3['USUBJID'].nunique() / len(ids):.1f}%"
+
+
+def test_paper_sizes_and_preflight(built_example):
+    d = built_example.study_dir
+    expected = {"fda": (612, 792), "ema": (595, 842), "pmda": (595, 842)}
+    for agency, (w, h) in expected.items():
+        pdf = d / agency / "dossier.pdf"
+        box = PdfReader(str(pdf)).pages[0].mediabox
+        assert (round(float(box.width)), round(float(box.height))) == (w, h)
+        assert preflight_pdf(pdf, "letter" if agency == "fda" else "a4") == []
+
+
+def test_pmda_japanese_headings_are_text_with_embedded_cjk_font(built_example):
+    reader = PdfReader(str(built_example.study_dir / "pmda" / "dossier.pdf"))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "相談事項" in text and "用法・用量" in text and "民族的要因" in text
+    fonts = set()
+    for page in reader.pages:
+        for f in page["/Resources"]["/Font"].values():
+            fonts.add(str(f.get_object()["/BaseFont"]))
+    assert any(f.endswith("+Dossier-Sans-JP") for f in fonts), fonts  # our Noto Sans CJK JP subset
+    assert all("Dossier-Sans" in f for f in fonts), f"a system font slipped in: {fonts}"
+
+
+def test_second_build_is_byte_identical(built_example, tmp_path):
+    again = build(EXAMPLE / "study.yaml", out_dir=tmp_path, force=True)
+    a, b = built_example.study_dir, again.study_dir
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), f"{rel} differs between two builds"
+
+
+def test_unchanged_rebuild_is_up_to_date_and_check_passes(example_copy, tmp_path):
+    out = tmp_path / "out"
+    first = build(example_copy, formats="html", agencies="fda", out_dir=out)
+    assert first.status == "built"
+    second = build(example_copy, formats="html", agencies="fda", out_dir=out)
+    assert second.status == "up-to-date"
+    assert check_outputs(plan_build(example_copy, "fda", "html", out)) == []
+
+
+def test_check_fails_after_an_input_changes_and_passes_after_rebuild(example_copy, tmp_path):
+    out = tmp_path / "out"
+    build(example_copy, formats="html", agencies="fda", out_dir=out)
+    adsl_path = example_copy.parent / "data" / "adsl.xpt"
+    df, meta = pyreadstat.read_xport(str(adsl_path))
+    df.loc[0, "AGE"] = df.loc[0, "AGE"] + 1
+    pyreadstat.write_xport(df, str(adsl_path), file_format_version=5, table_name="ADSL",
+                           column_labels=meta.column_labels)
+    problems = check_outputs(plan_build(example_copy, "fda", "html", out))
+    assert any("input changed: adsl" in p for p in problems), problems
+    build(example_copy, formats="html", agencies="fda", out_dir=out)
+    assert check_outputs(plan_build(example_copy, "fda", "html", out)) == []
+
+
+def test_template_change_reuses_evidence(example_copy, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    build(example_copy, formats="html", agencies="ema", out_dir=out)
+    import dossier.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "templates_sha256", lambda: "changed")
+    monkeypatch.setattr(pipeline, "compute_evidence", lambda *a, **k: pytest.fail("evidence recomputed"))
+    again = build(example_copy, formats="html", agencies="ema", out_dir=out)
+    assert again.status == "rendered"
+
+
+def test_failed_build_leaves_previous_outputs_intact(example_copy, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = build(example_copy, formats="html", agencies="fda", out_dir=out)
+    before = {p: p.read_bytes() for p in first.study_dir.rglob("*") if p.is_file()}
+    import dossier.pipeline as pipeline
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("renderer crashed midway")
+
+    monkeypatch.setattr(pipeline, "_manifest", boom)
+    with pytest.raises(RuntimeError):
+        build(example_copy, formats="html", agencies="fda", out_dir=out, force=True)
+    after = {p: p.read_bytes() for p in first.study_dir.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary build folders left behind"
+
+
+def test_dataset_and_spec_strings_are_escaped(example_copy, tmp_path):
+    evil = "<script>alert(1)</script>"
+    adae_path = example_copy.parent / "data" / "adae.xpt"
+    df, meta = pyreadstat.read_xport(str(adae_path))
+    df.loc[df["AEDECOD"] == "Rash", "AEDECOD"] = evil
+    pyreadstat.write_xport(df, str(adae_path), file_format_version=5, table_name="ADAE",
+                           column_labels=meta.column_labels)
+    spec = yaml.safe_load(example_copy.read_text())
+    spec["study"]["title"] = f"Study {evil}"
+    example_copy.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    result = build(example_copy, agencies="fda", out_dir=tmp_path / "out")
+    html = (result.study_dir / "fda" / "dossier.html").read_text()
+    assert "<script>" not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2, "both the spec title and the AE term are shown, escaped"
+    pdf = result.study_dir / "fda" / "dossier.pdf"
+    assert preflight_pdf(pdf, "letter") == []  # in particular: no JavaScript
+    text = "".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
+    assert "alert(1)" in text  # shown as plain text
+
+
+def test_unknown_agency_and_missing_dataset_are_dossier_errors(example_copy, tmp_path):
+    with pytest.raises(SpecError, match="unknown agency"):
+        build(example_copy, agencies="fda,fdaa", out_dir=tmp_path)
+    (example_copy.parent / "data" / "adrs.xpt").unlink()
+    with pytest.raises(DossierError, match="dataset file not found") as err:
+        build(example_copy, out_dir=tmp_path)
+    assert err.value.where == "datasets.adrs.path"
+
+
+def test_diff_reports_identical_core_and_changed_numbers(built_example, example_copy, tmp_path):
+    from dossier.render.diff import diff_variants
+
+    d = built_example.study_dir
+    same = diff_variants(d / "fda", d / "ema")
+    assert same.core_identical
+    assert "questions" in same.sections_b and "dosing_toolkit" in same.sections_only_a
+    assert any(c.key == "paper" or c.key == "dosage" for c in same.terms_changed)
+    # change one input value, rebuild, and compare this week's FDA build with last week's
+    adrs_path = example_copy.parent / "data" / "adrs.xpt"
+    df, meta = pyreadstat.read_xport(str(adrs_path))
+    adsl = pd.read_sas(str(example_copy.parent / "data" / "adsl.xpt"), format="xport", encoding="utf-8")
+    first_240 = adsl.loc[adsl["DOSE01A"] == 240, "USUBJID"].iloc[0]
+    row = df.index[df["USUBJID"] == first_240][0]
+    df.loc[row, "AVALC"] = "PD" if df.loc[row, "AVALC"] in ("CR", "PR") else "PR"
+    pyreadstat.write_xport(df, str(adrs_path), file_format_version=5, table_name="ADRS",
+                           column_labels=meta.column_labels)
+    changed = build(example_copy, agencies="fda", formats="html", out_dir=tmp_path / "new")
+    result = diff_variants(d / "fda", changed.study_dir / "fda")
+    assert not result.core_identical
+    assert "ds.240.orr.events" in {c.eid for c in result.numbers_changed}
+    shutil.rmtree(tmp_path / "new")
