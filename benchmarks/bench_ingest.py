@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "ingest"))
 
-import synthetic  # noqa: E402  (the seeded ADaM generator shared with tests/ingest)
+import adam_synthetic as synthetic  # noqa: E402  (the seeded ADaM generator shared with tests/ingest)
 
 from dossier.ingest import load_study  # noqa: E402
 from dossier.spec import parse_spec  # noqa: E402

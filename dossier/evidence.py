@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from dossier.analyses.dose_summary import DoseSummary
 from dossier.analyses.ethnic_sensitivity import EthnicSensitivityResult
+from dossier.analyses.pmr_risk import PmrRiskResult
 from dossier.designs import DecisionTable, OperatingCharacteristics
 from dossier.spec import Doses, StudyInfo
 
@@ -61,7 +62,8 @@ class CoreEvidence(BaseModel):
     dose_summary: DoseSummary
     design: DesignEvidence | None = None
     analyses: Any = None  # dossier.analyses.AnalysesBundle
-    pmr_risk: Any = None  # dossier.analyses.pmr_risk.PmrRiskResult
+    mtd: float | None = None  # MTD estimated by the spec's design from the escalation data
+    pmr_risk: PmrRiskResult | None = None
     ethnic: EthnicSensitivityResult | None = None  # Japan-specific (rendered in the PMDA variant)
     provenance: Provenance
 

@@ -164,6 +164,49 @@ def simulate_design(spec: StudySpec) -> DesignEvidence:
                           n_trials=d.n_trials, seed=d.seed, decision_table=table, scenarios=scenarios)
 
 
+def estimate_mtd(spec: StudySpec, dose_summary) -> float | None:
+    """The MTD selected by the spec's design from the DLT data per dose level (None if no dose is safe)."""
+    from dossier.designs import make_design
+
+    d = spec.design
+    design = make_design(d.name, target=d.target, n_doses=len(spec.doses.levels), cohort_size=d.cohort_size,
+                         n_cohorts=d.n_cohorts)
+    n = np.array([r.dlt.n for r in dose_summary.rows])
+    y = np.array([r.dlt.events for r in dose_summary.rows])
+    if n.sum() == 0:
+        return None
+    sel = design.select_mtd(n, y)
+    return None if sel.selected is None else float(spec.doses.levels[sel.selected])
+
+
+def pmr_inputs(spec: StudySpec, dose_summary, mtd: float | None, analyses=None):
+    """The plain facts the PMR-risk score needs, read from the evidence at the proposed dosage."""
+    from dossier.analyses.pmr_risk import PmrInputs
+
+    row = next(r for r in dose_summary.rows if r.dose == spec.proposed_dosage)
+    given = [r.dose for r in dose_summary.rows if r.n_subjects > 0]
+
+    def rate(r):
+        return None if r is None or r.rate is None else r.rate
+
+    facts = dict(
+        proposed_dose=spec.proposed_dosage, mtd=mtd, max_administered_dose=max(given) if given else None,
+        modality=spec.study.modality.value, randomized_dosages=list(spec.randomized_dosages),
+        dose_levels=given, n_patients_at_proposed=row.n_subjects,
+        dose_reduction_rate=rate(row.reduction), dose_interruption_rate=rate(row.interruption),
+        discontinuation_rate=rate(row.discontinuation), grade3_rate=rate(row.grade3),
+        registrational_dosages=spec.pmr.registrational_dosages,
+        expected_treatment_months=spec.pmr.expected_treatment_months, breakthrough=spec.pmr.breakthrough,
+    )
+    facts.update(er_facts(analyses))
+    return PmrInputs(**facts)
+
+
+def er_facts(analyses) -> dict[str, Any]:
+    """E-R slopes for the PMR score from the analyses bundle (empty until exposure-response ran)."""
+    return {}
+
+
 def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreEvidence:
     from dossier.ingest import load_study
 
@@ -174,6 +217,12 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
     say("analyses")
     dose_summary = analyse_dose_summary(data, spec.doses.levels, spec.doses.unit)
     design = simulate_design(spec) if spec.design.scenarios else None
+    mtd = estimate_mtd(spec, dose_summary)
+    say("pmr risk")
+    from dossier.analyses.pmr_risk import FactorOverride, assess_pmr_risk
+
+    pmr = assess_pmr_risk(pmr_inputs(spec, dose_summary, mtd), stage_rng(spec, "pmr"),
+                          [FactorOverride.model_validate(o.model_dump()) for o in spec.pmr.overrides])
     pmda = load_profile("pmda", spec.overrides.get("pmda"))
     candidates = sorted(set(spec.randomized_dosages) | {spec.proposed_dosage})
     ethnic = analyse_ethnic_sensitivity(
@@ -182,7 +231,7 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
     return CoreEvidence(
         study=spec.study, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
         randomized_dosages=list(spec.randomized_dosages), dose_summary=dose_summary, design=design,
-        ethnic=ethnic,
+        ethnic=ethnic, mtd=mtd, pmr_risk=pmr,
         provenance=Provenance(package_version=__version__, spec_sha256=plan.spec_sha256, inputs=plan.inputs,
                               ingest=report),
     )
@@ -204,6 +253,16 @@ def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any
 
 # -- rendering and writing ----------------------------------------------------------------------------
 
+def make_figures(evidence: CoreEvidence) -> dict[str, str]:
+    """Every figure of the core evidence as SVG, made once from the results and shared by all variants."""
+    figures: dict[str, str] = {}
+    if evidence.pmr_risk is not None:
+        from dossier.render.pmr_figures import pmr_waterfall_svg
+
+        figures["pmr_waterfall"] = pmr_waterfall_svg(evidence.pmr_risk)
+    return figures
+
+
 def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
                     progress: Progress | None = None, timings: dict[str, float] | None = None) -> list[Path]:
     import time
@@ -215,7 +274,7 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
     say = progress or (lambda _msg: None)
     timings = timings if timings is not None else {}
     evidence_hash = evidence.content_hash()
-    figures: dict[str, str] = {}
+    figures = make_figures(evidence)
     questions = questions_for(plan.spec, evidence)
     written = []
     for agency in plan.agencies:

@@ -140,6 +140,28 @@ class AgencyOverrides(StrictModel):
     population_note: str | None = None
 
 
+class PmrFactorOverride(StrictModel):
+    """A change to one factor of the PMR-risk score (value and/or prior), or a new factor."""
+
+    factor: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$",
+                        description="factor name (dossier/analyses/pmr_factors.yaml) or a new one")
+    value: float | None = Field(None, description="coded value replacing the one derived from the data")
+    centre: float | None = Field(None, description="prior centre, log-odds per unit value")
+    spread: float | None = Field(None, gt=0, description="prior SD, log-odds per unit value")
+    label: str | None = None
+    source: str | None = None
+    reason: str = Field(min_length=1, description="why; printed in the dossier")
+
+
+class PmrSettings(StrictModel):
+    """Facts for the PMR-risk score that are not in the data, and factor overrides."""
+
+    registrational_dosages: int = Field(1, ge=0, description="dosages planned in the registrational trial")
+    expected_treatment_months: float | None = Field(None, gt=0)
+    breakthrough: bool = False
+    overrides: list[PmrFactorOverride] = Field(default_factory=list)
+
+
 class StudySpec(StrictModel):
     """A study spec: everything a build of the dossiers needs."""
 
@@ -153,6 +175,7 @@ class StudySpec(StrictModel):
     agencies: list[Literal["fda", "ema", "pmda"]] = Field(default_factory=lambda: list(AGENCIES), min_length=1)
     overrides: dict[Literal["fda", "ema", "pmda"], AgencyOverrides] = Field(default_factory=dict)
     questions: list[Question] = Field(default_factory=list)
+    pmr: PmrSettings = Field(default_factory=PmrSettings)
 
     @model_validator(mode="after")
     def _dosages_are_levels(self) -> StudySpec:

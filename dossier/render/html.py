@@ -27,6 +27,7 @@ ASSETS_DIR = TEMPLATES_DIR / "assets"
 CORE_SECTIONS: list[tuple[str, str]] = [
     ("dose_summary", "Overview by dose level"),
     ("design", "Dose-escalation design and operating characteristics"),
+    ("pmr_risk", "Risk of a post-marketing requirement on the dosage"),
     ("uncertainties", "Uncertainties and limitations"),
     ("assumptions", "Local assumptions"),
 ]
@@ -39,6 +40,11 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
            "subjects, AEs among safety subjects (treatment-emergent)."),
     "design": ("Escalation design and operating characteristics", "Design rules from the spec's design settings; "
                "operating characteristics simulated with the spec's seed (Monte Carlo SE shown)."),
+    "pmr": ("PMR risk", "Logistic score on the log-odds scale: intercept at the 15% base rate (FDA Project Optimus), "
+            "one term per factor with priors from Collins et al. 2025 and Harvey et al. 2023 or expert judgement; "
+            "interval by simulation of the priors (dossier/analyses/pmr_factors.yaml)."),
+    "jp": ("Japan-specific analyses", "Power model of exposure on dose; OLS of log dose-normalised exposure on log "
+           "body weight and East-Asian region; MHLW 2007 Method 1 consistency probability (Quan et al. 2010)."),
     "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
 }
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import synthetic
-from conftest import build_spec
+import adam_synthetic as synthetic
+from ingest_helpers import build_spec
 
 from dossier.errors import DataError
 from dossier.ingest import check_study, load_study

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import synthetic
-from conftest import build_spec
+import adam_synthetic as synthetic
+from ingest_helpers import build_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO
+from ingest_helpers import REPO
 
 from dossier.ingest import check_study, load_study
 from dossier.spec import load_spec

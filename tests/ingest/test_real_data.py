@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pyreadstat
 import pytest
-from conftest import HAS_CONTROL_ARMS, REPO, build_spec, pilot_spec, shared
+from ingest_helpers import HAS_CONTROL_ARMS, REPO, build_spec, pilot_spec, shared
 
 from dossier.errors import DataError
 from dossier.ingest import check_study, load_study
