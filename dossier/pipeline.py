@@ -267,7 +267,7 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
                     progress: Progress | None = None, timings: dict[str, float] | None = None) -> list[Path]:
     import time
 
-    from dossier.render.html import extract_core_numbers, extract_sections, render_html
+    from dossier.render.html import extract_core_numbers, extract_sections, inline_fonts, render_html
     from dossier.render.pdf import render_pdf
     from dossier.render.preflight import preflight_pdf
 
@@ -293,7 +293,7 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
                                            encoding="utf-8")
         written.append(adir / "variant.json")
         if "html" in plan.formats:
-            (adir / "dossier.html").write_text(html, encoding="utf-8")
+            (adir / "dossier.html").write_text(inline_fonts(html), encoding="utf-8")
             written.append(adir / "dossier.html")
         if "pdf" in plan.formats:
             say(f"render {agency} pdf")

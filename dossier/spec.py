@@ -63,6 +63,9 @@ class Doses(StrictModel):
     unit: Literal["mg", "mg/kg", "mg/m2", "ug", "ug/kg"] = "mg"
     schedule: str = Field("QD", description="e.g. QD, BID, Q3W")
     levels: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
+    control_arms: list[str] = Field(default_factory=list,
+                                    description="Arms (ADSL TRT01A) on placebo or control: their subjects have "
+                                                "dose 0, which is otherwise rejected.")
 
     @field_validator("levels")
     @classmethod

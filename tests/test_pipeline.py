@@ -195,3 +195,13 @@ def test_diff_reports_identical_core_and_changed_numbers(built_example, example_
     assert not result.core_identical
     assert "ds.240.orr.events" in {c.eid for c in result.numbers_changed}
     shutil.rmtree(tmp_path / "new")
+
+
+def test_html_is_self_contained(built_example):
+    for agency in AGENCIES:
+        html = (built_example.study_dir / agency / "dossier.html").read_text()
+        assert 'url("fonts/' not in html and "url(http" not in html
+        assert not re.search(r'<(img|script|link)\b[^>]*(src|href)="(https?:)?//', html)
+        assert "<svg" in html, "figures are inline SVG"
+        assert 'src: url("data:font/otf;base64,' in html
+    assert "NotoSansJP" not in (built_example.study_dir / "fda" / "dossier.html").read_text()

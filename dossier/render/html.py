@@ -7,8 +7,11 @@ the section plan comes from the jurisdiction profile (data), and core-evidence s
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +105,50 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         raise BuildError(f"template error: {err.message if hasattr(err, 'message') else err}",
                          where=f"{where}:{lineno}" if lineno else str(where),
                          hint="fix the template, or the result it reads") from err
+
+
+_FONT_URL = re.compile(r'url\("fonts/([A-Za-z0-9_.-]+\.otf)"\)')
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+@cache
+def _font_data_uri(name: str) -> str:
+    data = (ASSETS_DIR / "fonts" / name).read_bytes()
+    return "data:font/otf;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _subset_data_uri(name: str, text: str) -> str:
+    """The font reduced to the characters of ``text`` (fontTools), as a data URI; deterministic."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(ASSETS_DIR / "fonts" / name), recalcTimestamp=False)
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    buf = io.BytesIO()
+    font.save(buf)
+    return "data:font/otf;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def inline_fonts(html: str) -> str:
+    """Make a dossier's HTML self-contained: its fonts as data URIs. The Latin fonts are inlined whole
+    (~95 KB each); the Japanese fonts only when the document has CJK text, reduced to its characters."""
+    cjk = "".join(sorted(set(_CJK.findall(html))))
+
+    if not cjk:
+        html = re.sub(r'@font-face \{[^}]*NotoSansJP[^}]*\}\n?', "", html)
+
+    def repl(match: re.Match) -> str:
+        name = match.group(1)
+        if name.startswith("NotoSansJP"):
+            return f'url("{_subset_data_uri(name, cjk)}")'
+        return f'url("{_font_data_uri(name)}")'
+
+    return _FONT_URL.sub(repl, html)
 
 
 def extract_numbers(html: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Shared fixtures of the ingest tests: the real public datasets and spec builders."""
+"""Helpers shared by the ingest tests: where the real public datasets are, and spec builders."""
 
 from __future__ import annotations
 

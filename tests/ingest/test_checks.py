@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
+import adam_synthetic as synthetic
 import numpy as np
 import pandas as pd
 import pytest
-import adam_synthetic as synthetic
 from ingest_helpers import build_spec
 
 from dossier.errors import DataError

@@ -11,13 +11,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import adam_synthetic as synthetic
 import numpy as np
 import pandas as pd
 import pytest
-import adam_synthetic as synthetic
-from ingest_helpers import build_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ingest_helpers import build_spec
 
 from dossier.errors import DossierError
 from dossier.ingest import load_study

@@ -1,0 +1,153 @@
+"""Operating characteristics of optimal-biological-dose (OBD) designs, with Monte Carlo SEs.
+
+The OBD designs (BOIN12, U-BOIN, BF-BOIN, TITE-BOIN) report, besides the MTD-design figures of
+:class:`~dossier.designs.simulate.OperatingCharacteristics`:
+
+* ``selection_pct``: selection of the dose the design recommends (the OBD for BOIN12 / U-BOIN,
+  the MTD for BF-BOIN / TITE-BOIN);
+* ``true_obd``: the dose with the highest true utility (utility designs; ``None`` otherwise) and
+  ``pct_correct_selection`` against ``true_obd`` for utility designs, ``true_mtd`` otherwise;
+* ``mean_responses`` per dose (responses among all treated patients), ``mean_utility_selected``
+  (true utility of the selected dose, 0 when none is selected, utility designs only);
+* ``patients_below_mtd`` / ``patients_at_mtd`` / ``patients_above_mtd`` (mean numbers) and
+  ``selection_above_mtd_pct``, as in Table 4 of Zhao et al. (2024);
+* ``mean_duration_months`` for designs with calendar time (``None`` otherwise);
+* ``pct_patients_at_obd``: mean percentage of a trial's patients treated at ``true_obd``.
+
+Every figure has a Monte Carlo standard error in ``mc_se`` (binomial for percentages, SD/sqrt(N)
+for means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from dossier.designs.simulate import true_mtd_index
+
+
+class ObdOutcomes(BaseModel):
+    """Per-trial results of an OBD-design simulation (arrays of shape (n_trials, n_doses) or (n_trials,))."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    n: np.ndarray              # patients treated per dose (escalation + backfill / stage 2)
+    y: np.ndarray              # DLTs per dose
+    r: np.ndarray              # responses per dose
+    selected: np.ndarray       # 0-based dose or -1
+    no_mtd: np.ndarray         # safety stop, no dose selected
+    duration: np.ndarray | None = None   # months (designs with calendar time)
+    n_backfill: np.ndarray | None = None  # backfill patients per dose (BF-BOIN)
+
+
+class ObdOperatingCharacteristics(BaseModel):
+    """Operating characteristics of an OBD / timed design under one scenario (percentages 0-100)."""
+
+    design: str
+    design_params: dict
+    target: float
+    p_true: list[float]
+    p_resp: list[float] | None
+    n_trials: int
+    true_mtd: int
+    true_obd: int | None
+    true_utility: list[float] | None
+    selection_pct: list[float]
+    no_selection_pct: float
+    pct_correct_selection: float
+    selection_above_mtd_pct: float
+    mean_patients: list[float]
+    mean_dlt: list[float]
+    mean_responses: list[float]
+    mean_backfill_patients: list[float] | None
+    mean_total_patients: float
+    mean_total_dlt: float
+    mean_total_responses: float
+    patients_below_mtd: float
+    patients_at_mtd: float
+    patients_above_mtd: float
+    pct_patients_above_mtd: float
+    pct_patients_at_obd: float | None
+    mean_utility_selected: float | None
+    mean_duration_months: float | None
+    early_stop_pct: float
+    safety_stop_pct: float
+    mc_se: dict[str, float | list[float] | None]
+
+
+def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | None, out: ObdOutcomes,
+                  utility: Sequence[float] | None = None, select_obd: bool = False,
+                  max_patients: int | None = None) -> ObdOperatingCharacteristics:
+    """OCs and MC SEs from per-trial outcomes.  ``utility`` (true utility per dose) defines the true OBD."""
+    p = np.asarray(p_true, dtype=float)
+    T, D = out.n.shape
+    mtd = true_mtd_index(p, design.target)
+    u = None if utility is None else np.asarray(utility, dtype=float)
+    obd = None if u is None else int(np.argmax(u))
+
+    def pct(mask):
+        m = float(np.mean(mask)) * 100
+        return m, float(np.sqrt(m * (100 - m) / T))
+
+    def mean(x):
+        x = np.asarray(x, dtype=float)
+        return float(x.mean()), (float(x.std(ddof=1) / np.sqrt(T)) if T > 1 else 0.0)
+
+    sel = [pct(out.selected == d) for d in range(D)]
+    none = pct(out.selected < 0)
+    correct_dose = obd if (select_obd and obd is not None) else mtd
+    above_sel = pct(out.selected > mtd)
+    pts = [mean(out.n[:, d]) for d in range(D)]
+    dlt = [mean(out.y[:, d]) for d in range(D)]
+    rsp = [mean(out.r[:, d]) for d in range(D)]
+    total = out.n.sum(axis=1)
+    tot_n, tot_y, tot_r = mean(total), mean(out.y.sum(axis=1)), mean(out.r.sum(axis=1))
+    below, at, above = (mean(out.n[:, :mtd].sum(axis=1)), mean(out.n[:, mtd]),
+                        mean(out.n[:, mtd + 1:].sum(axis=1)))
+    frac_above = np.where(total > 0, out.n[:, mtd + 1:].sum(axis=1) / np.maximum(total, 1), 0.0)
+    pct_above = mean(100 * frac_above)
+    at_obd = None
+    util_sel = None
+    if obd is not None:
+        at_obd = mean(100 * np.where(total > 0, out.n[:, obd] / np.maximum(total, 1), 0.0))
+        util_sel = mean(np.where(out.selected >= 0, u[np.maximum(out.selected, 0)], 0.0))
+    dur = None if out.duration is None else mean(out.duration)
+    bf = None if out.n_backfill is None else [mean(out.n_backfill[:, d]) for d in range(D)]
+    maxp = max_patients if max_patients is not None else design.max_patients
+    early = pct(total < maxp)
+    safety = pct(out.no_mtd)
+
+    def first(x):
+        return None if x is None else x[0]
+
+    def second(x):
+        return None if x is None else x[1]
+
+    return ObdOperatingCharacteristics(
+        design=design.name, design_params=design.describe(), target=design.target,
+        p_true=[float(v) for v in p], p_resp=None if p_resp is None else [float(v) for v in p_resp],
+        n_trials=T, true_mtd=mtd, true_obd=obd, true_utility=None if u is None else [float(v) for v in u],
+        selection_pct=[s[0] for s in sel], no_selection_pct=none[0],
+        pct_correct_selection=sel[correct_dose][0], selection_above_mtd_pct=above_sel[0],
+        mean_patients=[s[0] for s in pts], mean_dlt=[s[0] for s in dlt], mean_responses=[s[0] for s in rsp],
+        mean_backfill_patients=None if bf is None else [s[0] for s in bf],
+        mean_total_patients=tot_n[0], mean_total_dlt=tot_y[0], mean_total_responses=tot_r[0],
+        patients_below_mtd=below[0], patients_at_mtd=at[0], patients_above_mtd=above[0],
+        pct_patients_above_mtd=pct_above[0], pct_patients_at_obd=first(at_obd),
+        mean_utility_selected=first(util_sel), mean_duration_months=first(dur),
+        early_stop_pct=early[0], safety_stop_pct=safety[0],
+        mc_se={
+            "selection_pct": [s[1] for s in sel], "no_selection_pct": none[1],
+            "pct_correct_selection": sel[correct_dose][1], "selection_above_mtd_pct": above_sel[1],
+            "mean_patients": [s[1] for s in pts], "mean_dlt": [s[1] for s in dlt],
+            "mean_responses": [s[1] for s in rsp],
+            "mean_backfill_patients": None if bf is None else [s[1] for s in bf],
+            "mean_total_patients": tot_n[1], "mean_total_dlt": tot_y[1], "mean_total_responses": tot_r[1],
+            "patients_below_mtd": below[1], "patients_at_mtd": at[1], "patients_above_mtd": above[1],
+            "pct_patients_above_mtd": pct_above[1], "pct_patients_at_obd": second(at_obd),
+            "mean_utility_selected": second(util_sel), "mean_duration_months": second(dur),
+            "early_stop_pct": early[1], "safety_stop_pct": safety[1],
+        },
+    )

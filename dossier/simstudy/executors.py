@@ -1,0 +1,195 @@
+"""Where tasks run: in this process (default), in local processes, or on a Dask cluster.
+
+Every executor maps :func:`run_task` over task payloads and yields the outputs **as they complete**
+(so results stream into the table and the cache while the rest still runs).  A task's output does not
+depend on the executor: the payload carries its seeds (see :mod:`dossier.simstudy.grid`).
+
+Dask is optional (``pip install dossier[dask]``): it is imported only inside :class:`DaskExecutor`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from dossier.errors import DossierError
+
+EXECUTORS = ("inprocess", "processes", "dask")
+
+
+class ExecutorError(DossierError):
+    """An executor could not be started (Dask missing, scheduler unreachable, ...)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The work of one task (runs in the worker)
+# ----------------------------------------------------------------------------------------------
+
+
+def simulate_unit(design, true_tox: np.ndarray, true_eff: np.ndarray | None, uniforms: np.ndarray):
+    """Per-trial outcomes of one block: the single place that calls the simulation engine.
+
+    ``uniforms`` has shape (trials, >= design.max_patients), one per patient slot.  MTD designs use
+    the toxicity curve only; a design that needs the efficacy curve (OBD designs) plugs in here.
+    """
+    from dossier.designs.simulate import run_trials
+
+    return run_trials(design, true_tox, uniforms)
+
+
+def run_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """Simulate every unit of a task; returns per-trial outcomes per unit (compact integer arrays).
+
+    Units of the same scenario and block share one uniform matrix (common random numbers), drawn
+    once per task from the unit's SeedSequence.
+    """
+    from dossier.designs import make_design
+
+    t0 = time.perf_counter()
+    designs: dict[str, Any] = {}
+    uniforms: dict[tuple, np.ndarray] = {}
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for u in payload["units"]:
+        kw = u["design"]
+        dkey = repr(sorted((k, repr(v)) for k, v in kw.items()))
+        design = designs.get(dkey)
+        if design is None:
+            design = designs[dkey] = make_design(kw["name"], target=kw["target"], n_doses=kw["n_doses"],
+                                                 cohort_size=kw["cohort_size"], n_cohorts=kw["n_cohorts"],
+                                                 **kw["options"])
+        P = design.max_patients
+        skey = (u["entropy"], tuple(u["spawn_key"]), u["size"])
+        U = uniforms.get(skey)
+        if U is None or U.shape[1] < P:
+            # one uniform per patient slot, slot-major so any P' < P sees the same first slots
+            ss = np.random.SeedSequence(u["entropy"], spawn_key=tuple(u["spawn_key"]))
+            U = uniforms[skey] = np.random.default_rng(ss).random((P, u["size"])).T
+        tox = np.asarray(u["true_tox"], dtype=float)
+        eff = None if u["true_eff"] is None else np.asarray(u["true_eff"], dtype=float)
+        res = simulate_unit(design, tox, eff, U[:, :P])
+        out[u["hash"]] = {"n": res.n.astype(np.int16), "y": res.y.astype(np.int16),
+                          "selected": res.selected.astype(np.int16), "no_mtd": res.no_mtd.astype(bool)}
+    return {"task": payload["task"], "units": out, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+
+
+# ----------------------------------------------------------------------------------------------
+# Executors
+# ----------------------------------------------------------------------------------------------
+
+
+class InProcessExecutor:
+    """Runs tasks one after the other in this process."""
+
+    name = "inprocess"
+    workers = 1
+
+    def map(self, fn: Callable[[Any], Any], payloads: Iterable[Any]) -> Iterator[Any]:
+        for p in payloads:
+            yield fn(p)
+
+
+def _process_context():
+    import multiprocessing as mp
+
+    # forkserver: children are forked from a clean server process (never from this one, which may run
+    # threads: a progress bar, a Dask client), with the simulation modules preloaded so each worker
+    # starts in milliseconds
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["dossier.simstudy.executors", "dossier.designs"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+class ProcessExecutor:
+    """Runs tasks in local worker processes (``concurrent.futures.ProcessPoolExecutor``); by default one
+    per core."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = int(workers or os.cpu_count() or 1)
+
+    def map(self, fn: Callable[[Any], Any], payloads: Iterable[Any]) -> Iterator[Any]:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_process_context())
+        futures = []
+        try:
+            futures = [pool.submit(fn, p) for p in payloads]
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Runs tasks on a Dask cluster: the scheduler at ``scheduler`` (``tcp://host:8786``), or a
+    ``LocalCluster`` of ``workers`` single-threaded worker processes started (and closed) here."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        self.scheduler = scheduler
+        self.workers = int(workers or os.cpu_count() or 1)
+
+    def map(self, fn: Callable[[Any], Any], payloads: Iterable[Any]) -> Iterator[Any]:
+        try:
+            import logging
+
+            from distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise ExecutorError("the Dask executor needs dask.distributed, which is not installed",
+                                "--executor dask", "pip install 'dossier[dask]'") from None
+        cluster = None
+        try:
+            if self.scheduler:
+                client = Client(self.scheduler, timeout="10s")
+            else:
+                cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+                client = Client(cluster)
+        except (OSError, TimeoutError) as err:
+            if cluster is not None:
+                cluster.close()
+            raise ExecutorError(f"cannot connect to the Dask scheduler: {err}", self.scheduler or "LocalCluster",
+                                "check the address (tcp://host:8786) and that the scheduler is running") from None
+        futures = []
+        try:
+            payloads = list(payloads)
+            keys = [f"simstudy-{p['task'][:16]}-{i}" for i, p in enumerate(payloads)]
+            futures = client.map(fn, payloads, key=keys, pure=False)
+            for fut in as_completed(futures):
+                result = fut.result()
+                fut.release()
+                yield result
+        finally:
+            if futures:
+                client.cancel(futures)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def make_executor(kind: str = "inprocess", *, scheduler: str | None = None, workers: int | None = None):
+    """An executor by name: ``inprocess``, ``processes`` (``workers`` processes, default all cores) or
+    ``dask`` (``scheduler`` address, or a LocalCluster of ``workers`` processes)."""
+    key = str(kind).strip().lower()
+    if workers is not None and workers < 1:
+        raise ExecutorError(f"--workers must be >= 1, got {workers}", "--workers")
+    if scheduler and key != "dask":
+        raise ExecutorError("--scheduler applies to --executor dask only", "--scheduler",
+                            "add --executor dask")
+    if key == "inprocess":
+        return InProcessExecutor()
+    if key == "processes":
+        return ProcessExecutor(workers)
+    if key == "dask":
+        return DaskExecutor(scheduler, workers)
+    raise ExecutorError(f"unknown executor {kind!r}", "--executor", f"choose one of: {', '.join(EXECUTORS)}")

@@ -1,0 +1,386 @@
+"""The simulation-study grid: its spec, and its expansion into independent, reproducibly seeded tasks.
+
+A study is a grid of *design configurations* (each design of the spec, crossed with the values of its
+own ``sweep`` and of the study-wide ``sweep``) x *scenarios* (true dose-toxicity curves).  It is
+expanded into **units**: one design configuration x one scenario x one block of ``block_trials``
+trials.  Units are grouped into **tasks** of at least ``min_task_seconds`` of (estimated) work; a
+task is what an executor runs.
+
+Seeds (why results do not depend on how the grid is split or where a task ran)
+---------------------------------------------------------------------------------
+Block ``b`` of a scenario draws its uniforms from ``SeedSequence(seed, spawn_key=K + (b,))`` where
+``K`` are four 32-bit words of the sha256 of the scenario's true probabilities: exactly the ``b``-th
+child of ``SeedSequence(seed, spawn_key=K).spawn(...)`` (numpy's ``spawn`` appends the child's index
+to the spawn key), keyed by the scenario's content rather than its position in the grid.  The seed of
+a unit therefore depends only on the master seed, the scenario and the block index: not on the design
+(common random numbers: every design of the grid sees the same patients in a scenario), not on the
+other scenarios, the task grouping, the executor or the worker.
+
+Patient ``i`` of trial ``t`` in a block carries ``u[i, t]`` of ``rng.random((P, block_size))``; as the
+generator fills that array row by row, the first ``P1`` rows are the same for any ``P >= P1``, so
+designs with different maximum sample sizes still share their first patients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dossier.errors import DossierError, SpecError
+
+#: bump when the simulation engine or the unit payload changes: cached units are then recomputed
+ENGINE_VERSION = "simstudy-1"
+
+#: design settings that a sweep may vary directly; any other sweep key is a design option
+DESIGN_SETTINGS = ("target", "cohort_size", "n_cohorts")
+
+#: estimated seconds per simulated trial and cohort (measured on one core, numpy vectorised engine);
+#: used only to group units into tasks of >= min_task_seconds, never to compute results
+COST_PER_TRIAL_COHORT = {"crm": 3.2e-6}
+DEFAULT_COST_PER_TRIAL_COHORT = 0.6e-6
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+SweepValues = Annotated[list[Any], Field(min_length=1)]
+
+
+class StudyScenario(_Strict):
+    """One true dose-toxicity (and, for OBD designs, dose-efficacy) scenario."""
+
+    name: str = Field(min_length=1)
+    true_tox: list[Probability] = Field(min_length=1, description="true DLT probability per dose")
+    true_eff: list[Probability] | None = Field(
+        None, description="true efficacy probability per dose (for OBD designs; not used by MTD designs)")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> StudyScenario:
+        if self.true_eff is not None and len(self.true_eff) != len(self.true_tox):
+            raise ValueError(f"true_eff has {len(self.true_eff)} values but true_tox has {len(self.true_tox)}")
+        return self
+
+
+class StudyDesign(_Strict):
+    """A design of the grid: any name :func:`dossier.designs.make_design` accepts, its options, a sweep."""
+
+    name: str = Field(min_length=1, description="design name, e.g. boin, crm, 3+3, keyboard")
+    label: str | None = Field(None, description="shown in tables; default: the design name")
+    target: float | None = Field(None, gt=0, lt=1, description="default: the study's target")
+    cohort_size: int | None = Field(None, ge=1, le=12)
+    n_cohorts: int | None = Field(None, ge=1, le=100)
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="keyword options of the design (0-based start_dose, p_saf, skeleton, ...)")
+    sweep: dict[str, SweepValues] = Field(
+        default_factory=dict, description="values to cross for this design: target, cohort_size, n_cohorts or an option")
+
+
+class SimulationStudySpec(_Strict):
+    """A simulation study: designs x scenarios x swept parameters, each cell simulated ``n_trials`` times."""
+
+    name: str = Field("simulation-study", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = Field(20240801, ge=0, description="master seed; every task's seed is derived from it")
+    n_trials: int = Field(10_000, ge=10, le=10_000_000, description="simulated trials per design and scenario")
+    block_trials: int = Field(2500, ge=10, le=1_000_000,
+                              description="trials per random-number block (part of the seeding, keep fixed)")
+    target: float = Field(0.30, gt=0, lt=1, description="target DLT rate (default of every design)")
+    cohort_size: int = Field(3, ge=1, le=12)
+    n_cohorts: int = Field(10, ge=1, le=100)
+    sweep: dict[str, SweepValues] = Field(default_factory=dict,
+                                          description="values crossed with every design (sensitivity sweep)")
+    designs: list[StudyDesign] = Field(min_length=1)
+    scenarios: list[StudyScenario] = Field(min_length=1)
+    reference: str | None = Field(None, description="design id for paired differences (default: the first)")
+    min_task_seconds: float = Field(0.2, gt=0, le=600, description="group units into tasks of at least this work")
+    trials_per_task: int | None = Field(None, ge=1, description="group by trial count instead (overrides the cost model)")
+
+    @model_validator(mode="after")
+    def _unique_scenarios(self) -> SimulationStudySpec:
+        ids = [slug(s.name) for s in self.scenarios]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"scenario names must be distinct (after lower-casing and replacing punctuation "
+                             f"by _): {', '.join(dup)}")
+        return self
+
+    def sha256(self) -> str:
+        """Hash of everything that determines the results (not how the work is split into tasks)."""
+        data = self.model_dump(mode="json", exclude={"min_task_seconds", "trials_per_task"})
+        return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+# ----------------------------------------------------------------------------------------------
+
+
+def parse_study_spec(data: Any, source: str = "<simulation_study>") -> SimulationStudySpec:
+    """Validate a grid (a mapping) into a :class:`SimulationStudySpec`; errors are :class:`SpecError`."""
+    from dossier.spec import format_validation_error
+
+    if not isinstance(data, dict):
+        raise SpecError("the simulation study must be a YAML mapping", where=source,
+                        hint="give keys such as `designs:`, `scenarios:`, `n_trials:`")
+    try:
+        spec = SimulationStudySpec.model_validate(data)
+    except ValidationError as err:
+        e = format_validation_error(err, source)
+        raise SpecError(e.what.replace("the study spec", "the simulation study"), e.where, e.hint) from None
+    expand_designs(spec)  # fail early on unknown designs, options or sweep keys
+    return spec
+
+
+def load_study_spec(path: str | Path) -> SimulationStudySpec:
+    """A simulation study from a YAML file: a standalone grid, or any YAML with a ``simulation_study:`` key
+    (e.g. a full study spec)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"file not found: {path}", where=str(path),
+                        hint="pass a grid YAML or a study spec with a simulation_study section")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SpecError(f"not valid YAML: {getattr(err, 'problem', err)}", where=where,
+                        hint="check indentation and quoting at that line") from None
+    except UnicodeDecodeError:
+        raise SpecError("the file is not UTF-8 text", where=str(path), hint="save the file as UTF-8") from None
+    if isinstance(data, dict) and "simulation_study" in data:
+        if data["simulation_study"] is None:
+            raise SpecError("the spec has an empty simulation_study section", where=f"{path}: simulation_study",
+                            hint="add designs: and scenarios: under simulation_study")
+        return parse_study_spec(data["simulation_study"], f"{path}: simulation_study")
+    return parse_study_spec(data, str(path))
+
+
+# ----------------------------------------------------------------------------------------------
+# Expansion
+# ----------------------------------------------------------------------------------------------
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def sha256_of(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def slug(text: str) -> str:
+    """An identifier safe in evidence ids, file names and HTML: lower case, [a-z0-9_-]."""
+    s = re.sub(r"[^a-z0-9-]+", "_", str(text).strip().lower()).strip("_")
+    return s or "x"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else canonical_json(value) if isinstance(value, list | dict) \
+        else str(value)
+
+
+@dataclass
+class DesignConfig:
+    """One column of the comparison: a design with all settings fixed."""
+
+    id: str
+    label: str
+    name: str
+    target: float
+    cohort_size: int
+    n_cohorts: int
+    options: dict[str, Any]
+    swept: dict[str, Any] = field(default_factory=dict)
+
+    def make_kwargs(self, n_doses: int) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "n_doses": n_doses, "cohort_size": self.cohort_size,
+                "n_cohorts": self.n_cohorts, "options": self.options}
+
+    def build(self, n_doses: int):
+        from dossier.designs import make_design
+
+        return make_design(self.name, target=self.target, n_doses=n_doses, cohort_size=self.cohort_size,
+                           n_cohorts=self.n_cohorts, **self.options)
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that determines the design's behaviour (hashed into each unit's key)."""
+        return {"name": self.name, "target": self.target, "cohort_size": self.cohort_size,
+                "n_cohorts": self.n_cohorts, "options": self.options}
+
+
+@dataclass
+class ScenarioConfig:
+    id: str
+    name: str
+    true_tox: list[float]
+    true_eff: list[float] | None
+
+    def stream_key(self) -> tuple[int, ...]:
+        """Four 32-bit words of the sha256 of the true probabilities (not the name): the scenario's key
+        in the seed tree."""
+        digest = hashlib.sha256(canonical_json({"true_tox": self.true_tox, "true_eff": self.true_eff}).encode())
+        raw = digest.digest()[:16]
+        return tuple(int.from_bytes(raw[i:i + 4], "little") for i in range(0, 16, 4))
+
+
+@dataclass
+class Unit:
+    """One design configuration x one scenario x one block of trials: the finest cacheable piece of work."""
+
+    design: int  # index into the expanded design configurations
+    scenario: int  # index into the scenarios
+    block: int
+    first_trial: int
+    size: int
+    hash: str
+    est_seconds: float
+
+
+@dataclass
+class Task:
+    """Units run together by one executor call; ``payload`` is self-contained and picklable."""
+
+    hash: str
+    units: list[Unit]
+    payload: dict[str, Any]
+
+    @property
+    def n_trials(self) -> int:
+        return sum(u.size for u in self.units)
+
+
+def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
+    """Every design crossed with its own sweep and the study-wide sweep, validated by building it."""
+    from dossier.designs import make_design
+
+    configs: list[DesignConfig] = []
+    for i, d in enumerate(spec.designs):
+        where = f"simulation_study.designs[{i}] ({d.name})"
+        sweep = {**spec.sweep, **d.sweep}
+        keys = list(sweep)
+        for combo in itertools.product(*(sweep[k] for k in keys)):
+            swept = dict(zip(keys, combo, strict=True))
+            settings = {"target": d.target if d.target is not None else spec.target,
+                        "cohort_size": d.cohort_size if d.cohort_size is not None else spec.cohort_size,
+                        "n_cohorts": d.n_cohorts if d.n_cohorts is not None else spec.n_cohorts}
+            options = dict(d.options)
+            for k, v in swept.items():
+                if k in DESIGN_SETTINGS:
+                    settings[k] = v
+                else:
+                    options[k] = v
+            base = d.label or d.name
+            label = base + (" (" + ", ".join(f"{k}={_fmt(v)}" for k, v in swept.items()) + ")" if swept else "")
+            cid = slug(base) + "".join(f"_{slug(k)}_{slug(_fmt(v))}" for k, v in swept.items())
+            cfg = DesignConfig(id=cid, label=label, name=d.name, target=float(settings["target"]),
+                               cohort_size=settings["cohort_size"], n_cohorts=settings["n_cohorts"],
+                               options=options, swept=swept)
+            for s in spec.scenarios:
+                try:
+                    make_design(cfg.name, target=cfg.target, n_doses=len(s.true_tox), cohort_size=cfg.cohort_size,
+                                n_cohorts=cfg.n_cohorts, **cfg.options)
+                except DossierError as err:
+                    raise SpecError(f"{err.what} (scenario {s.name!r}{', ' + label if swept else ''})", where,
+                                    err.hint) from None
+                except (TypeError, ValueError) as err:
+                    raise SpecError(f"invalid setting for design {d.name!r}: {err}", where,
+                                    "check the sweep values and options") from None
+            configs.append(cfg)
+    ids = [c.id for c in configs]
+    dup = sorted({x for x in ids if ids.count(x) > 1})
+    if dup:
+        raise SpecError(f"two design configurations share the id {', '.join(dup)}", "simulation_study.designs",
+                        "give the designs distinct labels")
+    if spec.reference is not None and spec.reference not in ids:
+        raise SpecError(f"reference design {spec.reference!r} is not in the grid", "simulation_study.reference",
+                        f"choose one of: {', '.join(ids)}")
+    return configs
+
+
+def expand_scenarios(spec: SimulationStudySpec) -> list[ScenarioConfig]:
+    return [ScenarioConfig(id=slug(s.name), name=s.name, true_tox=list(s.true_tox),
+                           true_eff=None if s.true_eff is None else list(s.true_eff)) for s in spec.scenarios]
+
+
+def cost_per_trial(cfg: DesignConfig) -> float:
+    key = cfg.name.strip().lower()
+    return COST_PER_TRIAL_COHORT.get(key, DEFAULT_COST_PER_TRIAL_COHORT) * cfg.n_cohorts
+
+
+def unit_key(spec: SimulationStudySpec, cfg: DesignConfig, sc: ScenarioConfig, block: int, size: int) -> dict:
+    """What determines a unit's result (its hash is the cache key)."""
+    from dossier import __version__
+
+    return {"engine": ENGINE_VERSION, "version": __version__, "design": cfg.settings(),
+            "true_tox": sc.true_tox, "true_eff": sc.true_eff, "seed": spec.seed,
+            "block_trials": spec.block_trials, "block": block, "size": size}
+
+
+def expand_units(spec: SimulationStudySpec, designs: list[DesignConfig] | None = None,
+                 scenarios: list[ScenarioConfig] | None = None) -> list[Unit]:
+    """All units of the grid in canonical order: scenario, block, design (units that share random
+    numbers are adjacent, so a task usually draws them once)."""
+    designs = expand_designs(spec) if designs is None else designs
+    scenarios = expand_scenarios(spec) if scenarios is None else scenarios
+    n_blocks = -(-spec.n_trials // spec.block_trials)
+    units = []
+    for si, sc in enumerate(scenarios):
+        for b in range(n_blocks):
+            first = b * spec.block_trials
+            size = min(spec.block_trials, spec.n_trials - first)
+            for di, cfg in enumerate(designs):
+                h = sha256_of(unit_key(spec, cfg, sc, b, size))
+                units.append(Unit(di, si, b, first, size, h, size * cost_per_trial(cfg)))
+    return units
+
+
+def unit_seed(seed: int, scenario: ScenarioConfig, block: int) -> tuple[int, tuple[int, ...]]:
+    """(entropy, spawn_key) of a block's SeedSequence: the ``block``-th spawned child of the scenario's
+    sequence ``SeedSequence(seed, spawn_key=scenario.stream_key())``."""
+    return int(seed), scenario.stream_key() + (int(block),)
+
+
+def group_units(units: list[Unit], min_task_seconds: float = 0.2, trials_per_task: int | None = None) -> list[list[Unit]]:
+    """Consecutive units grouped so each group carries >= ``min_task_seconds`` of estimated work
+    (or >= ``trials_per_task`` trials); the last group may be smaller."""
+    groups: list[list[Unit]] = []
+    current: list[Unit] = []
+    work = 0.0
+    for u in units:
+        current.append(u)
+        work += u.size if trials_per_task else u.est_seconds
+        if work >= (trials_per_task or min_task_seconds):
+            groups.append(current)
+            current, work = [], 0.0
+    if current:
+        groups.append(current)
+    return groups
+
+
+def make_tasks(spec: SimulationStudySpec, units: list[Unit], designs: list[DesignConfig],
+               scenarios: list[ScenarioConfig]) -> list[Task]:
+    """Group units into tasks with self-contained payloads (plain data: design settings, true
+    probabilities, seeds), keyed by the hash of their units."""
+    tasks = []
+    for group in group_units(units, spec.min_task_seconds, spec.trials_per_task):
+        h = hashlib.sha256("".join(u.hash for u in group).encode()).hexdigest()
+        payload = {"task": h, "units": []}
+        for u in group:
+            sc = scenarios[u.scenario]
+            cfg = designs[u.design]
+            entropy, key = unit_seed(spec.seed, sc, u.block)
+            payload["units"].append({
+                "hash": u.hash, "design": cfg.make_kwargs(len(sc.true_tox)), "true_tox": sc.true_tox,
+                "true_eff": sc.true_eff, "entropy": entropy, "spawn_key": key, "size": u.size,
+            })
+        tasks.append(Task(h, group, payload))
+    return tasks
