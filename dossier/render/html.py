@@ -32,7 +32,6 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("design", "Dose-escalation design and operating characteristics"),
     ("pmr_risk", "Risk of a post-marketing requirement on the dosage"),
     ("uncertainties", "Uncertainties and limitations"),
-    ("assumptions", "Local assumptions"),
 ]
 
 #: what each evidence-id group (the first part of a data-eid) refers to, for the evidence index

@@ -94,11 +94,15 @@ class InProcessExecutor:
 
 def _process_context():
     import multiprocessing as mp
+    import threading
 
-    # forkserver: children are forked from a clean server process (never from this one, which may run
-    # threads: a progress bar, a Dask client), with the simulation modules preloaded so each worker
-    # starts in milliseconds
-    if "forkserver" in mp.get_all_start_methods():
+    methods = mp.get_all_start_methods()
+    # fork: workers start in milliseconds with everything imported; safe only while this process runs
+    # no other thread (a forked copy of a lock held by another thread never unlocks).  Otherwise
+    # forkserver: children forked from a clean server process with the simulation modules preloaded.
+    if "fork" in methods and threading.active_count() == 1:
+        return mp.get_context("fork")
+    if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["dossier.simstudy.executors", "dossier.designs"])
         return ctx
@@ -107,7 +111,8 @@ def _process_context():
 
 class ProcessExecutor:
     """Runs tasks in local worker processes (``concurrent.futures.ProcessPoolExecutor``); by default one
-    per core."""
+    per core.  Workers are started and all tasks submitted when :meth:`map` is called (before any
+    progress display starts a thread), then outputs are yielded as they complete."""
 
     name = "processes"
 
@@ -115,12 +120,21 @@ class ProcessExecutor:
         self.workers = int(workers or os.cpu_count() or 1)
 
     def map(self, fn: Callable[[Any], Any], payloads: Iterable[Any]) -> Iterator[Any]:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_process_context())
-        futures = []
         try:
             futures = [pool.submit(fn, p) for p in payloads]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        return self._results(pool, futures)
+
+    @staticmethod
+    def _results(pool, futures) -> Iterator[Any]:
+        from concurrent.futures import as_completed
+
+        try:
             for fut in as_completed(futures):
                 yield fut.result()
         finally:

@@ -134,21 +134,22 @@ def run_study(spec: SimulationStudySpec, executor: Any = "inprocess", cache_dir:
     sizes = {t.hash: t.n_trials for t in tasks}
     done = trials_done = 0
     task_seconds = 0.0
-    if progress is not None:
-        progress(StudyProgress(0, len(tasks), 0, trials_total, n_cached, 0.0))
-    if tasks:
-        with contextlib.closing(ex.map(run_task, [t.payload for t in tasks])) as outputs:
-            for output in outputs:
-                if cache is not None:
-                    cache.store(output)
-                for h, arrays in output["units"].items():
-                    agg.add(h, arrays)
-                done += 1
-                trials_done += sizes[output["task"]]
-                task_seconds += output["seconds"]
-                if progress is not None:
-                    progress(StudyProgress(done, len(tasks), trials_done, trials_total, n_cached,
-                                           time.perf_counter() - t0))
+    # start the executor (worker processes are forked here) before the first progress callback
+    outputs = ex.map(run_task, [t.payload for t in tasks]) if tasks else iter(())
+    with contextlib.closing(outputs) if hasattr(outputs, "close") else contextlib.nullcontext(outputs):
+        if progress is not None:
+            progress(StudyProgress(0, len(tasks), 0, trials_total, n_cached, time.perf_counter() - t0))
+        for output in outputs:
+            if cache is not None:
+                cache.store(output)
+            for h, arrays in output["units"].items():
+                agg.add(h, arrays)
+            done += 1
+            trials_done += sizes[output["task"]]
+            task_seconds += output["seconds"]
+            if progress is not None:
+                progress(StudyProgress(done, len(tasks), trials_done, trials_total, n_cached,
+                                       time.perf_counter() - t0))
     missing = agg.missing()
     if missing:  # an executor that returned fewer outputs than tasks: a bug, not a user error
         raise RuntimeError(f"{len(missing)} units of the study have no result")
