@@ -171,8 +171,9 @@ def estimate_mtd(spec: StudySpec, dose_summary) -> float | None:
     d = spec.design
     design = make_design(d.name, target=d.target, n_doses=len(spec.doses.levels), cohort_size=d.cohort_size,
                          n_cohorts=d.n_cohorts)
-    n = np.array([r.dlt.n for r in dose_summary.rows])
-    y = np.array([r.dlt.events for r in dose_summary.rows])
+    rows = [r for r in dose_summary.rows if not r.control]
+    n = np.array([r.dlt.n for r in rows])
+    y = np.array([r.dlt.events for r in rows])
     if n.sum() == 0:
         return None
     sel = design.select_mtd(n, y)
@@ -184,7 +185,7 @@ def pmr_inputs(spec: StudySpec, dose_summary, mtd: float | None, analyses=None):
     from dossier.analyses.pmr_risk import PmrInputs
 
     row = next(r for r in dose_summary.rows if r.dose == spec.proposed_dosage)
-    given = [r.dose for r in dose_summary.rows if r.n_subjects > 0]
+    given = [r.dose for r in dose_summary.rows if r.n_subjects > 0 and not r.control]
 
     def rate(r):
         return None if r is None or r.rate is None else r.rate

@@ -2,7 +2,8 @@
 
 Rates are subject-level proportions with Clopper-Pearson ("exact") 95% intervals
 (Clopper & Pearson 1934, Biometrika 26:404), computed by statsmodels ``proportion_confint(method="beta")``.
-Definitions (per dose level of the actual dose, ADSL DOSE01A):
+Definitions (per dose level of the actual dose, ADSL DOSE01A; a first row for the control arm when the
+spec declares one):
 - DLT rate: subjects with at least one AE flagged as DLT among DLT-evaluable subjects;
 - objective response rate: subjects whose best overall response is in ``filters.responders``
   among efficacy-evaluable subjects;
@@ -39,7 +40,8 @@ def exact_rate(events: int, n: int, alpha: float = 0.05) -> Rate:
 
 
 class DoseRow(BaseModel):
-    dose: float
+    dose: float  # 0 for the control (placebo) arm
+    control: bool = False
     n_subjects: int
     n_dlt_evaluable: int
     dlt: Rate
@@ -71,12 +73,14 @@ def analyse_dose_summary(data: StudyData, dose_levels: list[float], unit: str = 
         ae = ae[ae["teae"]] if "teae" in ae else ae
     resp = data.response
     rows = []
-    for dose in dose_levels:
-        s = subj[np.isclose(subj["dose"], dose)]
+    has_control = "control" in subj and bool(subj["control"].any())
+    for dose in ([0.0] if has_control else []) + list(dose_levels):
+        s = subj[subj["control"]] if dose == 0.0 else subj[np.isclose(subj["dose"], dose)]
         safety = set(s.loc[s["safety"], "usubjid"])
         dlt_eval = set(s.loc[s["dlt_evaluable"], "usubjid"])
         dlt_subj = set()
-        row: dict = {"dose": float(dose), "n_subjects": len(s), "n_dlt_evaluable": len(dlt_eval)}
+        row: dict = {"dose": float(dose), "control": dose == 0.0, "n_subjects": len(s),
+                     "n_dlt_evaluable": len(dlt_eval)}
         if ae is not None:
             a = ae[ae["usubjid"].isin(safety)]
             dlt_subj = _subjects_with(a, a["dlt"].astype(bool))

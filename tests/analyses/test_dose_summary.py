@@ -41,3 +41,11 @@ def test_counts_per_dose():
     assert (r20.dlt.events, r20.grade3.events, r20.discontinuation.events, r20.interruption.events) == (0, 0, 0, 1)
     assert (r20.response.events, r20.response.n) == (1, 1)  # d is not efficacy-evaluable
     assert r40.n_subjects == 0 and r40.dlt.rate is None
+
+
+def test_control_arm_gets_its_own_first_row():
+    subjects = pd.DataFrame({
+        "usubjid": ["p1", "p2", "a"], "dose": [0.0, 0.0, 10.0], "control": [True, True, False],
+        "safety": [True] * 3, "efficacy": [True] * 3, "dlt_evaluable": [False] * 3})
+    s = analyse_dose_summary(StudyData(subjects=subjects), [10.0])
+    assert [(r.dose, r.control, r.n_subjects) for r in s.rows] == [(0.0, True, 2), (10.0, False, 1)]
