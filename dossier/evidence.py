@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from dossier.analyses.dose_summary import DoseSummary
 from dossier.analyses.ethnic_sensitivity import EthnicSensitivityResult
 from dossier.analyses.pmr_risk import PmrRiskResult
-from dossier.designs import DecisionTable, OperatingCharacteristics
+from dossier.designs import DecisionTable, ObdOperatingCharacteristics, OperatingCharacteristics
 from dossier.spec import Doses, StudyInfo
 
 
@@ -36,7 +36,8 @@ class Provenance(BaseModel):
 
 class ScenarioOC(BaseModel):
     name: str
-    oc: OperatingCharacteristics
+    # OBD designs report more (efficacy, backfill, duration); tried first so a cached file keeps them
+    oc: ObdOperatingCharacteristics | OperatingCharacteristics = Field(union_mode="left_to_right")
 
 
 class DesignEvidence(BaseModel):

@@ -143,13 +143,24 @@ def stage_rng(spec: StudySpec, stage: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(spec.design.seed, spawn_key=(STAGES.index(stage),)))
 
 
-def simulate_design(spec: StudySpec) -> DesignEvidence:
-    """The spec's escalation design: its decision table and OCs under each true-toxicity scenario."""
-    from dossier.designs import make_design, simulate_trials
+def make_spec_design(spec: StudySpec):
+    """The spec's escalation design object (MTD or OBD design)."""
+    from dossier.designs import make_design, make_obd_design
+    from dossier.spec import OBD_DESIGNS
 
     d = spec.design
-    design = make_design(d.name, target=d.target, n_doses=len(spec.doses.levels), cohort_size=d.cohort_size,
-                         n_cohorts=d.n_cohorts)
+    factory = make_obd_design if d.name in OBD_DESIGNS else make_design
+    return factory(d.name, target=d.target, n_doses=len(spec.doses.levels), cohort_size=d.cohort_size,
+                   n_cohorts=d.n_cohorts, **d.design_options())
+
+
+def simulate_design(spec: StudySpec) -> DesignEvidence:
+    """The spec's escalation design: its decision table and OCs under each true-toxicity scenario."""
+    from dossier.designs import simulate_obd, simulate_trials
+    from dossier.spec import OBD_DESIGNS
+
+    d = spec.design
+    design = make_spec_design(spec)
     try:
         table = design.decision_table()
     except DossierError:
@@ -158,7 +169,11 @@ def simulate_design(spec: StudySpec) -> DesignEvidence:
     streams = np.random.SeedSequence(d.seed, spawn_key=(STAGES.index("design"),)).spawn(max(len(d.scenarios), 1))
     scenarios = []
     for sc, ss in zip(d.scenarios, streams, strict=False):
-        oc = simulate_trials(design, sc.true_tox, d.n_trials, np.random.default_rng(ss))
+        rng = np.random.default_rng(ss)
+        if d.name in OBD_DESIGNS:
+            oc = simulate_obd(design, sc.true_tox, sc.true_eff, d.n_trials, rng)
+        else:
+            oc = simulate_trials(design, sc.true_tox, d.n_trials, rng)
         scenarios.append({"name": sc.name, "oc": oc})
     return DesignEvidence(name=d.name, target=d.target, cohort_size=d.cohort_size, n_cohorts=d.n_cohorts,
                           n_trials=d.n_trials, seed=d.seed, decision_table=table, scenarios=scenarios)
@@ -166,11 +181,7 @@ def simulate_design(spec: StudySpec) -> DesignEvidence:
 
 def estimate_mtd(spec: StudySpec, dose_summary) -> float | None:
     """The MTD selected by the spec's design from the DLT data per dose level (None if no dose is safe)."""
-    from dossier.designs import make_design
-
-    d = spec.design
-    design = make_design(d.name, target=d.target, n_doses=len(spec.doses.levels), cohort_size=d.cohort_size,
-                         n_cohorts=d.n_cohorts)
+    design = make_spec_design(spec)
     rows = [r for r in dose_summary.rows if not r.control]
     n = np.array([r.dlt.n for r in rows])
     y = np.array([r.dlt.events for r in rows])

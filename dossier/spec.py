@@ -108,21 +108,79 @@ class RecordFilters(StrictModel):
     persistent_low_grade_days: int = Field(28, ge=1)
 
 
+Prob = Annotated[float, Field(ge=0, le=1)]
+MTD_DESIGNS = ("3+3", "i3+3", "mtpi2", "boin", "crm")
+OBD_DESIGNS = ("boin12", "bf-boin", "tite-boin")
+
+
 class Scenario(StrictModel):
     name: str
-    true_tox: list[Annotated[float, Field(ge=0, le=1)]]
+    true_tox: list[Prob]
+    true_eff: list[Prob] | None = Field(None, description="true response probability per dose "
+                                                          "(needed by boin12 and bf-boin)")
+
+
+class UtilitySettings(StrictModel):
+    """BOIN12 utilities of the four outcomes (Lin, Zhou & Yuan 2020; defaults of the paper)."""
+
+    eff_no_tox: float = Field(100.0, ge=100, le=100)
+    eff_tox: float = Field(60.0, ge=0, le=100)
+    no_eff_no_tox: float = Field(40.0, ge=0, le=100)
+    no_eff_tox: float = Field(0.0, ge=0, le=0)
+
+
+class AccrualSettings(StrictModel):
+    per_month: float = Field(3.0, gt=0, description="patients per month")
+    model: Literal["uniform", "poisson"] = "uniform"
+    dlt_window_months: float = Field(1.0, gt=0)
+
+
+class BackfillSettings(StrictModel):
+    n_cap: int = Field(12, ge=1, description="most backfill patients per dose")
+    response_rule: Literal["at_or_below", "dose"] = "at_or_below"
+    stay_on_1_of_3: bool = False
 
 
 class DesignSettings(StrictModel):
     """Dose-escalation design and the settings of its simulation."""
 
-    name: Literal["3+3", "i3+3", "mtpi2", "boin", "crm"] = "boin"
+    name: Literal["3+3", "i3+3", "mtpi2", "boin", "crm", "boin12", "bf-boin", "tite-boin"] = "boin"
     target: float = Field(0.30, gt=0, lt=1, description="Target DLT rate")
     cohort_size: int = Field(3, ge=1, le=12)
     n_cohorts: int = Field(10, ge=1, le=100)
     n_trials: int = Field(2000, ge=10, le=1_000_000)
     seed: int = Field(20240801, ge=0)
     scenarios: list[Scenario] = Field(default_factory=list)
+    n_earlystop: int | None = Field(None, ge=1, description="stop when this many patients are on one dose")
+    eff_lower: float = Field(0.25, gt=0, lt=1, description="lowest acceptable response rate (boin12)")
+    utility: UtilitySettings = Field(default_factory=UtilitySettings)
+    accrual: AccrualSettings = Field(default_factory=AccrualSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+
+    @model_validator(mode="after")
+    def _efficacy_scenarios(self) -> DesignSettings:
+        if self.name in ("boin12", "bf-boin"):
+            missing = [s.name for s in self.scenarios if s.true_eff is None]
+            if missing:
+                raise ValueError(f"design {self.name} needs true_eff in every scenario; missing in {missing}")
+        for s in self.scenarios:
+            if s.true_eff is not None and len(s.true_eff) != len(s.true_tox):
+                raise ValueError(f"scenario {s.name!r}: true_eff and true_tox need one value per dose each")
+        return self
+
+    def design_options(self) -> dict[str, Any]:
+        """Constructor options of the design beyond target, doses and cohorts."""
+        opts: dict[str, Any] = {}
+        if self.n_earlystop is not None:
+            opts["n_earlystop"] = self.n_earlystop
+        if self.name == "boin12":
+            opts.update(eff_lower=self.eff_lower, utility=self.utility.model_dump())
+        if self.name in ("bf-boin", "tite-boin"):
+            opts.update(accrual_per_month=self.accrual.per_month, dlt_window_months=self.accrual.dlt_window_months,
+                        accrual=self.accrual.model)
+        if self.name == "bf-boin":
+            opts.update(self.backfill.model_dump())
+        return opts
 
 
 class Question(StrictModel):

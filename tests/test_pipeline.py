@@ -205,3 +205,26 @@ def test_html_is_self_contained(built_example):
         assert "<svg" in html, "figures are inline SVG"
         assert 'src: url("data:font/otf;base64,' in html
     assert "NotoSansJP" not in (built_example.study_dir / "fda" / "dossier.html").read_text()
+
+
+def test_obd_design_spec_builds_and_cached_evidence_keeps_obd_results(example_copy, tmp_path):
+    spec = yaml.safe_load(example_copy.read_text())
+    spec["design"].update(name="bf-boin", n_trials=200)
+    for sc in spec["design"]["scenarios"]:
+        sc["true_eff"] = [0.10, 0.20, 0.35, 0.38, 0.40, 0.40]
+    example_copy.write_text(yaml.safe_dump(spec))
+    first = build(example_copy, agencies="fda", formats="html", out_dir=tmp_path)
+    html = (first.study_dir / "fda" / "dossier.html").read_text()
+    assert "Mean backfill patients" in html and "mean trial duration" in html
+    # a template-only change re-renders from evidence.json: the OBD fields must survive the round trip
+    again = build(example_copy, agencies="ema", formats="html", out_dir=tmp_path)
+    assert again.status == "rendered"
+    assert "Mean backfill patients" in (again.study_dir / "ema" / "dossier.html").read_text()
+
+
+def test_obd_design_needs_efficacy_scenarios(example_copy, tmp_path):
+    spec = yaml.safe_load(example_copy.read_text())
+    spec["design"]["name"] = "boin12"
+    example_copy.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SpecError, match="design boin12 needs true_eff in every scenario"):
+        build(example_copy, out_dir=tmp_path)

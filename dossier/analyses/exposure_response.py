@@ -155,6 +155,7 @@ class ExposureResponseResult(Result):
     pfs: PfsER | None
     pitfalls: list[str]
     severity_basis: str
+    omitted_endpoints: list[str] = []  # endpoints without a model: no/all events, too few patients, separation
 
     def model(self, endpoint: str) -> LogisticER | None:
         for m in self.models:
@@ -225,6 +226,8 @@ def fit_logistic_er(exposure: np.ndarray, y: np.ndarray, endpoint: str, transfor
             cov_names.append(str(c))
             cov_means.append(float(covariates[c].astype(float).mean()))
     fit = logistic_fit(X, y)
+    if not fit.converged or not math.isfinite(fit.se[1]) or fit.se[1] > 50:
+        return None  # (quasi-)complete separation: no finite maximum-likelihood slope
     b, se = fit.coef[1], fit.se[1]
     lo, hi = b - Z975 * se, b + Z975 * se
     p = float(2 * stats.norm.sf(abs(b / se))) if se > 0 and math.isfinite(se) else float("nan")
@@ -343,6 +346,7 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
     covs = None
     cov_cols = list(covariates or [])
     models: list[LogisticER] = []
+    omitted: list[str] = []
 
     def cov_frame(g: pd.DataFrame) -> pd.DataFrame | None:
         if not cov_cols:
@@ -360,6 +364,8 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
         m = fit_logistic_er(eff["exposure"].to_numpy(), eff["responder"].to_numpy(), "response", transform, covs)
         if m:
             models.append(m)
+        else:
+            omitted.append("response")
     saf = se[se["safety"].astype(bool)] if has_ae else se.iloc[0:0]
     for key in ER_ENDPOINTS:
         if key == "response" or saf.empty:
@@ -367,6 +373,8 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
         m = fit_logistic_er(saf["exposure"].to_numpy(), saf[key].to_numpy(float), key, transform, cov_frame(saf))
         if m:
             models.append(m)
+        else:
+            omitted.append(key)
     above = None
     emax = None
     dose_medians = {b.dose: b.median for b in by_dose}
@@ -399,4 +407,4 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
         pitfalls.append("small_sample")
     return ExposureResponseResult(metric=exposure_paramcd, unit=unit, available_metrics=available, transform=transform,
                                   exposure_by_dose=by_dose, models=models, efficacy_above_proposed=above, emax=emax,
-                                  pfs=pfs, pitfalls=pitfalls, severity_basis=basis)
+                                  pfs=pfs, pitfalls=pitfalls, severity_basis=basis, omitted_endpoints=omitted)

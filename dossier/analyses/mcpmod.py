@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from scipy.stats import qmc
 
 from dossier.analyses.stats import Result
@@ -56,7 +56,7 @@ def model_response(model: str, d: np.ndarray, p: list[float] | np.ndarray) -> np
     if model == "exponential":
         return p[0] + p[1] * (np.exp(d / p[2]) - 1)
     if model == "sigEmax":
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):
             return p[0] + p[1] / (1 + (p[2] / np.where(d > 0, d, 1e-300)) ** p[3])
     if model == "logistic":
         return p[0] + p[1] / (1 + np.exp((p[2] - d) / p[3]))
@@ -177,12 +177,20 @@ class MaxTDistribution:
         U = _sphere_directions(self.r)
         proj = U @ A.T  # (N, m)
         self.m = np.abs(proj).max(axis=1) if two_sided else proj.max(axis=1)
+        # the radial cdf is smooth: tabulate once (step 0.0025, interpolation error < 1e-6)
+        self._h = 0.0025
+        self._F = self._rho_cdf_exact(np.arange(24002) * self._h)
 
     def _rho_cdf(self, x: np.ndarray) -> np.ndarray:
-        x = np.maximum(x, 0.0)
+        t = np.clip(np.asarray(x, dtype=float) / self._h, 0.0, len(self._F) - 1.000001)
+        i = t.astype(np.int64)
+        return self._F[i] + (t - i) * (self._F[i + 1] - self._F[i])
+
+    def _rho_cdf_exact(self, x: np.ndarray) -> np.ndarray:
+        x2 = np.square(np.maximum(x, 0.0))
         if not math.isfinite(self.df) or self.df <= 0:
-            return stats.chi2.cdf(x * x, self.r)
-        return stats.f.cdf(x * x / self.r, self.r, self.df)
+            return special.gammainc(self.r / 2, x2 / 2)  # chi2_r cdf of x^2
+        return special.betainc(self.r / 2, self.df / 2, x2 / (x2 + self.df))  # F(r, df) cdf of x^2 / r
 
     def cdf(self, q: float) -> float:
         m = self.m
@@ -401,7 +409,7 @@ def _fit_batch(model: str, doses: np.ndarray, Y: np.ndarray, R: np.ndarray, boun
                ) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares fits of ``model`` to many estimate vectors ``Y`` (B, k) at once.
 
-    Nonlinear parameters are taken from a dense grid (1-D: 400 log-spaced points, 2-D: 4181-point
+    Nonlinear parameters are taken from a dense grid (1-D: 400 log-spaced points, 2-D: 1597-point
     Fibonacci lattice), linear parameters by exact profile least squares. Returns (params (B, p), rss (B,)).
     """
     B = Y.shape[0]
@@ -415,7 +423,7 @@ def _fit_batch(model: str, doses: np.ndarray, Y: np.ndarray, R: np.ndarray, boun
     if NONLINEAR_DIM[model] == 1:
         grid = np.geomspace(bnds[0, 0], bnds[0, 1], 400)[:, None]
     else:
-        grid = _grid(model, bnds, n2=4181)
+        grid = _grid(model, bnds, n2=1597)
     F = standardized(model, doses, grid)  # (k, G)
     RY = Y @ R.T  # (B, k)
     R1 = R @ np.ones(len(doses))
@@ -427,9 +435,12 @@ def _fit_batch(model: str, doses: np.ndarray, Y: np.ndarray, R: np.ndarray, boun
     b1 = RY @ R1  # (B,)
     b2 = RY @ RF  # (B, G)
     det = a11 * a22 - a12 * a12
+    ok = det > 1e-12 * a11 * np.maximum(a22, 1e-300)  # grid points whose shape is not constant over doses
+    det = np.where(ok, det, 1.0)
     slope = (a11 * b2 - a12 * b1[:, None]) / det
     inter = (b1[:, None] - a12 * slope) / a11
     rss = np.sum(RY * RY, axis=1)[:, None] - inter * b1[:, None] - slope * b2
+    rss = np.where(ok[None, :] & np.isfinite(rss), rss, np.inf)
     j = np.argmin(rss, axis=1)
     idx = np.arange(B)
     par = np.column_stack([inter[idx, j], slope[idx, j], grid[j]])
@@ -544,7 +555,7 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
         w = np.exp(-0.5 * (crit - crit.min()))
         weights = {f.model: float(x) for f, x in zip(fits, w / w.sum(), strict=True)}
         selected = fits[int(np.argmin(crit))].model
-    link = (lambda v: v) if data_type == "normal" else (lambda v: 1 / (1 + np.exp(-v)))
+    link = (lambda v: v) if data_type == "normal" else special.expit
     grid = np.linspace(0, ud.max(), 101)
 
     def curve(fitlist: list[ModelFit], wts: dict[str, float]) -> np.ndarray:
@@ -575,7 +586,7 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
                     crit_b = n_obs * np.log((rss + within) / n_obs) + 2 * (p + 1)
                 else:
                     crit_b = rss + 2 * p
-                resp = np.stack([model_response(f.model, grid, par[b]) for b in range(n_bootstrap)])
+                resp = model_response(f.model, grid[None, :], [par[:, i:i + 1] for i in range(p)])
                 curves.append((crit_b, link(resp)))
             crits = np.stack([c for c, _ in curves])  # (M, B)
             resps = np.stack([r for _, r in curves])  # (M, B, G)
@@ -605,7 +616,7 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
                 if reached > 0:
                     # replicates that never reach delta within the dose range count as "above the range"
                     filled = np.where(np.isnan(tds), np.inf, tds)
-                    qlo, qhi = np.quantile(filled, [0.025, 0.975])
+                    qlo, qhi = np.quantile(filled, [0.025, 0.975], method="inverted_cdf")
                     lo = float(qlo) if np.isfinite(qlo) else None
                     hi = float(qhi) if np.isfinite(qhi) else None
     has_placebo = bool(ud.min() == 0)

@@ -14,7 +14,18 @@ from __future__ import annotations
 import pandas as pd
 
 from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints, time_to_event
-from dossier.analyses.stats import Difference, HazardRatio, KMCurve, Rate, Result, cox_ph, difference, kaplan_meier, rate
+from dossier.analyses.stats import (
+    Difference,
+    HazardRatio,
+    KMCurve,
+    Rate,
+    Result,
+    cox_ph,
+    difference,
+    kaplan_meier,
+    rate,
+)
+from dossier.ingest.tables import StudyData
 
 
 class ArmSummary(Result):
@@ -102,5 +113,3 @@ def analyse_randomized(data: StudyData, randomized_dosages: list[float], propose
                             tte_paramcd=None if tte is None else str(tte["paramcd"].iloc[0]),
                             severity_basis=se.attrs["severity_basis"], endpoint_labels=dict(SAFETY_ENDPOINTS))
 
-
-from dossier.ingest.tables import StudyData  # noqa: E402  (typing only; kept last to avoid cycles)

@@ -41,6 +41,14 @@ class Rate(Result):
     ci_lower: float | None
     ci_upper: float | None
 
+    @property
+    def lower(self) -> float | None:  # the names the base template macro ``m.rate`` reads
+        return self.ci_lower
+
+    @property
+    def upper(self) -> float | None:
+        return self.ci_upper
+
 
 class Difference(Result):
     """A difference of two proportions (``arm`` minus ``reference``) with a Newcombe score interval."""
@@ -194,9 +202,16 @@ def cox_ph(time: np.ndarray, event: np.ndarray, covariates: pd.DataFrame, term: 
     n, ev = len(time), int(event.sum())
     if ev == 0 or n < 3 or X[term].std() == 0:
         return HazardRatio(term=term, hr=None, ci_lower=None, ci_upper=None, p_value=None, n=n, events=ev)
-    res = PHReg(time, X.to_numpy(), status=event.astype(int), ties="breslow").fit(disp=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = PHReg(time, X.to_numpy(), status=event.astype(int), ties="breslow").fit(disp=False)
     j = list(X.columns).index(term)
     b, se = float(res.params[j]), float(res.bse[j])
+    converged = bool(getattr(res, "mle_retvals", {}).get("converged", True))
+    if not (converged and math.isfinite(b) and math.isfinite(se) and abs(b) < 20):  # monotone likelihood
+        return HazardRatio(term=term, hr=None, ci_lower=None, ci_upper=None, p_value=None, n=n, events=ev)
     p = float(2 * stats.norm.sf(abs(b / se))) if se > 0 else None
     return HazardRatio(term=term, hr=math.exp(b), ci_lower=math.exp(b - Z975 * se),
                        ci_upper=math.exp(b + Z975 * se), p_value=p, n=n, events=ev)
@@ -220,19 +235,28 @@ def logistic_irls_batch(X: np.ndarray, y: np.ndarray, weights: np.ndarray, n_ite
     which percentile intervals tolerate). Returns (B, p).
     """
     B, p = weights.shape[0], X.shape[1]
+    # centre and scale the non-constant columns: Newton from zero then converges in a few steps
+    X = np.asarray(X, dtype=float)
+    const = np.all(X == X[:1], axis=0)
+    loc = np.where(const, 0.0, X.mean(axis=0))
+    scale = np.where(const, 1.0, X.std(axis=0) + 1e-300)
+    Xs = (X - loc) / scale
+    XX = np.einsum("ni,nj->nij", Xs, Xs).reshape(len(Xs), p * p)
     beta = np.zeros((B, p))
     eye = np.eye(p) * ridge
     for _ in range(n_iter):
-        eta = beta @ X.T  # (B, n)
-        mu = _expit(eta)
-        w = weights * mu * (1 - mu)  # (B, n)
-        grad = (weights * (y[None, :] - mu)) @ X - ridge * beta  # (B, p)
-        H = np.einsum("bn,ni,nj->bij", w, X, X) + eye
+        mu = _expit(beta @ Xs.T)  # (B, n)
+        w = weights * mu * (1 - mu)
+        grad = (weights * (y[None, :] - mu)) @ Xs - ridge * beta
+        H = (w @ XX).reshape(B, p, p) + eye
         step = np.linalg.solve(H, grad[..., None])[..., 0]
-        beta = beta + np.clip(step, -5, 5)
+        beta = beta + np.clip(step, -10, 10)
         if np.max(np.abs(step)) < tol:
             break
-    return beta
+    # back to the original columns: eta = sum_j b_j (x_j - loc_j) / scale_j
+    coef = beta / scale
+    coef[:, const] = beta[:, const] - (coef * np.where(const, 0.0, loc)).sum(axis=1, keepdims=True)
+    return coef
 
 
 class LogisticFit(Result):
@@ -255,11 +279,17 @@ def logistic_fit(X: pd.DataFrame, y: np.ndarray) -> LogisticFit:
 
     y = np.asarray(y, dtype=float)
     model = sm.GLM(y, X.astype(float), family=sm.families.Binomial())
+    import warnings
+
     try:
-        res = model.fit()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = model.fit()
+        separated = any("separation" in str(w.message).lower() for w in caught)
         cov = np.asarray(res.cov_params())
         coef = np.asarray(res.params)
-        converged = bool(getattr(res, "converged", True)) and np.all(np.isfinite(cov))
+        converged = (bool(getattr(res, "converged", True)) and bool(np.all(np.isfinite(cov))) and not separated
+                     and bool(np.all(np.abs(coef) < 30)))
         llf, aic = float(res.llf), float(res.aic)
     except Exception:  # perfect separation and the like: fall back to the ridge-stabilised IRLS
         coef = logistic_irls_batch(X.to_numpy(float), y, np.ones((1, len(y))))[0]

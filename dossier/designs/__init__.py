@@ -4,10 +4,17 @@ Designs: 3+3 (:mod:`three_plus_three`), i3+3 (:mod:`i3plus3`), mTPI-2 and Keyboa
 BOIN (:mod:`boin`) and CRM (:mod:`crm`).  All share the :class:`~dossier.designs.base.Design`
 interface; :func:`make_design` builds one by name and :func:`simulate_trials` gives its operating
 characteristics.
+
+Optimal-biological-dose and timed designs (issue 8): BOIN12 (:mod:`boin12`), BF-BOIN (:mod:`backfill`)
+and TITE-BOIN (:mod:`tite_boin`), built by :func:`make_obd_design` and simulated by
+:func:`simulate_obd` (their OCs, :class:`~dossier.designs.obd.ObdOperatingCharacteristics`, add
+efficacy, duration and patients below/at/above the MTD); the randomized comparison of dosages
+(:mod:`randomized`) and scenarios from fitted models (:mod:`scenarios`).
 """
 
 from __future__ import annotations
 
+from dossier.designs.backfill import BfBoin
 from dossier.designs.base import (
     Decision,
     DecisionRow,
@@ -17,11 +24,16 @@ from dossier.designs.base import (
     TransitionPathway,
 )
 from dossier.designs.boin import Boin
+from dossier.designs.boin12 import DEFAULT_UTILITY, Boin12
 from dossier.designs.crm import Crm, crm_fit, getprior
 from dossier.designs.i3plus3 import I3plus3
 from dossier.designs.mtpi2 import Keyboard, Mtpi2
+from dossier.designs.obd import ObdOperatingCharacteristics
+from dossier.designs.randomized import exact_comparison, sample_size_per_arm, simulate_comparison
+from dossier.designs.scenarios import FittedScenario, scenarios_from_fit, simulate_under_fit
 from dossier.designs.simulate import OperatingCharacteristics, simulate_trials
 from dossier.designs.three_plus_three import ThreePlusThree, closed_form_3plus3
+from dossier.designs.tite_boin import TiteBoin
 from dossier.errors import DesignError
 
 DESIGNS: dict[str, type[Design]] = {
@@ -59,9 +71,45 @@ def make_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3,
                           f"see the docstring of {cls.__name__}") from None
 
 
+OBD_DESIGNS: dict[str, type[Design]] = {
+    "boin12": Boin12,
+    "bf-boin": BfBoin,
+    "tite-boin": TiteBoin,
+}
+
+OBD_ALIASES = {"bfboin": "bf-boin", "backfill": "bf-boin", "titeboin": "tite-boin", "tite": "tite-boin"}
+
+
+def obd_design_names() -> list[str]:
+    return list(OBD_DESIGNS)
+
+
+def make_obd_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
+                    **options) -> Design:
+    """Build an OBD / timed design by name ("boin12", "bf-boin", "tite-boin")."""
+    key = OBD_ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
+    if key not in OBD_DESIGNS:
+        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(OBD_DESIGNS)}")
+    cls = OBD_DESIGNS[key]
+    try:
+        return cls(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts, **options)
+    except TypeError as exc:
+        raise DesignError(f"invalid option for design {key!r}: {exc}", "design options",
+                          f"see the docstring of {cls.__name__}") from None
+
+
+def simulate_obd(design: Design, p_true, p_resp, n_trials: int, rng) -> ObdOperatingCharacteristics:
+    """Operating characteristics of an OBD / timed design (``p_resp`` may be None for TITE-BOIN)."""
+    if isinstance(design, Boin12 | BfBoin) and p_resp is None:
+        raise DesignError(f"{design.name} needs the true response probabilities", "p_resp / --true-eff")
+    return design.simulate(p_true, p_resp, n_trials, rng)
+
+
 __all__ = [
-    "Boin", "Crm", "Decision", "DecisionRow", "DecisionTable", "Design", "DesignError", "I3plus3",
-    "Keyboard", "Mtpi2", "MtdSelection", "OperatingCharacteristics", "ThreePlusThree",
-    "TransitionPathway", "closed_form_3plus3", "crm_fit", "design_names", "getprior", "make_design",
-    "simulate_trials",
+    "DEFAULT_UTILITY", "OBD_DESIGNS", "BfBoin", "Boin", "Boin12", "Crm", "Decision", "DecisionRow",
+    "DecisionTable", "Design", "DesignError", "FittedScenario", "I3plus3", "Keyboard", "Mtpi2", "MtdSelection",
+    "ObdOperatingCharacteristics", "OperatingCharacteristics", "ThreePlusThree", "TiteBoin", "TransitionPathway",
+    "closed_form_3plus3", "crm_fit", "design_names", "exact_comparison", "getprior", "make_design",
+    "make_obd_design", "obd_design_names", "sample_size_per_arm", "scenarios_from_fit", "simulate_comparison",
+    "simulate_obd", "simulate_trials", "simulate_under_fit",
 ]

@@ -18,9 +18,11 @@ Rules implemented
   below the current dose that (a) is not eliminated, (b) has fewer than ``n_cap`` patients,
   (c) has at least one response observed at it or below (``response_rule="at_or_below"``, the
   default, simFastBOIN's reading) or at that dose itself (``"dose"``, bfboin) -- a response is
-  observed at the end of the patient's window -- and (d) is *safe*: its completed data have a DLT rate below the de-escalation
-  boundary, or the data pooled with the next higher dose do; a dose that is not safe closes with all
-  doses above it.  Otherwise the patient is turned away (not enrolled).
+  observed at the end of the patient's window -- and (d) is *safe*: its completed data have a DLT
+  rate below the de-escalation boundary, or the data pooled with the next higher dose do; a dose
+  that is not safe closes with all doses above it.  Otherwise the patient is turned away (not
+  enrolled).  ``n_cap`` counts the dose's evaluated escalation patients plus its backfilled ones
+  (bfboin allows one more: ``<= n.cap``).
 * **Conflicts** (Table 2 of the article): when a lower, backfilled dose calls for a more cautious
   decision than the current dose (current: escalate but a lower dose not; or current: stay / de-escalate
   / eliminate and a lower dose de-escalate / eliminate), the decision uses the data pooled from the
@@ -36,7 +38,9 @@ Rules implemented
   completed the DLT window.  (The end of the last escalation cohort's assessment, bfboin's ``max.t``,
   is kept in ``last_escalation_duration``; it is 0.3 month shorter for BF-BOIN in Table 4's scenario,
   |z| = 8 against the published 14.3 months, while the full duration gives 14.2, |z| = 2.6.)
-* **MTD selection**: BOIN::select.mtd on all patients (escalation + backfill).
+* **MTD selection**: BOIN::select.mtd on all patients (escalation + backfill).  (bfboin drops the
+  backfill patients still pending at the end from the counts and the selection; we keep them:
+  they were treated, and PMDA asks for OCs that include the backfill cohorts.)
 
 ``stay_on_1_of_3`` (bfboin's ``three.plus.three``): 1 DLT in the first 3 patients of the current
 dose means *stay* rather than de-escalate (for target 0.25, lambda_d = 0.298 < 1/3).  **Table 4 of
@@ -186,8 +190,15 @@ class BfBoin(Boin):
         return summarize_obd(self, p_true, p_resp, out)
 
     def simulate_outcomes(self, p_true: Sequence[float], p_resp: Sequence[float], n_trials: int,
-                          rng: np.random.Generator, uniforms: np.ndarray | None = None) -> ObdOutcomes:
-        """Simulate ``n_trials`` BF-BOIN trials in lock-step, one arriving patient per iteration."""
+                          rng: np.random.Generator, uniforms: np.ndarray | None = None,
+                          record: list | None = None) -> ObdOutcomes:
+        """Simulate ``n_trials`` BF-BOIN trials in lock-step, one arriving patient per iteration.
+
+        ``record`` (a list, optional) receives one dict of arrays per backfill assignment step
+        (trial, dose, current escalation dose, the completed data of the dose and the next one,
+        elimination flag) -- for tests and audits of the backfill rules.
+        """
+        self._record = record
         D, c, K = self.n_doses, self.cohort_size, self.n_cohorts
         p = check_probabilities(p_true, "p_true", D)
         q = check_probabilities(p_resp, "p_resp", D)
@@ -200,8 +211,8 @@ class BfBoin(Boin):
         resp_u = rng.random((T, P))
         W = self.dlt_window_months
         shape, scale = weibull_params(p, W)
-        S = self.n_cap + 1
-        rows = np.arange(T)
+        # a backfilled dose has >= one evaluated escalation cohort, so it takes < n_cap - cohort_size more
+        S = max(1, self.n_cap - c)
 
         n = np.zeros((T, D), np.int64)        # completed escalation patients
         y = np.zeros((T, D), np.int64)
@@ -257,6 +268,9 @@ class BfBoin(Boin):
                 active[done[fin]] = False
                 cont = done[~fin]
                 d[cont] = nxt[~fin]
+                if record is not None:
+                    record.append({"escalation": True, "trial": cont, "dose": d[cont].copy(),
+                                   "eliminated": elim[cont, d[cont]].copy()})
                 pos[cont] = 0
             # (2) backfill a patient arriving while the cohort is in its window
             bwait = waiting[(clock[waiting] <= cend[waiting].max(axis=1)) & (d[waiting] > 0)]
@@ -297,8 +311,13 @@ class BfBoin(Boin):
 
     def _backfill(self, idx, clock, n, y, d, cend, cev, bf_end, bf_ev, bf_cnt, first_resp, elim, rng, enrol):
         D = self.n_doses
-        t = clock[idx]
         cols = np.arange(D)[None, :]
+        # cheap pre-filter: some dose below the current one must have shown a response
+        seen = (np.where(cols < d[idx, None], first_resp[idx], np.inf).min(axis=1) < clock[idx])
+        idx = idx[seen]
+        if idx.size == 0:
+            return
+        t = clock[idx]
         dd = d[idx]
         completed = bf_end[idx] < t[:, None, None]
         N = n[idx] + completed.sum(axis=2)
@@ -322,6 +341,12 @@ class BfBoin(Boin):
             return
         sub = idx[has]
         dose = D - 1 - np.argmax(open_[has][:, ::-1], axis=1)
+        if getattr(self, "_record", None) is not None:
+            rr = np.flatnonzero(has)
+            self._record.append({
+                "trial": sub.copy(), "dose": dose.copy(), "current": dd[has].copy(),
+                "n": N[rr, dose], "y": Y[rr, dose], "n_next": N[rr, dose + 1], "y_next": Y[rr, dose + 1],
+                "eliminated": elim[sub, dose].copy(), "n_cap_used": (n[sub, dose] + bf_cnt[sub, dose])})
         u = rng.random(sub.size)
         ur = rng.random(sub.size)
         ev, comp = enrol(sub, dose, u, ur)

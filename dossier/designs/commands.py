@@ -11,7 +11,13 @@ are 0-100, dose levels are **1-based**, ``null`` marks a rule that does not appl
   "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
   "overdose_60_pct", "overdose_80_pct", "mc_se": {same keys}, "design_params"}`` where
   ``overdose_pct`` is the mean percentage of patients treated above the true MTD (see
-  :mod:`dossier.designs.simulate` for every definition).
+  :mod:`dossier.designs.simulate` for every definition).  With ``--design boin12|bf-boin|tite-boin``
+  the same keys (``selection_pct``: the OBD for BOIN12, the MTD for BF-BOIN / TITE-BOIN;
+  ``pct_correct_selection`` against ``true_obd`` for BOIN12) plus ``p_resp``, ``true_obd``,
+  ``mean_responses``, ``mean_total_responses``, ``mean_duration_months`` (null without calendar time),
+  ``mean_backfill_patients`` (BF-BOIN, else null), ``patients_below_mtd``, ``patients_at_mtd``,
+  ``patients_above_mtd``, ``selection_above_mtd_pct``, ``pct_patients_at_obd``,
+  ``mean_utility_selected`` and their MC SEs in ``mc_se`` (see :mod:`dossier.designs.obd`).
 * ``decide`` -> interval designs and 3+3: ``{"design", "target", "n", "dlt", "selected",
   "estimates", "ci_lower", "ci_upper", "eliminated", "note"}`` (+ ``"next"`` with ``--current``);
   CRM: ``{"design", "model", "skeleton", "recommended", "ptox", "ptox_lower", "ptox_upper",
@@ -30,11 +36,12 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from dossier.designs import make_design
+from dossier.designs import OBD_ALIASES, OBD_DESIGNS, make_design, make_obd_design, simulate_obd
 from dossier.designs.simulate import progress_steps, simulate_trials
 from dossier.errors import DesignError
 
-DesignOpt = Annotated[str, typer.Option("--design", help="3+3, i3+3, mtpi2, keyboard, boin or crm")]
+DesignOpt = Annotated[str, typer.Option(
+    "--design", help="3+3, i3+3, mtpi2, keyboard, boin or crm; simulate also: boin12, bf-boin, tite-boin")]
 TargetOpt = Annotated[float, typer.Option("--target", help="target DLT rate, e.g. 0.3")]
 CohortSizeOpt = Annotated[int, typer.Option("--cohort-size", help="patients per cohort")]
 CohortsOpt = Annotated[int, typer.Option("--cohorts", help="maximum number of cohorts")]
@@ -198,11 +205,39 @@ def simulate(
     model: Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")] = None,
     prior_sd: Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")] = None,
     as_json: JsonOpt = False,
+    true_eff: Annotated[str | None, typer.Option(
+        "--true-eff", help="OBD designs: true response probabilities, comma-separated")] = None,
+    accrual_per_month: Annotated[float | None, typer.Option(
+        "--accrual-per-month", help="bf-boin/tite-boin: patients per month")] = None,
+    dlt_window_months: Annotated[float | None, typer.Option(
+        "--dlt-window-months", help="bf-boin/tite-boin: DLT assessment window")] = None,
+    accrual: Annotated[str | None, typer.Option("--accrual", help="bf-boin/tite-boin: uniform or poisson")] = None,
+    n_cap: Annotated[int | None, typer.Option("--n-cap", help="bf-boin: close a dose for backfill at n")] = None,
+    stay_on_1_of_3: Annotated[bool | None, typer.Option(
+        "--stay-on-1-of-3/--no-stay-on-1-of-3", help="bf-boin: 1 DLT of 3 means stay (Zhao et al. Table 4)")] = None,
+    eff_lower: Annotated[float | None, typer.Option("--eff-lower", help="boin12: lowest acceptable response")] = None,
+    utility: Annotated[str | None, typer.Option(
+        "--utility", help="boin12: utilities of (eff no tox, eff+tox, neither, tox no eff), e.g. 100,60,40,0")] = None,
 ) -> None:
     """Operating characteristics of a design by simulation, with Monte Carlo standard errors."""
     p_true = _floats(true_tox, "--true-tox")
     if not p_true:
         raise DesignError("give the true DLT probabilities", "--true-tox", "e.g. --true-tox 0.05,0.1,0.2,0.3")
+    obd_key = OBD_ALIASES.get(design.strip().lower(), design.strip().lower())
+    obd_only = {"--true-eff": true_eff, "--accrual-per-month": accrual_per_month,
+                "--dlt-window-months": dlt_window_months, "--accrual": accrual, "--n-cap": n_cap,
+                "--stay-on-1-of-3": stay_on_1_of_3, "--eff-lower": eff_lower, "--utility": utility}
+    if obd_key in OBD_DESIGNS:
+        _simulate_obd(obd_key, target=target, p_true=p_true, true_eff=true_eff, cohort_size=cohort_size,
+                      cohorts=cohorts, trials=trials, seed=seed, start_dose=start_dose, n_earlystop=n_earlystop,
+                      p_saf=p_saf, p_tox=p_tox, accrual_per_month=accrual_per_month,
+                      dlt_window_months=dlt_window_months, accrual=accrual, n_cap=n_cap,
+                      stay_on_1_of_3=stay_on_1_of_3, eff_lower=eff_lower, utility=utility, as_json=as_json)
+        return
+    given_obd = [k for k, v in obd_only.items() if v is not None]
+    if given_obd:
+        raise DesignError(f"{', '.join(given_obd)} only apply to --design boin12, bf-boin or tite-boin",
+                          given_obd[0])
     opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
                            p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper, n_earlystop=n_earlystop,
                            start_dose=start_dose)
@@ -262,6 +297,107 @@ def simulate(
                   f"early stop: {oc.early_stop_pct:.1f}%  mean sample size: {oc.mean_total_patients:.1f}  "
                   f"patients above MTD: {oc.pct_patients_above_mtd:.1f}%  "
                   f"overdosing >=60%/>=80%: {oc.overdose_60_pct:.1f}%/{oc.overdose_80_pct:.1f}%")
+
+
+_OBD_SE_KEYS = (
+    "selection_pct", "no_selection_pct", "pct_correct_selection", "mean_patients", "mean_dlt",
+    "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
+    "overdose_60_pct", "overdose_80_pct", "mean_responses", "mean_total_responses", "mean_duration_months",
+    "mean_backfill_patients", "patients_below_mtd", "patients_at_mtd", "patients_above_mtd",
+    "selection_above_mtd_pct", "pct_patients_at_obd", "mean_utility_selected")
+
+
+def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str | None, cohort_size: int,
+                  cohorts: int, trials: int, seed: int, start_dose: int | None, n_earlystop: int | None,
+                  p_saf: float | None, p_tox: float | None, accrual_per_month: float | None,
+                  dlt_window_months: float | None, accrual: str | None, n_cap: int | None,
+                  stay_on_1_of_3: bool | None, eff_lower: float | None, utility: str | None,
+                  as_json: bool) -> None:
+    """``simulate`` for the OBD / timed designs (same JSON contract plus efficacy and duration keys)."""
+    p_resp = _floats(true_eff, "--true-eff")
+    if key in ("boin12", "bf-boin") and not p_resp:
+        raise DesignError(f"--design {key} needs the true response probabilities", "--true-eff",
+                          "e.g. --true-eff 0.1,0.2,0.3,0.45,0.58")
+    if p_resp is not None and len(p_resp) != len(p_true):
+        raise DesignError(f"--true-eff has {len(p_resp)} values but --true-tox has {len(p_true)}", "--true-eff")
+    if trials < 1:
+        raise DesignError(f"--trials must be >= 1, got {trials}", "--trials")
+    opts: dict = {}
+    if start_dose is not None:
+        if start_dose < 1:
+            raise DesignError(f"--start-dose is a 1-based dose level, got {start_dose}", "--start-dose")
+        opts["start_dose"] = start_dose - 1
+    allowed = {
+        "boin12": {"--n-earlystop", "--p-saf", "--p-tox", "--eff-lower", "--utility"},
+        "bf-boin": {"--n-earlystop", "--p-saf", "--p-tox", "--accrual-per-month", "--dlt-window-months",
+                    "--accrual", "--n-cap", "--stay-on-1-of-3"},
+        "tite-boin": {"--n-earlystop", "--p-saf", "--p-tox", "--accrual-per-month", "--dlt-window-months",
+                      "--accrual"},
+    }[key]
+    flags = {"--n-earlystop": ("n_earlystop", n_earlystop), "--p-saf": ("p_saf", p_saf),
+             "--p-tox": ("p_tox", p_tox), "--eff-lower": ("eff_lower", eff_lower),
+             "--accrual-per-month": ("accrual_per_month", accrual_per_month),
+             "--dlt-window-months": ("dlt_window_months", dlt_window_months), "--accrual": ("accrual", accrual),
+             "--n-cap": ("n_cap", n_cap), "--stay-on-1-of-3": ("stay_on_1_of_3", stay_on_1_of_3)}
+    for flag, (name, value) in flags.items():
+        if value is None:
+            continue
+        if flag not in allowed:
+            raise DesignError(f"{flag} does not apply to --design {key}", flag)
+        opts[name] = value
+    if utility is not None:
+        if "--utility" not in allowed:
+            raise DesignError(f"--utility does not apply to --design {key}", "--utility")
+        u = _floats(utility, "--utility") or []
+        if len(u) != 4:
+            raise DesignError("--utility needs 4 numbers: eff without tox, eff with tox, neither, tox without eff",
+                              "--utility", "e.g. 100,60,40,0")
+        opts["utility"] = dict(zip(("eff_no_tox", "eff_tox", "no_eff_no_tox", "no_eff_tox"), u, strict=True))
+    d = make_obd_design(key, target=target, n_doses=len(p_true), cohort_size=cohort_size, n_cohorts=cohorts,
+                        **opts)
+    oc = simulate_obd(d, p_true, p_resp, trials, np.random.default_rng(seed))
+    se = dict(oc.mc_se)
+    se["overdose_pct"] = se["pct_patients_above_mtd"]
+    params = dict(oc.design_params)
+    params["start_dose"] = _dose1(params.get("start_dose"))
+    payload = {
+        "design": oc.design, "n_trials": oc.n_trials, "seed": seed, "target": oc.target,
+        "p_true": oc.p_true, "p_resp": oc.p_resp, "true_mtd": _dose1(oc.true_mtd), "true_obd": _dose1(oc.true_obd),
+        "selection_pct": oc.selection_pct, "no_selection_pct": oc.no_selection_pct,
+        "pct_correct_selection": oc.pct_correct_selection,
+        "mean_patients": oc.mean_patients, "mean_dlt": oc.mean_dlt,
+        "mean_total_patients": oc.mean_total_patients, "mean_total_dlt": oc.mean_total_dlt,
+        "early_stop_pct": oc.early_stop_pct, "safety_stop_pct": oc.safety_stop_pct,
+        "overdose_pct": oc.pct_patients_above_mtd, "overdose_60_pct": oc.overdose_60_pct,
+        "overdose_80_pct": oc.overdose_80_pct,
+        "mean_responses": oc.mean_responses, "mean_total_responses": oc.mean_total_responses,
+        "mean_duration_months": oc.mean_duration_months, "mean_backfill_patients": oc.mean_backfill_patients,
+        "patients_below_mtd": oc.patients_below_mtd, "patients_at_mtd": oc.patients_at_mtd,
+        "patients_above_mtd": oc.patients_above_mtd, "selection_above_mtd_pct": oc.selection_above_mtd_pct,
+        "pct_patients_at_obd": oc.pct_patients_at_obd, "mean_utility_selected": oc.mean_utility_selected,
+        "mc_se": {k: se.get(k) for k in _OBD_SE_KEYS},
+        "design_params": params,
+    }
+    if as_json:
+        _emit(payload)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{oc.design}: {oc.n_trials} simulated trials, seed {seed} (MC SE in brackets)")
+    for col in ("dose", "P(DLT)", "P(resp)", "selected %", "patients", "responses"):
+        t.add_column(col, justify="right")
+    for i, p in enumerate(oc.p_true):
+        mark = (" *" if i == oc.true_mtd else "") + (" o" if oc.true_obd == i else "")
+        t.add_row(f"{i + 1}{mark}", f"{p:.3f}", "-" if oc.p_resp is None else f"{oc.p_resp[i]:.3f}",
+                  f"{oc.selection_pct[i]:.1f} ({se['selection_pct'][i]:.1f})",
+                  f"{oc.mean_patients[i]:.2f} ({se['mean_patients'][i]:.2f})", f"{oc.mean_responses[i]:.2f}")
+    console = Console()
+    console.print(t)
+    dur = "" if oc.mean_duration_months is None else f"  duration: {oc.mean_duration_months:.1f} months"
+    console.print(f"* true MTD, o true OBD.  No selection: {oc.no_selection_pct:.1f}%  mean sample size: "
+                  f"{oc.mean_total_patients:.1f}  patients below/at/above MTD: {oc.patients_below_mtd:.1f}/"
+                  f"{oc.patients_at_mtd:.1f}/{oc.patients_above_mtd:.1f}{dur}")
 
 
 def decide(

@@ -12,7 +12,11 @@ The OBD designs (BOIN12, U-BOIN, BF-BOIN, TITE-BOIN) report, besides the MTD-des
 * ``patients_below_mtd`` / ``patients_at_mtd`` / ``patients_above_mtd`` (mean numbers) and
   ``selection_above_mtd_pct``, as in Table 4 of Zhao et al. (2024);
 * ``mean_duration_months`` for designs with calendar time (``None`` otherwise);
-* ``pct_patients_at_obd``: mean percentage of a trial's patients treated at ``true_obd``.
+* ``pct_patients_at_obd``: mean percentage of a trial's patients treated at ``true_obd``;
+* ``early_stop_pct``: trials whose *escalation* ended before ``n_cohorts`` cohorts (backfilled
+  patients do not count toward the maximum);
+* ``pct_patients_above_mtd``, ``overdose_60_pct``, ``overdose_80_pct`` and the other shared figures
+  are defined as in :mod:`dossier.designs.simulate`.
 
 Every figure has a Monte Carlo standard error in ``mc_se`` (binomial for percentages, SD/sqrt(N)
 for means).
@@ -69,6 +73,8 @@ class ObdOperatingCharacteristics(BaseModel):
     patients_at_mtd: float
     patients_above_mtd: float
     pct_patients_above_mtd: float
+    overdose_60_pct: float
+    overdose_80_pct: float
     pct_patients_at_obd: float | None
     mean_utility_selected: float | None
     mean_duration_months: float | None
@@ -79,13 +85,19 @@ class ObdOperatingCharacteristics(BaseModel):
 
 def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | None, out: ObdOutcomes,
                   utility: Sequence[float] | None = None, select_obd: bool = False,
-                  max_patients: int | None = None) -> ObdOperatingCharacteristics:
-    """OCs and MC SEs from per-trial outcomes.  ``utility`` (true utility per dose) defines the true OBD."""
+                  max_patients: int | None = None, obd: int | None = None) -> ObdOperatingCharacteristics:
+    """OCs and MC SEs from per-trial outcomes.
+
+    ``utility``: true utility per dose (for ``mean_utility_selected``); ``obd``: the true OBD
+    (default: the dose with the highest true utility).  ``select_obd``: the design recommends an OBD,
+    so ``pct_correct_selection`` is the selection of ``obd`` (else of the true MTD).
+    """
     p = np.asarray(p_true, dtype=float)
     T, D = out.n.shape
     mtd = true_mtd_index(p, design.target)
     u = None if utility is None else np.asarray(utility, dtype=float)
-    obd = None if u is None else int(np.argmax(u))
+    if obd is None and u is not None:
+        obd = int(np.argmax(u))
 
     def pct(mask):
         m = float(np.mean(mask)) * 100
@@ -108,6 +120,8 @@ def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | Non
                         mean(out.n[:, mtd + 1:].sum(axis=1)))
     frac_above = np.where(total > 0, out.n[:, mtd + 1:].sum(axis=1) / np.maximum(total, 1), 0.0)
     pct_above = mean(100 * frac_above)
+    od60 = pct(frac_above >= 0.6 - 1e-12)
+    od80 = pct(frac_above >= 0.8 - 1e-12)
     at_obd = None
     util_sel = None
     if obd is not None:
@@ -116,7 +130,9 @@ def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | Non
     dur = None if out.duration is None else mean(out.duration)
     bf = None if out.n_backfill is None else [mean(out.n_backfill[:, d]) for d in range(D)]
     maxp = max_patients if max_patients is not None else design.max_patients
-    early = pct(total < maxp)
+    # early stop: the escalation ended before its maximum (backfill patients do not count toward it)
+    escalation_total = total if out.n_backfill is None else total - out.n_backfill.sum(axis=1)
+    early = pct(escalation_total < maxp)
     safety = pct(out.no_mtd)
 
     def first(x):
@@ -135,7 +151,8 @@ def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | Non
         mean_backfill_patients=None if bf is None else [s[0] for s in bf],
         mean_total_patients=tot_n[0], mean_total_dlt=tot_y[0], mean_total_responses=tot_r[0],
         patients_below_mtd=below[0], patients_at_mtd=at[0], patients_above_mtd=above[0],
-        pct_patients_above_mtd=pct_above[0], pct_patients_at_obd=first(at_obd),
+        pct_patients_above_mtd=pct_above[0], overdose_60_pct=od60[0], overdose_80_pct=od80[0],
+        pct_patients_at_obd=first(at_obd),
         mean_utility_selected=first(util_sel), mean_duration_months=first(dur),
         early_stop_pct=early[0], safety_stop_pct=safety[0],
         mc_se={
@@ -146,7 +163,8 @@ def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | Non
             "mean_backfill_patients": None if bf is None else [s[1] for s in bf],
             "mean_total_patients": tot_n[1], "mean_total_dlt": tot_y[1], "mean_total_responses": tot_r[1],
             "patients_below_mtd": below[1], "patients_at_mtd": at[1], "patients_above_mtd": above[1],
-            "pct_patients_above_mtd": pct_above[1], "pct_patients_at_obd": second(at_obd),
+            "pct_patients_above_mtd": pct_above[1], "overdose_60_pct": od60[1], "overdose_80_pct": od80[1],
+            "pct_patients_at_obd": second(at_obd),
             "mean_utility_selected": second(util_sel), "mean_duration_months": second(dur),
             "early_stop_pct": early[1], "safety_stop_pct": safety[1],
         },

@@ -28,11 +28,12 @@ class _RichProgress:
     worker processes can be forked safely while it is shown."""
 
     def __init__(self, title: str):
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("tasks"), TimeRemainingColumn(), TextColumn("{task.fields[rate]}"),
-                            auto_refresh=False, transient=True)
+                            auto_refresh=False, transient=True, console=Console(stderr=True))
         self.task = self.bar.add_task(title, total=None, rate="")
 
     def __enter__(self):

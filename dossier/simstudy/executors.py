@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -41,26 +42,48 @@ def simulate_unit(design, true_tox: np.ndarray, true_eff: np.ndarray | None, uni
     return run_trials(design, true_tox, uniforms)
 
 
+_BLAS: list = []
+
+
+def _single_threaded_blas():
+    """A context limiting BLAS to one thread (threadpoolctl, if installed; else no limit).
+
+    The engine's BLAS calls are tiny (CRM posteriors): OpenBLAS threads only spin and compete with the
+    other workers; one thread halves the CPU time of CRM simulations on 2 cores.  Results do not
+    depend on it."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())  # introspection of the loaded libraries: once per process
+        except ImportError:
+            _BLAS.append(None)
+    controller = _BLAS[0]
+    if controller is None:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")
+
+
 def run_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Simulate every unit of a task; returns per-trial outcomes per unit (compact integer arrays).
 
     Units of the same scenario and block share one uniform matrix (common random numbers), drawn
     once per task from the unit's SeedSequence.
     """
-    from dossier.designs import make_design
+    with _single_threaded_blas():
+        return _run_task(payload)
 
-    t0 = time.perf_counter()
-    designs: dict[str, Any] = {}
+
+def _run_task(payload: dict[str, Any]) -> dict[str, Any]:
+    from dossier.simstudy.grid import build_design
+
+    t0, c0 = time.perf_counter(), time.thread_time()  # thread: not the worker's own threads (Dask comms)
     uniforms: dict[tuple, np.ndarray] = {}
     out: dict[str, dict[str, np.ndarray]] = {}
     for u in payload["units"]:
-        kw = u["design"]
-        dkey = repr(sorted((k, repr(v)) for k, v in kw.items()))
-        design = designs.get(dkey)
-        if design is None:
-            design = designs[dkey] = make_design(kw["name"], target=kw["target"], n_doses=kw["n_doses"],
-                                                 cohort_size=kw["cohort_size"], n_cohorts=kw["n_cohorts"],
-                                                 **kw["options"])
+        design = build_design(u["design"])
         P = design.max_patients
         skey = (u["entropy"], tuple(u["spawn_key"]), u["size"])
         U = uniforms.get(skey)
@@ -71,9 +94,11 @@ def run_task(payload: dict[str, Any]) -> dict[str, Any]:
         tox = np.asarray(u["true_tox"], dtype=float)
         eff = None if u["true_eff"] is None else np.asarray(u["true_eff"], dtype=float)
         res = simulate_unit(design, tox, eff, U[:, :P])
-        out[u["hash"]] = {"n": res.n.astype(np.int16), "y": res.y.astype(np.int16),
+        small = np.int8 if P <= 127 else np.int16  # counts per dose fit: halves transfer and cache
+        out[u["hash"]] = {"n": res.n.astype(small), "y": res.y.astype(small),
                           "selected": res.selected.astype(np.int16), "no_mtd": res.no_mtd.astype(bool)}
-    return {"task": payload["task"], "units": out, "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+    return {"task": payload["task"], "units": out, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.thread_time() - c0, "pid": os.getpid()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -144,14 +169,18 @@ class ProcessExecutor:
 
 
 class DaskExecutor:
-    """Runs tasks on a Dask cluster: the scheduler at ``scheduler`` (``tcp://host:8786``), or a
-    ``LocalCluster`` of ``workers`` single-threaded worker processes started (and closed) here."""
+    """Runs tasks on a Dask cluster: an existing ``distributed.Client`` (``client``, left open), the
+    scheduler at ``scheduler`` (``tcp://host:8786``), or a ``LocalCluster`` of ``workers``
+    single-threaded worker processes started (and closed) here."""
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, client: Any = None):
         self.scheduler = scheduler
+        self.client = client
         self.workers = int(workers or os.cpu_count() or 1)
+        if client is not None:
+            self.workers = len(client.scheduler_info().get("workers", {})) or self.workers
 
     def map(self, fn: Callable[[Any], Any], payloads: Iterable[Any]) -> Iterator[Any]:
         try:
@@ -162,8 +191,11 @@ class DaskExecutor:
             raise ExecutorError("the Dask executor needs dask.distributed, which is not installed",
                                 "--executor dask", "pip install 'dossier[dask]'") from None
         cluster = None
+        own = self.client is None
         try:
-            if self.scheduler:
+            if not own:
+                client = self.client
+            elif self.scheduler:
                 client = Client(self.scheduler, timeout="10s")
             else:
                 cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
@@ -177,16 +209,17 @@ class DaskExecutor:
         futures = []
         try:
             payloads = list(payloads)
-            keys = [f"simstudy-{p['task'][:16]}-{i}" for i, p in enumerate(payloads)]
+            run = uuid.uuid4().hex[:8]  # distinct keys per run: a shared cluster may still hold old ones
+            keys = [f"simstudy-{run}-{p['task'][:16]}" for p in payloads]
             futures = client.map(fn, payloads, key=keys, pure=False)
-            for fut in as_completed(futures):
-                result = fut.result()
+            for fut, result in as_completed(futures, with_results=True):  # results gathered in batches
                 fut.release()
                 yield result
         finally:
             if futures:
                 client.cancel(futures)
-            client.close()
+            if own:
+                client.close()
             if cluster is not None:
                 cluster.close()
 

@@ -46,13 +46,14 @@ def design_study_svg(result: SimulationStudyResult) -> str:
                 ax.errorbar(xs, ys, yerr=es, fmt=MARKERS[di % len(MARKERS)], ms=3.5, lw=0.8, capsize=1.5,
                             color=colours[di % len(colours)], label=d.label)
             ax.set_ylabel(title)
+            ax.set_ylim(bottom=0)
             ax.grid(axis="y", color="#dddddd", lw=0.5)
             ax.set_axisbelow(True)
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
         axes[-1].set_xticks(range(n_s), [str(i + 1) for i in range(n_s)])
         axes[-1].set_xlabel("Scenario")
-        axes[0].set_ylim(0, 100)
+        axes[0].set_ylim(0, 102)
         axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.35), ncol=min(n_d, 4), frameon=False)
         fig.text(0.01, 0.005, f"{result.n_trials} simulated trials per design and scenario (seed {result.seed}); "
                  "whiskers: 95% Monte Carlo interval.", fontsize=6.5, va="bottom")

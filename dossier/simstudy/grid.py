@@ -23,6 +23,7 @@ designs with different maximum sample sizes still share their first patients.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -42,10 +43,11 @@ ENGINE_VERSION = "simstudy-1"
 #: design settings that a sweep may vary directly; any other sweep key is a design option
 DESIGN_SETTINGS = ("target", "cohort_size", "n_cohorts")
 
-#: estimated seconds per simulated trial and cohort (measured on one core, numpy vectorised engine);
-#: used only to group units into tasks of >= min_task_seconds, never to compute results
-COST_PER_TRIAL_COHORT = {"crm": 3.2e-6}
-DEFAULT_COST_PER_TRIAL_COHORT = 0.6e-6
+#: estimated seconds per simulated trial and cohort (one core, single-threaded BLAS, blocks of 2,500
+#: trials, 5 doses: benchmarks/bench_study.py machine); used only to group units into tasks of
+#: >= min_task_seconds, never to compute results
+COST_PER_TRIAL_COHORT = {"crm": 1.7e-6, "3+3": 0.2e-6}
+DEFAULT_COST_PER_TRIAL_COHORT = 0.3e-6
 
 
 class _Strict(BaseModel):
@@ -206,10 +208,7 @@ class DesignConfig:
                 "n_cohorts": self.n_cohorts, "options": self.options}
 
     def build(self, n_doses: int):
-        from dossier.designs import make_design
-
-        return make_design(self.name, target=self.target, n_doses=n_doses, cohort_size=self.cohort_size,
-                           n_cohorts=self.n_cohorts, **self.options)
+        return build_design(self.make_kwargs(n_doses))
 
     def settings(self) -> dict[str, Any]:
         """Everything that determines the design's behaviour (hashed into each unit's key)."""
@@ -258,10 +257,24 @@ class Task:
         return sum(u.size for u in self.units)
 
 
-def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
-    """Every design crossed with its own sweep and the study-wide sweep, validated by building it."""
+def build_design(kwargs: dict[str, Any]):
+    """``make_design(**kwargs)`` memoised per process: building a design can cost milliseconds (decision
+    boundaries), and a worker builds the same few designs for every task.  Designs are not modified by
+    simulation, so sharing one object is safe."""
+    return _build_design(canonical_json(kwargs))
+
+
+@functools.lru_cache(maxsize=512)
+def _build_design(key: str):
     from dossier.designs import make_design
 
+    kw = json.loads(key)
+    return make_design(kw["name"], target=kw["target"], n_doses=kw["n_doses"], cohort_size=kw["cohort_size"],
+                       n_cohorts=kw["n_cohorts"], **kw["options"])
+
+
+def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
+    """Every design crossed with its own sweep and the study-wide sweep, validated by building it."""
     configs: list[DesignConfig] = []
     for i, d in enumerate(spec.designs):
         where = f"simulation_study.designs[{i}] ({d.name})"
@@ -286,8 +299,7 @@ def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
                                options=options, swept=swept)
             for s in spec.scenarios:
                 try:
-                    make_design(cfg.name, target=cfg.target, n_doses=len(s.true_tox), cohort_size=cfg.cohort_size,
-                                n_cohorts=cfg.n_cohorts, **cfg.options)
+                    cfg.build(len(s.true_tox))
                 except DossierError as err:
                     raise SpecError(f"{err.what} (scenario {s.name!r}{', ' + label if swept else ''})", where,
                                     err.hint) from None

@@ -93,7 +93,9 @@ class RunStats(BaseModel):
     units_cached: int
     trials_computed: int
     wall_seconds: float
-    task_seconds: float  # sum of the time spent inside tasks (on all workers)
+    task_seconds: float  # sum of the wall time spent inside tasks (on all workers)
+    task_cpu_seconds: float  # sum of the CPU time of the tasks (unaffected by other load on the machine)
+    driver_cpu_seconds: float  # CPU time of this process in run_study (expansion, dispatch, cache, pooling)
     trials_per_second: float
 
 

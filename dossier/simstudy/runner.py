@@ -113,7 +113,7 @@ def run_study(spec: SimulationStudySpec, executor: Any = "inprocess", cache_dir:
     ``progress``: called with a :class:`StudyProgress` after each task (after it is cached, so an
     exception raised by the callback, like an interrupted run, loses no finished work).
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ex = make_executor(executor, scheduler=scheduler, workers=workers) if isinstance(executor, str) else executor
     designs = expand_designs(spec)
     scenarios = expand_scenarios(spec)
@@ -133,7 +133,7 @@ def run_study(spec: SimulationStudySpec, executor: Any = "inprocess", cache_dir:
     trials_total = sum(t.n_trials for t in tasks)
     sizes = {t.hash: t.n_trials for t in tasks}
     done = trials_done = 0
-    task_seconds = 0.0
+    task_seconds = task_cpu = 0.0
     # start the executor (worker processes are forked here) before the first progress callback
     outputs = ex.map(run_task, [t.payload for t in tasks]) if tasks else iter(())
     with contextlib.closing(outputs) if hasattr(outputs, "close") else contextlib.nullcontext(outputs):
@@ -147,6 +147,7 @@ def run_study(spec: SimulationStudySpec, executor: Any = "inprocess", cache_dir:
             done += 1
             trials_done += sizes[output["task"]]
             task_seconds += output["seconds"]
+            task_cpu += output.get("cpu_seconds", 0.0)
             if progress is not None:
                 progress(StudyProgress(done, len(tasks), trials_done, trials_total, n_cached,
                                        time.perf_counter() - t0))
@@ -158,5 +159,6 @@ def run_study(spec: SimulationStudySpec, executor: Any = "inprocess", cache_dir:
     result.run = RunStats(executor=ex.name, workers=int(getattr(ex, "workers", 1)), n_tasks=len(tasks),
                           n_units=len(units), units_computed=len(todo), units_cached=n_cached,
                           trials_computed=trials_done, wall_seconds=wall, task_seconds=task_seconds,
+                          task_cpu_seconds=task_cpu, driver_cpu_seconds=time.process_time() - c0,
                           trials_per_second=trials_done / wall if wall > 0 else 0.0)
     return result

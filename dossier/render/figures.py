@@ -1,0 +1,274 @@
+"""Figures of the core evidence, drawn from analysis results (never from raw data) as SVG strings.
+
+Byte-deterministic SVG: a fixed ``svg.hashsalt``, no date metadata, and text converted to paths
+(``svg.fonttype = "path"``) so the figures look identical in every browser and PDF renderer.
+Matplotlib's object API with the SVG backend only (no pyplot state).
+
+Functions: :func:`quartile_plot`, :func:`km_plot`, :func:`dose_response_plot`, :func:`utility_plot`,
+:func:`tolerability_plot`, :func:`prediction_plot`, :func:`escalation_plot`, and :func:`all_figures`.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from dossier.analyses import AnalysesBundle
+    from dossier.analyses.benefit_risk import BenefitRiskResult
+    from dossier.analyses.escalation import EscalationResult
+    from dossier.analyses.exposure_response import ExposureResponseResult
+    from dossier.analyses.mcpmod import MCPModResult
+    from dossier.analyses.predictions import PredictionsResult
+    from dossier.analyses.stats import KMCurve
+    from dossier.analyses.tolerability import TolerabilityResult
+
+RC = {"svg.hashsalt": "dossier-analyses", "svg.fonttype": "path", "font.size": 8, "font.family": "DejaVu Sans",
+      "axes.spines.top": False, "axes.spines.right": False, "axes.linewidth": 0.6, "lines.linewidth": 1.2,
+      "xtick.major.width": 0.6, "ytick.major.width": 0.6, "legend.frameon": False, "path.simplify": False}
+PALETTE = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93", "#00798c", "#8d6a9f", "#3d405b"]
+ENDPOINT_LABELS = {
+    "response": "Objective response", "severe": "Grade \u22653 TEAE", "serious": "Serious TEAE",
+    "modified": "Dose reduction or interruption", "interrupted": "Dose interruption", "reduced": "Dose reduction",
+    "withdrawn": "Discontinuation", "persistent_low_grade": "Persistent low-grade TEAE", "any_teae": "Any TEAE",
+}
+
+
+def _label(key: str, severity_basis: str = "grade") -> str:
+    if key == "severe" and severity_basis == "severity":
+        return "Severe TEAE"
+    return ENDPOINT_LABELS.get(key, key)
+
+
+def _svg(fig: Figure) -> str:
+    FigureCanvasSVG(fig)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _new(w: float, h: float, **kw) -> tuple[Figure, object]:
+    fig = Figure(figsize=(w, h))
+    axes = fig.subplots(**kw) if kw else fig.subplots()
+    return fig, axes
+
+
+def quartile_plot(er: ExposureResponseResult, endpoint: str) -> str:
+    """Observed rate (exact 95% CI) per exposure quartile over the logistic model curve and its 95% band,
+    with the exposure distribution per dosage beneath on the same exposure axis."""
+    m = er.model(endpoint)
+    if m is None:
+        raise ValueError(f"no E-R model for {endpoint!r}")
+    with rc_context(RC):
+        fig, (ax, ax2) = _new(6.0, 4.4, nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+        ax.fill_between(m.curve_exposure, m.curve_lower, m.curve_upper, color=PALETTE[0], alpha=0.18, lw=0,
+                        label="Model 95% CI")
+        ax.plot(m.curve_exposure, m.curve_prob, color=PALETTE[0], label="Logistic model")
+        x = [q.median_exposure for q in m.quartiles]
+        y = [q.rate.rate for q in m.quartiles]
+        lo = [q.rate.rate - q.rate.ci_lower for q in m.quartiles]
+        hi = [q.rate.ci_upper - q.rate.rate for q in m.quartiles]
+        ax.errorbar(x, y, yerr=[lo, hi], fmt="o", color="black", ms=4, capsize=3, lw=0.8,
+                    label="Observed by exposure quartile (95% CI)")
+        for q in m.quartiles:
+            ax.annotate(f"{q.rate.events}/{q.rate.n}", (q.median_exposure, q.rate.ci_upper), textcoords="offset points",
+                        xytext=(0, 3), ha="center", fontsize=6.5)
+        if endpoint == "response" and er.emax is not None:
+            ax.plot(er.emax.curve_exposure, er.emax.curve_prob, color=PALETTE[1], ls="--", lw=1.0, label="Emax model")
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel(f"P({_label(endpoint, er.severity_basis)})")
+        ax.legend(loc="upper left", fontsize=6.5)
+        for i, b in enumerate(er.exposure_by_dose):
+            vals = np.asarray(b.values)
+            ax2.plot(vals, np.full(len(vals), i) + np.linspace(-0.2, 0.2, len(vals)), "|", color=PALETTE[i % 8], ms=5)
+            ax2.plot([b.p05, b.p95], [i, i], color=PALETTE[i % 8], lw=0.8)
+            ax2.plot([b.median], [i], "D", color=PALETTE[i % 8], ms=3.5)
+        ax2.set_yticks(range(len(er.exposure_by_dose)), [f"{b.dose:g}" for b in er.exposure_by_dose])
+        ax2.set_ylabel("Dose")
+        if er.transform == "log":
+            ax2.set_xscale("log")
+        ax2.set_xlabel(f"{er.metric} ({er.unit})" if er.unit else er.metric)
+        return _svg(fig)
+
+
+def km_plot(curves: list[KMCurve], xlabel: str = "Time (days)", title: str = "") -> str:
+    """Kaplan-Meier curves (step functions with censoring-aware 95% bands) and a numbers-at-risk line."""
+    with rc_context(RC):
+        fig, ax = _new(6.0, 3.6)
+        for i, c in enumerate(curves):
+            col = PALETTE[i % 8]
+            ax.step(c.time, c.survival, where="post", color=col, label=f"{c.label} (n={c.n}, events={c.events})")
+            ax.fill_between(c.time, c.ci_lower, c.ci_upper, step="post", color=col, alpha=0.10, lw=0)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("Probability event-free")
+        if title:
+            ax.set_title(title, fontsize=8)
+        ax.legend(loc="upper right", fontsize=6.5)
+        return _svg(fig)
+
+
+def dose_response_plot(res: MCPModResult) -> str:
+    """Observed rate (or mean) per dose with 95% CI and the selected MCP-Mod model with its bootstrap band."""
+    with rc_context(RC):
+        fig, ax = _new(5.2, 3.4)
+        d = [g.dose for g in res.groups]
+        if res.data_type == "binary":
+            from dossier.analyses.stats import clopper_pearson
+
+            y = [g.rate for g in res.groups]
+            ci = [clopper_pearson(g.events, g.n) for g in res.groups]
+            ax.set_ylabel(f"P({_label(res.endpoint)})")
+        else:
+            y = [g.estimate for g in res.groups]
+            ci = [(g.estimate - 1.96 * g.se, g.estimate + 1.96 * g.se) for g in res.groups]
+            ax.set_ylabel(res.endpoint)
+        ax.errorbar(d, y, yerr=[[yy - c[0] for yy, c in zip(y, ci, strict=True)],
+                                [c[1] - yy for yy, c in zip(y, ci, strict=True)]],
+                    fmt="o", color="black", ms=4, capsize=3, lw=0.8, label="Observed (95% CI)")
+        if res.curve_response:
+            if res.curve_lower:
+                ax.fill_between(res.curve_dose, res.curve_lower, res.curve_upper, color=PALETTE[0], alpha=0.18, lw=0,
+                                label="Bootstrap 95% band")
+            ax.plot(res.curve_dose, res.curve_response, color=PALETTE[0], label=f"{res.selected_model} model")
+        if res.target_dose is not None:
+            ax.axvline(res.target_dose, color=PALETTE[1], ls="--", lw=0.8, label="Target dose")
+        ax.set_xlabel("Dose")
+        ax.legend(loc="best", fontsize=6.5)
+        return _svg(fig)
+
+
+def tolerability_plot(tol: TolerabilityResult, endpoints: tuple[str, ...] = ("severe", "reduced", "interrupted",
+                                                                             "withdrawn")) -> str:
+    """Rates (exact 95% CI) of key tolerability endpoints per dosage, with the Harvey et al. medians."""
+    with rc_context(RC):
+        fig, ax = _new(6.4, 3.4)
+        arms = tol.arms
+        width = 0.8 / len(arms)
+        for i, a in enumerate(arms):
+            xs, ys, lo, hi = [], [], [], []
+            for j, key in enumerate(endpoints):
+                r = a.get(key)
+                if r is None or r.rate is None:
+                    continue
+                xs.append(j + (i - (len(arms) - 1) / 2) * width)
+                ys.append(r.rate)
+                lo.append(r.rate - r.ci_lower)
+                hi.append(r.ci_upper - r.rate)
+            ax.bar(xs, ys, width=width * 0.9, color=PALETTE[i % 8], label=f"{a.dose:g}", alpha=0.85)
+            ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="black", lw=0.6, capsize=1.5)
+        for j, key in enumerate(endpoints):
+            if key in tol.benchmarks:
+                ax.plot([j - 0.45, j + 0.45], [tol.benchmarks[key]] * 2, color="black", ls=":", lw=1.0)
+        ax.set_xticks(range(len(endpoints)), [_label(k, tol.severity_basis) for k in endpoints])
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("Proportion of patients")
+        ax.legend(title="Dose", fontsize=6.5, title_fontsize=6.5, loc="upper left", ncol=2)
+        return _svg(fig)
+
+
+def prediction_plot(pred: PredictionsResult) -> str:
+    """Predicted probabilities (bootstrap 95% CI) of each endpoint across dosages."""
+    with rc_context(RC):
+        fig, ax = _new(6.0, 3.6)
+        doses = [d.dose for d in pred.dosages]
+        keys = [e.endpoint for e in pred.dosages[0].endpoints]
+        for i, key in enumerate(keys):
+            es = [d.get(key) for d in pred.dosages]
+            y = [e.estimate for e in es]
+            ax.fill_between(doses, [e.ci_lower for e in es], [e.ci_upper for e in es], color=PALETTE[i % 8], alpha=0.12,
+                            lw=0)
+            ax.plot(doses, y, "o-", color=PALETTE[i % 8], ms=3, label=_label(key))
+        ax.axvline(pred.reference, color="#777777", ls=":", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xticks(doses, [f"{d:g}" for d in doses])
+        ax.minorticks_off()
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("Dose")
+        ax.set_ylabel("Predicted probability")
+        ax.legend(fontsize=6.5, loc="upper left")
+        return _svg(fig)
+
+
+def utility_plot(br: BenefitRiskResult) -> str:
+    """Clinical utility (95% CI) per dosage and its sensitivity to the efficacy weight."""
+    with rc_context(RC):
+        fig, (ax, ax2) = _new(7.0, 3.0, ncols=2)
+        for i, u in enumerate(br.dosages):
+            col = PALETTE[0] if u.candidate else "#aaaaaa"
+            ax.errorbar([i], [u.utility], yerr=[[u.utility - u.ci_lower], [u.ci_upper - u.utility]], fmt="o",
+                        color=col, ms=5 if u.dose == br.recommended_dose else 3.5, capsize=3, lw=0.8)
+        ax.set_xticks(range(len(br.dosages)), [f"{u.dose:g}" for u in br.dosages])
+        ax.set_xlabel("Dose (grey: not a candidate)")
+        ax.set_ylabel("Clinical utility index")
+        doses = [u.dose for u in br.dosages]
+        we = [s.efficacy_weight for s in br.sensitivity]
+        for i, d in enumerate(doses):
+            ax2.plot(we, [s.utilities[f"{d:g}"] for s in br.sensitivity], color=PALETTE[i % 8], label=f"{d:g}",
+                     ls="-" if br.dosages[i].candidate else ":")
+        ax2.axvline(br.weights.get("response", 0.5), color="#777777", ls=":", lw=0.8)
+        ax2.set_xlabel("Weight on efficacy")
+        ax2.set_ylabel("Utility")
+        ax2.legend(title="Dose", fontsize=6, title_fontsize=6, ncol=2)
+        fig.tight_layout()
+        return _svg(fig)
+
+
+def escalation_plot(esc: EscalationResult) -> str:
+    """DLT rate (exact 95% CI) per dose with the target rate."""
+    with rc_context(RC):
+        fig, ax = _new(5.2, 3.0)
+        ds = [d for d in esc.doses if d.dlt.n > 0]
+        x = range(len(ds))
+        y = [d.dlt.rate for d in ds]
+        ax.errorbar(x, y, yerr=[[d.dlt.rate - d.dlt.ci_lower for d in ds], [d.dlt.ci_upper - d.dlt.rate for d in ds]],
+                    fmt="o", color="black", ms=4, capsize=3, lw=0.8)
+        for i, d in zip(x, ds, strict=True):
+            ax.annotate(f"{d.dlt.events}/{d.dlt.n}", (i, d.dlt.ci_upper), textcoords="offset points", xytext=(0, 3),
+                        ha="center", fontsize=6.5)
+        ax.axhline(esc.target, color=PALETTE[1], ls="--", lw=0.8)
+        ax.set_xticks(list(x), [f"{d.dose:g}" for d in ds])
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("Dose")
+        ax.set_ylabel("DLT rate")
+        return _svg(fig)
+
+
+def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
+    """Every figure the bundle supports: name -> SVG markup."""
+    out: dict[str, str] = {}
+    if bundle.escalation is not None:
+        out["escalation_dlt"] = escalation_plot(bundle.escalation)
+    tol = bundle.tolerability
+    if tol is not None:
+        out["tolerability_rates"] = tolerability_plot(tol)
+        kms = [a.time_to_modification.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
+               for a in tol.arms if a.time_to_modification is not None and a.n >= 5 and a.time_to_modification.events]
+        if kms:
+            out["km_time_to_modification"] = km_plot(kms, "Days since first dose")
+    rnd = bundle.randomized
+    if rnd is not None:
+        kms = [a.pfs.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
+               for a in rnd.arms if a.pfs is not None]
+        if kms:
+            out["km_randomized"] = km_plot(kms, "Days since randomization")
+    if bundle.dose_response is not None:
+        for r in bundle.dose_response.endpoints:
+            out[f"dose_response_{r.endpoint}"] = dose_response_plot(r)
+    er = bundle.exposure_response
+    if er is not None:
+        for m in er.models:
+            out[f"er_quartile_{m.endpoint}"] = quartile_plot(er, m.endpoint)
+        if er.pfs is not None and er.pfs.km_by_quartile:
+            out["km_exposure_quartile"] = km_plot(er.pfs.km_by_quartile, "Days", title=f"By {er.metric} quartile")
+    if bundle.predictions is not None:
+        out["predictions"] = prediction_plot(bundle.predictions)
+    if bundle.benefit_risk is not None:
+        out["utility"] = utility_plot(bundle.benefit_risk)
+    return out

@@ -1,0 +1,165 @@
+"""MCP-Mod against the R package DoseFinding (numbers frozen in fixtures/dosefinding_reference.json by
+fixtures/make_dosefinding_fixtures.R, whose R calls are stored beside each value in the JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dossier.analyses.mcpmod import (
+    MaxTDistribution,
+    analyse_mcpmod,
+    contrast_test,
+    fit_model,
+    target_dose,
+)
+
+FIX = json.loads((Path(__file__).parent / "fixtures" / "dosefinding_reference.json").read_text())
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "dosefinding"
+
+BIOM4 = [("linear", []), ("emax", [0.2]), ("exponential", [0.5]), ("logistic", [0.5, 0.1])]
+BIOM6 = [("linear", []), ("emax", [0.2]), ("sigEmax", [0.4, 3]), ("exponential", [0.5]), ("quadratic", [-0.85]),
+         ("logistic", [0.5, 0.1])]
+
+
+def _biom_stats():
+    b = FIX["biom_data"]
+    doses, means, n = (np.array(b[k], float) for k in ("doses", "means", "n"))
+    df = n.sum() - len(n)
+    s2 = b["within_ss"] / df
+    return doses, means, n, b["within_ss"], df, np.diag(s2 / n)
+
+
+def _biom_individual():
+    """Pseudo-individual data with exactly the biom dose means and within-group SS (what MCP-Mod uses)."""
+    doses, means, n, within, *_ = _biom_stats()
+    rng = np.random.default_rng(0)
+    d_all, y_all = [], []
+    per_group = within / len(doses)
+    for d, m, k in zip(doses, means, n, strict=True):
+        z = rng.standard_normal(int(k))
+        z = (z - z.mean()) / np.sqrt(((z - z.mean()) ** 2).sum()) * np.sqrt(per_group)
+        d_all += [d] * int(k)
+        y_all += list(m + z)
+    return np.array(d_all), np.array(y_all)
+
+
+@pytest.mark.parametrize("key,cands", [("biom_mct4", BIOM4), ("biom_mct6", BIOM6)])
+def test_contrasts_tstats_critical_value_match_dosefinding_mcttest(key, cands):
+    ref = FIX[key]
+    doses, means, n, _, df, vc = _biom_stats()
+    res = contrast_test(doses, means, vc, df, cands, alpha=0.025)
+    assert res.models == ref["models"]
+    np.testing.assert_allclose(np.array(res.contrasts).T, np.array(ref["contMat"]), atol=1e-6)
+    np.testing.assert_allclose(np.array(res.correlation), np.array(ref["corMat"]), atol=1e-6)
+    np.testing.assert_allclose(res.t_statistics, ref["tStat"], atol=1e-6)
+    # critical value: DoseFinding with a tight Genz-Bretz algorithm (R's default is itself only ~1e-3 exact)
+    assert abs(res.critical_value - ref["critVal_precise"]) < 1e-3, (res.critical_value, ref["critVal_precise"])
+    assert abs(res.critical_value - ref["critVal_default"]) < 5e-3
+    np.testing.assert_allclose(res.p_values, ref["pVal_precise"], atol=1e-3)
+
+
+@pytest.mark.parametrize("key,cands", [
+    ("glycobrom_mct", [("emax", [0.15]), ("linear", []), ("logistic", [25, 6])]),
+    ("migraine_mct", [("linear", []), ("emax", [10]), ("exponential", [100])]),
+])
+def test_general_approach_matches_dosefinding(key, cands):
+    """type = "general" (estimates + covariance, df = Inf): glycobrom LS means and migraine logits."""
+    ref = FIX[key]
+    doses = np.array(ref["doses"], float)
+    if key == "glycobrom_mct":
+        gly = np.genfromtxt(SHARED / "glycobrom.csv", delimiter=",", names=True) if SHARED.exists() else None
+        if gly is None:
+            pytest.skip(f"shared DoseFinding data not found at {SHARED}")
+        est, S = np.asarray(gly["fev1"], float), np.diag(np.asarray(gly["sdev"], float) ** 2)
+    else:
+        mig = np.genfromtxt(SHARED / "migraine.csv", delimiter=",", names=True) if SHARED.exists() else None
+        if mig is None:
+            pytest.skip(f"shared DoseFinding data not found at {SHARED}")
+        x, n = np.asarray(mig["painfree"], float), np.asarray(mig["ntrt"], float)
+        est = np.log(x / (n - x))
+        S = np.diag(1 / x + 1 / (n - x))  # the saturated glm's vcov
+        np.testing.assert_allclose(est, ref["mu"], atol=1e-6)
+    res = contrast_test(doses, est, S, np.inf, cands)
+    np.testing.assert_allclose(np.array(res.contrasts).T, np.array(ref["contMat"]), atol=1e-6)
+    np.testing.assert_allclose(res.t_statistics, ref["tStat"], atol=1e-5)
+    assert abs(res.critical_value - ref["critVal_precise"]) < 1e-3
+    np.testing.assert_allclose(res.p_values, ref["pVal_precise"], atol=1e-4)
+    R = np.linalg.cholesky(np.linalg.inv(S)).T
+    if key == "glycobrom_mct":
+        f = fit_model("emax", doses, est, R, bounds=np.array([[0.01, 300]]))
+        np.testing.assert_allclose(list(f.params.values()), FIX["glycobrom_fit_emax"]["coefs"], rtol=1e-3, atol=1e-4)
+        assert abs(f.criterion - FIX["glycobrom_fit_emax"]["gAIC"]) < 1e-3
+    else:
+        f = fit_model("emax", doses, est, R, bounds=np.array([[0.2, 300]]))
+        np.testing.assert_allclose(list(f.params.values()), FIX["migraine_fit_emax"]["coefs"], rtol=1e-3, atol=1e-4)
+        assert abs(f.rss - FIX["migraine_fit_emax"]["gRSS"]) < 1e-3
+
+
+@pytest.mark.parametrize("model", ["linear", "quadratic", "emax", "exponential", "sigEmax", "logistic"])
+def test_fitmod_parameters_aic_and_td_match_dosefinding(model):
+    ref = FIX["biom_fit"][model]
+    doses, means, n, within, *_ = _biom_stats()
+    f = fit_model(model, doses, means, np.diag(np.sqrt(n)), extra_rss=within, n_obs=int(n.sum()))
+    np.testing.assert_allclose(list(f.params.values()), ref["coefs"], atol=1e-3, rtol=1e-3)
+    assert abs(f.rss - ref["RSS"]) < 1e-3
+    assert abs(f.criterion - ref["AIC"]) < 1e-3
+    td = target_dose(f, 0.3)
+    if isinstance(ref["TD_0.3"], (int, float)):
+        assert td is not None and abs(td - ref["TD_0.3"]) < 1e-3
+    else:
+        assert td is None
+
+
+def test_mcpmod_selection_and_target_dose_match_dosefinding():
+    ref = FIX["biom_mcpmod"]
+    d, y = _biom_individual()
+    res = analyse_mcpmod(d, y, "biom", candidates=BIOM6, delta=0.5, rng=np.random.default_rng(5), n_bootstrap=300)
+    assert res is not None
+    assert [f.model for f in res.fits] == ref["significant"]
+    np.testing.assert_allclose([f.criterion for f in res.fits], ref["aic"], atol=1e-3)
+    assert res.selected_model == ref["selected"]
+    assert abs(res.target_dose - ref["TD"][ref["TD_names"].index(ref["selected"])]) < 1e-3
+    ave = FIX["biom_mcpmod_ave"]
+    np.testing.assert_allclose([res.model_weights[m] for m in ave["names"]], ave["weights"], atol=1e-3)
+    # bootstrap CI brackets the estimate
+    assert res.target_dose_ci_lower is not None and res.target_dose_ci_lower < res.target_dose
+    assert res.within_qualification_context and res.context_notes == []
+
+
+def test_max_t_distribution_univariate_and_independent_cases():
+    """Closed forms: one contrast is Student t; independent normals: P(max <= q) = Phi(q)^m."""
+    from scipy import stats
+
+    d1 = MaxTDistribution(np.eye(1), 10)
+    assert abs(d1.quantile(0.975) - stats.t.ppf(0.975, 10)) < 1e-6
+    d3 = MaxTDistribution(np.eye(3), np.inf)
+    q = 2.2
+    assert abs(d3.cdf(q) - stats.norm.cdf(q) ** 3) < 2e-5
+
+
+def test_binary_endpoint_flags_context_and_uses_logit_scale():
+    rng = np.random.default_rng(3)
+    doses = np.repeat([0.0, 54.0, 81.0], 80)
+    p = np.select([doses == 0, doses == 54], [0.1, 0.25], 0.35)
+    y = (rng.random(len(doses)) < p).astype(float)
+    res = analyse_mcpmod(doses, y, "ae", data_type="binary", delta=0.1, rng=rng, n_bootstrap=200, kind="safety")
+    assert res.scale == "logit" and res.n_doses_incl_placebo == 3
+    assert not res.within_qualification_context and "fewer_than_4_doses" in res.context_notes
+    assert res.dose_response_detected
+    assert all(0 <= v <= 1 for v in res.curve_response)
+
+
+def test_ibscovars_individual_data_if_available():
+    path = SHARED / "IBScovars.csv"
+    if not path.exists():
+        pytest.skip(f"shared DoseFinding data not found at {path}")
+    ibs = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    res = analyse_mcpmod(np.asarray(ibs["dose"], float), np.asarray(ibs["resp"], float), "ibs",
+                         candidates=[("linear", []), ("emax", [0.2]), ("exponential", [2.0])], delta=0.25,
+                         rng=np.random.default_rng(1), n_bootstrap=100)
+    assert res.dose_response_detected
+    assert res.test.p_values[res.test.models.index("emax")] < 0.01

@@ -1,0 +1,62 @@
+"""CLI ``simulate --design boin12|bf-boin|tite-boin`` (dossier/designs/commands.py): JSON contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from dossier.designs.commands import register
+from dossier.errors import DesignError
+
+APP = typer.Typer()
+register(APP)
+MTD_KEYS = {"design", "n_trials", "seed", "target", "p_true", "true_mtd", "selection_pct", "no_selection_pct",
+            "pct_correct_selection", "mean_patients", "mean_dlt", "mean_total_patients", "mean_total_dlt",
+            "early_stop_pct", "safety_stop_pct", "overdose_pct", "overdose_60_pct", "overdose_80_pct", "mc_se",
+            "design_params"}
+OBD_KEYS = {"p_resp", "true_obd", "mean_responses", "mean_duration_months", "mean_backfill_patients",
+            "patients_below_mtd", "patients_at_mtd", "patients_above_mtd"}
+
+
+def run(*args):
+    return CliRunner().invoke(APP, ["simulate", *args])
+
+
+@pytest.mark.parametrize("design,extra", [
+    ("bf-boin", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--n-earlystop", "9", "--stay-on-1-of-3",
+                 "--accrual-per-month", "3", "--dlt-window-months", "1"]),
+    ("boin12", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--utility", "100,60,40,0", "--eff-lower", "0.2"]),
+    ("tite-boin", ["--dlt-window-months", "3", "--accrual-per-month", "2"]),
+])
+def test_json_contract(design, extra):
+    r = run("--design", design, "--target", "0.25", "--true-tox", "0.04,0.12,0.25,0.43,0.63", "--trials", "200",
+            "--json", *extra)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert MTD_KEYS | OBD_KEYS <= set(out)
+    assert set(out["mc_se"]) >= (MTD_KEYS - {"design", "n_trials", "seed", "target", "p_true", "true_mtd", "mc_se",
+                                             "design_params"}) | {"mean_responses", "mean_duration_months"}
+    assert abs(sum(out["selection_pct"]) + out["no_selection_pct"] - 100) < 1e-6
+    assert out["true_mtd"] == 3 and out["design"] == design
+    if design != "boin12":
+        assert out["mean_duration_months"] > 0
+
+
+def test_errors():
+    r = run("--design", "bf-boin", "--true-tox", "0.1,0.2,0.3")
+    assert isinstance(r.exception, DesignError)
+    r = run("--design", "boin", "--true-tox", "0.1,0.2,0.3", "--true-eff", "0.1,0.2,0.3")
+    assert isinstance(r.exception, DesignError)
+    r = run("--design", "tite-boin", "--true-tox", "0.1,0.2,0.3", "--n-cap", "6")
+    assert isinstance(r.exception, DesignError)
+    r = run("--design", "boin12", "--true-tox", "0.1,0.2,0.3", "--true-eff", "0.1,0.2")
+    assert isinstance(r.exception, DesignError)
+
+
+def test_mtd_designs_unchanged():
+    r = run("--design", "boin", "--true-tox", "0.05,0.1,0.2,0.3,0.45", "--trials", "100", "--json")
+    assert r.exit_code == 0
+    assert set(json.loads(r.output)) == MTD_KEYS
