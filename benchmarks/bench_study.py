@@ -111,15 +111,14 @@ def main() -> int:
 
     dask_start = None
     try:
-        import logging
+        from distributed import Client
 
-        from distributed import Client, LocalCluster
+        from dossier.simstudy.executors import start_local_cluster
     except ImportError:
         print("dask.distributed not installed: Dask skipped (pip install 'dossier[dask]')", file=sys.stderr)
     else:
         t0 = time.perf_counter()
-        cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = start_local_cluster(w)
         client = Client(cluster)
         client.wait_for_workers(w)
         dask_start = time.perf_counter() - t0

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,12 +277,26 @@ def make_figures(evidence: CoreEvidence) -> dict[str, str]:
     return figures
 
 
+def _pdf_jobs(jobs: list[tuple[str, str, str]], date: str, workers: int) -> list[bytes]:
+    """Render PDFs (html, key, agency) in parallel worker processes (WeasyPrint is CPU-bound Python).
+    Each PDF is a pure function of its HTML, key and date, so the bytes do not depend on the workers."""
+    from dossier.render.pdf import render_pdf
+
+    if workers <= 1 or len(jobs) <= 1:
+        return [render_pdf(html, key=key, date=date) for html, key, _ in jobs]
+    ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(render_pdf, html, key=key, date=date) for html, key, _ in jobs]
+        return [f.result() for f in futures]
+
+
 def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
-                    progress: Progress | None = None, timings: dict[str, float] | None = None) -> list[Path]:
+                    progress: Progress | None = None, timings: dict[str, float] | None = None,
+                    workers: int | None = None) -> list[Path]:
+    """Render every agency's HTML (and PDF, in parallel processes) into ``stage_dir``; preflight each PDF."""
     import time
 
     from dossier.render.html import extract_core_numbers, extract_sections, inline_fonts, render_html
-    from dossier.render.pdf import render_pdf
     from dossier.render.preflight import preflight_pdf
 
     say = progress or (lambda _msg: None)
@@ -288,9 +304,12 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
     evidence_hash = evidence.content_hash()
     figures = make_figures(evidence)
     questions = questions_for(plan.spec, evidence)
-    written = []
+    written: list[Path] = []
+    pdf_jobs: list[tuple[str, str, str]] = []
+    papers: dict[str, str] = {}
     for agency in plan.agencies:
         profile = load_profile(agency, plan.spec.overrides.get(agency))
+        papers[agency] = profile.paper
         say(f"render {agency} html")
         t0 = time.perf_counter()
         html = render_html(evidence, profile, figures=figures, questions=questions, evidence_hash=evidence_hash)
@@ -308,13 +327,17 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
             (adir / "dossier.html").write_text(inline_fonts(html), encoding="utf-8")
             written.append(adir / "dossier.html")
         if "pdf" in plan.formats:
-            say(f"render {agency} pdf")
-            t0 = time.perf_counter()
-            pdf = render_pdf(html, key=f"{evidence_hash}:{agency}", date=evidence.study.document_date)
-            timings["render_pdf"] = timings.get("render_pdf", 0.0) + time.perf_counter() - t0
-            path = adir / "dossier.pdf"
+            pdf_jobs.append((html, f"{evidence_hash}:{agency}", agency))
+    if pdf_jobs:
+        say(f"render {len(pdf_jobs)} PDF(s)")
+        t0 = time.perf_counter()
+        n_workers = workers if workers is not None else min(len(pdf_jobs), os.cpu_count() or 1)
+        pdfs = _pdf_jobs(pdf_jobs, evidence.study.document_date, n_workers)
+        timings["render_pdf"] = time.perf_counter() - t0
+        for (_, _, agency), pdf in zip(pdf_jobs, pdfs, strict=True):
+            path = stage_dir / agency / "dossier.pdf"
             path.write_bytes(pdf)
-            problems = preflight_pdf(path, expected_paper=profile.paper)
+            problems = preflight_pdf(path, expected_paper=papers[agency])
             if problems:
                 raise BuildError(f"the {agency.upper()} PDF fails preflight: " + "; ".join(problems),
                                  where=str(plan.study_dir / agency / "dossier.pdf"),

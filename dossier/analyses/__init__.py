@@ -57,6 +57,7 @@ class AnalysisSettings(Result):
     cui_weights: dict[str, float] = {"response": 0.5, "severe": 0.3, "modified": 0.2}
     cui_min_patients: int = 10
     mcpmod_min_events: int = 5
+    aesi_terms: list[str] = []  # adverse events of special interest (preferred terms): tolerability and E-R
 
 
 class DoseResponseResult(Result):
@@ -127,17 +128,18 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
                              spec.design.target, spec.design.cohort_size, spec.design.n_cohorts)
     except (ImportError, ValueError):  # designs unavailable or unusable escalation data
         b.escalation = None
-    b.tolerability = timed("tolerability", analyse_tolerability, data, lgd)
+    b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms)
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)
     b.dose_response = timed("dose_response", _dose_response, data, s, rng, lgd)
     b.exposure_response = timed("exposure_response", analyse_exposure_response, data, f.exposure_paramcd,
                                 spec.proposed_dosage, f.pfs_paramcd, s.exposure_transform, s.er_covariates,
-                                spec.study.modality.value, lgd)
+                                spec.study.modality.value, lgd, s.aesi_terms)
     draws = None
     if b.exposure_response is not None:
         out = timed("predictions", analyse_predictions, data, b.exposure_response, list(spec.doses.levels),
-                    spec.proposed_dosage, rng, s.n_bootstrap_predictions, s.prediction_method, lgd)
+                    spec.proposed_dosage, rng, s.n_bootstrap_predictions, s.prediction_method, lgd,
+                    aesi_terms=s.aesi_terms)
         if out is not None:
             b.predictions, draws = out
     if b.predictions is not None and draws is not None:
@@ -156,6 +158,7 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
         "cui_weights": dict(s.cui_weights), "cui_min_patients": s.cui_min_patients,
         "design": spec.design.name, "design_target": spec.design.target,
         "severity_basis": b.tolerability.severity_basis if b.tolerability else "none",
+        "aesi_terms": list(s.aesi_terms),
     }
     if b.exposure_response or b.dose_response:
         b.model_credibility = assess_credibility(b.exposure_response,

@@ -33,6 +33,11 @@ SAFETY_ENDPOINTS: dict[str, str] = {
 }
 
 
+def aesi_key(term: str) -> str:
+    """Endpoint key of an adverse event of special interest: ``aesi_`` + the term in lower snake case."""
+    return "aesi_" + "_".join(str(term).lower().split())
+
+
 def severity_basis(data: StudyData) -> Literal["grade", "severity", "none"]:
     ae = data.adverse_events
     if ae is None or ae.empty:
@@ -55,8 +60,13 @@ def _teae(data: StudyData) -> pd.DataFrame:
     return ae
 
 
-def subject_endpoints(data: StudyData, low_grade_days: int = 28) -> pd.DataFrame:
-    """One row per subject (index usubjid) with dose, population flags and the derived endpoints."""
+def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: list[str] | tuple[str, ...] = ()
+                      ) -> pd.DataFrame:
+    """One row per subject (index usubjid) with dose, population flags and the derived endpoints.
+
+    ``aesi_terms``: adverse events of special interest (preferred terms, case-insensitive); each gives a
+    column :func:`aesi_key` (any TEAE with that term).
+    """
     subj = data.subjects.copy()
     subj["usubjid"] = subj["usubjid"].astype(str)
     out = pd.DataFrame(index=pd.Index(subj["usubjid"], name="usubjid"))
@@ -104,6 +114,10 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28) -> pd.DataFrame
         first_mod = mod.groupby("usubjid")["start_day"].min()
         last_day = ae.groupby("usubjid")[["start_day", "end_day"]].max().max(axis=1)
         out = out.join(flags)
+        terms_upper = ae["term"].fillna("").astype(str).str.upper()
+        for t in aesi_terms:
+            hit = ae.loc[terms_upper == str(t).upper(), "usubjid"]
+            out[aesi_key(t)] = out.index.isin(set(hit))
         out["first_mod_day"] = first_mod.reindex(out.index).astype(float)
         out["last_ae_day"] = last_day.reindex(out.index).astype(float)
     else:
@@ -111,6 +125,8 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28) -> pd.DataFrame
             out[c] = False
         out["first_mod_day"] = np.nan
         out["last_ae_day"] = np.nan
+        for t in aesi_terms:
+            out[aesi_key(t)] = False
     for c in ("any_teae", "severe", "serious", "interrupted", "reduced", "withdrawn", "persistent_low_grade"):
         out[c] = out[c].astype("boolean").fillna(False).astype(bool)
     out["rdi_pct"] = np.nan

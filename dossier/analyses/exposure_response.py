@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints, time_to_event
+from dossier.analyses.endpoints import SAFETY_ENDPOINTS, aesi_key, subject_endpoints, time_to_event
 from dossier.analyses.stats import (
     Z975,
     HazardRatio,
@@ -128,6 +128,7 @@ class EmaxER(Result):
     ec50: float
     ec50_ci_lower: float | None
     ec50_ci_upper: float | None
+    hill: float = 1.0
     loglik: float
     aic: float
     logistic_aic: float
@@ -152,6 +153,7 @@ class ExposureResponseResult(Result):
     models: list[LogisticER]
     efficacy_above_proposed: LogisticER | None
     emax: EmaxER | None
+    sigmoid_emax: EmaxER | None = None
     pfs: PfsER | None
     pitfalls: list[str]
     severity_basis: str
@@ -259,7 +261,9 @@ def fit_logistic_er(exposure: np.ndarray, y: np.ndarray, endpoint: str, transfor
 
 def _emax_negll(theta: np.ndarray, c: np.ndarray, y: np.ndarray) -> float:
     e0, emax, ec50 = _emax_params(theta)
-    p = np.clip(e0 + emax * c / (ec50 + c), 1e-12, 1 - 1e-12)
+    h = _hill(theta)
+    ch = c ** h
+    p = np.clip(e0 + emax * ch / (ec50 ** h + ch), 1e-12, 1 - 1e-12)
     return float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
@@ -270,9 +274,15 @@ def _emax_params(theta: np.ndarray) -> tuple[float, float, float]:
     return e0, top - e0, math.exp(theta[2])
 
 
+def _hill(theta: np.ndarray) -> float:
+    # Hill coefficient of the sigmoid Emax model, kept within [0.3, 10] (DoseFinding-like bounds)
+    return 1.0 if len(theta) < 4 else float(np.clip(math.exp(theta[3]), 0.3, 10.0))
+
+
 def fit_emax(exposure: np.ndarray, y: np.ndarray, endpoint: str, logistic_aic: float,
-             dose_medians: dict[float, float]) -> EmaxER | None:
-    """Maximum-likelihood Emax model of a binary endpoint on exposure (multi-start Nelder-Mead)."""
+             dose_medians: dict[float, float], sigmoid: bool = False) -> EmaxER | None:
+    """Maximum-likelihood Emax (or sigmoid Emax, ``sigmoid=True``) model of a binary endpoint on exposure
+    (multi-start Nelder-Mead); p(C) = E0 + Emax C^h / (EC50^h + C^h), h = 1 for the Emax model."""
     c = np.asarray(exposure, dtype=float)
     y = np.asarray(y, dtype=float)
     if len(y) < 10 or y.sum() == 0 or y.sum() == len(y):
@@ -283,13 +293,15 @@ def fit_emax(exposure: np.ndarray, y: np.ndarray, endpoint: str, logistic_aic: f
         ec = float(np.quantile(c, q))
         for lo_p in (0.5 * pbar, pbar * 0.9):
             hi_p = min(0.97, pbar * 1.2)
-            start = np.array([math.log(lo_p / (1 - lo_p)), math.log(hi_p / (1 - hi_p)), math.log(ec)])
+            start = np.array([math.log(lo_p / (1 - lo_p)), math.log(hi_p / (1 - hi_p)), math.log(ec)]
+                             + ([0.0] if sigmoid else []))
             res = optimize.minimize(_emax_negll, start, args=(c, y), method="Nelder-Mead",
                                     options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
             if best is None or res.fun < best.fun:
                 best = res
     assert best is not None
     e0, emax, ec50 = _emax_params(best.x)
+    h = _hill(best.x)
     # profile-free Wald CI of log EC50 from a numerical Hessian in theta
     lo = hi = None
     try:
@@ -302,10 +314,11 @@ def fit_emax(exposure: np.ndarray, y: np.ndarray, endpoint: str, logistic_aic: f
         pass
     ll = -float(best.fun)
     grid = np.exp(np.linspace(np.log(c.min()), np.log(c.max()), 60))
+    k = 4 if sigmoid else 3
     return EmaxER(endpoint=endpoint, n=len(y), e0=e0, emax=emax, ec50=ec50, ec50_ci_lower=lo, ec50_ci_upper=hi,
-                  loglik=ll, aic=-2 * ll + 6, logistic_aic=logistic_aic,
-                  fraction_of_max_at_dose={f"{d:g}": float(m / (ec50 + m)) for d, m in dose_medians.items()},
-                  curve_exposure=grid.tolist(), curve_prob=(e0 + emax * grid / (ec50 + grid)).tolist(),
+                  hill=h, loglik=ll, aic=-2 * ll + 2 * k, logistic_aic=logistic_aic,
+                  fraction_of_max_at_dose={f"{d:g}": float(m ** h / (ec50 ** h + m ** h)) for d, m in dose_medians.items()},
+                  curve_exposure=grid.tolist(), curve_prob=(e0 + emax * grid ** h / (ec50 ** h + grid ** h)).tolist(),
                   converged=bool(best.success))
 
 
@@ -322,8 +335,11 @@ def _num_hessian(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
 def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", proposed_dosage: float | None = None,
                               pfs_paramcd: str | None = "PFS", transform: str = "log",
                               covariates: list[str] | None = None, modality: str = "small_molecule",
-                              low_grade_days: int = 28) -> ExposureResponseResult | None:
-    """All E-R analyses of the study; ``None`` when there are no PK data for the chosen metric."""
+                              low_grade_days: int = 28, aesi_terms: list[str] | tuple[str, ...] = ()
+                              ) -> ExposureResponseResult | None:
+    """All E-R analyses of the study; ``None`` when there are no PK data for the chosen metric.
+
+    Safety endpoints: those of ``ER_ENDPOINTS`` plus any TEAE of each adverse event of special interest."""
     expo = exposure_table(data, exposure_paramcd)
     if expo is None:
         return None
@@ -331,7 +347,7 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
     available = sorted(pk["paramcd"].astype(str).unique().tolist())
     unit_vals = pk.loc[pk["paramcd"].astype(str) == exposure_paramcd, "unit"].astype(str)
     unit = unit_vals.iloc[0] if len(unit_vals) else ""
-    se = subject_endpoints(data, low_grade_days)
+    se = subject_endpoints(data, low_grade_days, aesi_terms)
     has_ae, basis = bool(se.attrs.get("has_adverse_events")), str(se.attrs.get("severity_basis", "none"))
     se = se.join(expo.rename("exposure"), how="inner")
     se = se[se["dose"].astype(float) > 0]
@@ -367,7 +383,7 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
         else:
             omitted.append("response")
     saf = se[se["safety"].astype(bool)] if has_ae else se.iloc[0:0]
-    for key in ER_ENDPOINTS:
+    for key in [*ER_ENDPOINTS, *(aesi_key(t) for t in aesi_terms)]:
         if key == "response" or saf.empty:
             continue
         m = fit_logistic_er(saf["exposure"].to_numpy(), saf[key].to_numpy(float), key, transform, cov_frame(saf))
@@ -376,7 +392,7 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
         else:
             omitted.append(key)
     above = None
-    emax = None
+    emax = sig = None
     dose_medians = {b.dose: b.median for b in by_dose}
     if len(eff) and proposed_dosage is not None:
         sub = eff[eff["dose"].astype(float) >= float(proposed_dosage)]
@@ -386,6 +402,8 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
     if eff_model is not None:
         emax = fit_emax(eff["exposure"].to_numpy(), eff["responder"].to_numpy(), "response", eff_model.fit.aic,
                         dose_medians)
+        sig = fit_emax(eff["exposure"].to_numpy(), eff["responder"].to_numpy(), "response", eff_model.fit.aic,
+                       dose_medians, sigmoid=True)
     pfs = None
     tte = time_to_event(data, pfs_paramcd)
     if tte is not None:
@@ -407,4 +425,5 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
         pitfalls.append("small_sample")
     return ExposureResponseResult(metric=exposure_paramcd, unit=unit, available_metrics=available, transform=transform,
                                   exposure_by_dose=by_dose, models=models, efficacy_above_proposed=above, emax=emax,
+                                  sigmoid_emax=sig,
                                   pfs=pfs, pitfalls=pitfalls, severity_basis=basis, omitted_endpoints=omitted)

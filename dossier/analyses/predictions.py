@@ -77,13 +77,13 @@ class PredictionDraws:
 
 def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: list[float], reference: float,
                         rng: np.random.Generator, n_bootstrap: int = 1000, method: str = "dose_proportional",
-                        low_grade_days: int = 28, n_lognormal: int = 2000
+                        low_grade_days: int = 28, n_lognormal: int = 2000, aesi_terms: list[str] | tuple[str, ...] = ()
                         ) -> tuple[PredictionsResult, PredictionDraws] | None:
     """Predictions at ``dosages`` from the E-R models of ``er``; ``None`` without usable models."""
     expo = exposure_table(data, er.metric)
     if expo is None or not er.models:
         return None
-    se = subject_endpoints(data, low_grade_days).join(expo.rename("exposure"), how="inner")
+    se = subject_endpoints(data, low_grade_days, aesi_terms).join(expo.rename("exposure"), how="inner")
     se = se[se["dose"].astype(float) > 0]
     n = len(se)
     norm = (se["exposure"] / se["dose"].astype(float)).to_numpy(float)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints
+from dossier.analyses.endpoints import SAFETY_ENDPOINTS, aesi_key, subject_endpoints
 from dossier.analyses.stats import KMCurve, Rate, Result, kaplan_meier, rate
 from dossier.ingest.tables import StudyData
 
@@ -61,11 +61,13 @@ def _q(x: np.ndarray, q: float) -> float | None:
     return float(np.quantile(x, q)) if len(x) else None
 
 
-def analyse_tolerability(data: StudyData, low_grade_days: int = 28) -> TolerabilityResult | None:
-    """Tolerability per dosage; ``None`` when the study has no adverse-event data."""
+def analyse_tolerability(data: StudyData, low_grade_days: int = 28, aesi_terms: list[str] | tuple[str, ...] = ()
+                         ) -> TolerabilityResult | None:
+    """Tolerability per dosage (plus any TEAE of each adverse event of special interest); ``None`` when the
+    study has no adverse-event data."""
     if data.adverse_events is None:
         return None
-    se = subject_endpoints(data, low_grade_days)
+    se = subject_endpoints(data, low_grade_days, aesi_terms)
     basis = str(se.attrs["severity_basis"])
     se = se[se["safety"].astype(bool)] if "safety" in se else se
     arms: list[TolerabilityArm] = []
@@ -75,6 +77,8 @@ def analyse_tolerability(data: StudyData, low_grade_days: int = 28) -> Tolerabil
         for key in SAFETY_ENDPOINTS:
             eps.append(EndpointRate(endpoint=key, rate=rate(int(g[key].sum()), n),
                                     benchmark=HARVEY_BENCHMARKS.get(key)))
+        for t in aesi_terms:
+            eps.append(EndpointRate(endpoint=aesi_key(t), rate=rate(int(g[aesi_key(t)].sum()), n)))
         rdi = g["rdi_pct"].to_numpy(float)
         km = None
         if g["mod_time"].notna().any():
@@ -84,7 +88,7 @@ def analyse_tolerability(data: StudyData, low_grade_days: int = 28) -> Tolerabil
                                     rdi_median=_q(rdi, 0.5), rdi_q1=_q(rdi, 0.25), rdi_q3=_q(rdi, 0.75),
                                     duration_median_days=_q(g["duration_days"].to_numpy(float), 0.5),
                                     time_to_modification=km))
-    labels = {"any_teae": "any TEAE", **SAFETY_ENDPOINTS}
+    labels = {"any_teae": "any TEAE", **SAFETY_ENDPOINTS, **{aesi_key(t): str(t) for t in aesi_terms}}
     return TolerabilityResult(severity_basis=basis, low_grade_days=low_grade_days,
                               endpoint_labels=labels, arms=arms, benchmarks=dict(HARVEY_BENCHMARKS),
                               benchmark_source=HARVEY_SOURCE)

@@ -42,6 +42,8 @@ ENDPOINT_LABELS = {
 def _label(key: str, severity_basis: str = "grade") -> str:
     if key == "severe" and severity_basis == "severity":
         return "Severe TEAE"
+    if key.startswith("aesi_"):
+        return "AESI: " + key[5:].replace("_", " ")
     return ENDPOINT_LABELS.get(key, key)
 
 

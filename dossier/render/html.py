@@ -98,7 +98,7 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
             for g in groups
         ]
         return template.render(context)
-    except TemplateError as err:
+    except (TemplateError, TypeError, ValueError, AttributeError, KeyError) as err:
         where = getattr(err, "filename", None) or getattr(err, "name", None) or "templates"
         lineno = getattr(err, "lineno", None)
         raise BuildError(f"template error: {err.message if hasattr(err, 'message') else err}",

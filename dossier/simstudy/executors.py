@@ -153,19 +153,33 @@ class ProcessExecutor:
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-        return self._results(pool, futures)
+        return _PoolResults(pool, futures)
 
-    @staticmethod
-    def _results(pool, futures) -> Iterator[Any]:
+
+class _PoolResults:
+    """Outputs of a process pool in completion order; ``close()`` (also when never iterated) cancels
+    what has not started and shuts the pool down."""
+
+    def __init__(self, pool, futures):
         from concurrent.futures import as_completed
 
+        self.pool, self.futures = pool, futures
+        self._done = as_completed(futures)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
         try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        finally:
-            for fut in futures:
-                fut.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            return next(self._done).result()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for fut in self.futures:
+            fut.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:
@@ -184,9 +198,7 @@ class DaskExecutor:
 
     def map(self, fn: Callable[[Any], Any], payloads: Iterable[Any]) -> Iterator[Any]:
         try:
-            import logging
-
-            from distributed import Client, LocalCluster, as_completed
+            from distributed import Client, as_completed
         except ImportError:
             raise ExecutorError("the Dask executor needs dask.distributed, which is not installed",
                                 "--executor dask", "pip install 'dossier[dask]'") from None
@@ -198,8 +210,7 @@ class DaskExecutor:
             elif self.scheduler:
                 client = Client(self.scheduler, timeout="10s")
             else:
-                cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                cluster = start_local_cluster(self.workers)
                 client = Client(cluster)
         except (OSError, TimeoutError) as err:
             if cluster is not None:
@@ -222,6 +233,24 @@ class DaskExecutor:
                 client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def start_local_cluster(workers: int | None = None):
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, without a dashboard.
+
+    Dask sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers (to return memory to the OS); that
+    also switches off glibc's adaptive mmap threshold, so every larger numpy temporary is mmap-ed
+    and page-faulted afresh: +30% CPU for this engine (measured).  It is unset here; set it the same
+    way (``distributed.nanny.pre-spawn-environ``) on a remote cluster's workers.
+    """
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=int(workers or os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.ERROR)
 
 
 def make_executor(kind: str = "inprocess", *, scheduler: str | None = None, workers: int | None = None):

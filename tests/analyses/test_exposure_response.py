@@ -153,3 +153,13 @@ def test_lognormal_prediction_method(example):
                                method="lognormal")
     assert p.method == "lognormal"
     assert p.dosages[1].exposure_median == pytest.approx(2 * p.dosages[0].exposure_median)
+
+
+def test_sigmoid_emax_fit_recovers_hill_coefficient():
+    rng = np.random.default_rng(8)
+    c = np.exp(rng.uniform(np.log(0.5), np.log(100), 4000))
+    y = (rng.random(4000) < 0.1 + 0.6 * c ** 2.5 / (8 ** 2.5 + c ** 2.5)).astype(float)
+    m = fit_emax(c, y, "response", logistic_aic=np.inf, dose_medians={}, sigmoid=True)
+    plain = fit_emax(c, y, "response", logistic_aic=np.inf, dose_medians={})
+    assert m.hill == pytest.approx(2.5, rel=0.3) and m.ec50 == pytest.approx(8, rel=0.15)
+    assert m.aic < plain.aic  # the Hill coefficient is needed

@@ -89,3 +89,23 @@ def test_cdisc_pilot_whole_chain(cdisc):
     assert b.model_credibility is not None
     assert all(a.question == "mcpmod" for a in b.model_credibility.assessments)
     json.dumps(b.model_dump(mode="json"))
+
+
+def test_adverse_events_of_special_interest(example):
+    from dossier.analyses import AnalysisSettings
+    from dossier.render.figures import all_figures
+
+    from .test_sections import SECTIONS, render
+
+    spec, data = example
+    b = run_analyses(data, spec, np.random.default_rng(2),
+                     AnalysisSettings(aesi_terms=["Rash", "Alanine aminotransferase increased"], n_bootstrap_predictions=200,
+                                      n_bootstrap_mcpmod=50))
+    arm = b.tolerability.arms[2]
+    rash = arm.get("aesi_rash")
+    assert rash is not None and 0 < rash.events <= arm.n
+    assert b.exposure_response.model("aesi_rash") is not None
+    assert any(e.endpoint == "aesi_rash" for e in b.predictions.dosages[0].endpoints)
+    html = "".join(render(s, b, spec) for s in SECTIONS)
+    assert "adverse event of special interest: rash" in html.lower()
+    assert "er_quartile_aesi_rash" in all_figures(b)
