@@ -31,6 +31,7 @@ from dossier.analyses.predictions import PredictionsResult, analyse_predictions
 from dossier.analyses.randomized import RandomizedResult, analyse_randomized
 from dossier.analyses.stats import Result
 from dossier.analyses.tolerability import TolerabilityResult, analyse_tolerability
+from dossier.errors import DossierError
 
 if TYPE_CHECKING:
     from dossier.ingest.tables import StudyData
@@ -126,7 +127,7 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
     try:
         b.escalation = timed("escalation", analyse_escalation, data, list(spec.doses.levels), spec.design.name,
                              spec.design.target, spec.design.cohort_size, spec.design.n_cohorts)
-    except (ImportError, ValueError):  # designs unavailable or unusable escalation data
+    except (ImportError, ValueError, DossierError):  # designs unavailable or unusable escalation data
         b.escalation = None
     b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms)
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,

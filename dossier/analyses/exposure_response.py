@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from dossier.analyses.endpoints import SAFETY_ENDPOINTS, aesi_key, subject_endpoints, time_to_event
 from dossier.analyses.stats import (
@@ -269,14 +269,14 @@ def _emax_negll(theta: np.ndarray, c: np.ndarray, y: np.ndarray) -> float:
 
 def _emax_params(theta: np.ndarray) -> tuple[float, float, float]:
     # E0 in (0,1); E0 + Emax in (0,1): Emax may be negative (declining response)
-    e0 = 1 / (1 + math.exp(-theta[0]))
-    top = 1 / (1 + math.exp(-theta[1]))
-    return e0, top - e0, math.exp(theta[2])
+    e0 = float(special.expit(theta[0]))
+    top = float(special.expit(theta[1]))
+    return e0, top - e0, math.exp(float(np.clip(theta[2], -40.0, 40.0)))
 
 
 def _hill(theta: np.ndarray) -> float:
     # Hill coefficient of the sigmoid Emax model, kept within [0.3, 10] (DoseFinding-like bounds)
-    return 1.0 if len(theta) < 4 else float(np.clip(math.exp(theta[3]), 0.3, 10.0))
+    return 1.0 if len(theta) < 4 else float(np.clip(math.exp(float(np.clip(theta[3], -5.0, 5.0))), 0.3, 10.0))
 
 
 def fit_emax(exposure: np.ndarray, y: np.ndarray, endpoint: str, logistic_aic: float,
@@ -305,8 +305,8 @@ def fit_emax(exposure: np.ndarray, y: np.ndarray, endpoint: str, logistic_aic: f
     # profile-free Wald CI of log EC50 from a numerical Hessian in theta
     lo = hi = None
     try:
-        h = _num_hessian(lambda t: _emax_negll(t, c, y), best.x)
-        cov = np.linalg.inv(h)
+        hess = _num_hessian(lambda t: _emax_negll(t, c, y), best.x)
+        cov = np.linalg.inv(hess)
         if cov[2, 2] > 0:
             se = math.sqrt(cov[2, 2])
             lo, hi = math.exp(best.x[2] - Z975 * se), math.exp(best.x[2] + Z975 * se)

@@ -36,7 +36,7 @@ def pmr_waterfall_svg(result: PmrRiskResult) -> str:
     labels += [textwrap.fill(f.label + ("" if f.published_effect_size else " *"), 42) for f in steps]
     labels.append(f"Total: {100 * result.probability:.0f}% ({result.category})")
 
-    with plt.rc_context({"svg.hashsalt": "dossier-pmr", "svg.fonttype": "none", "font.size": 8,
+    with plt.rc_context({"svg.hashsalt": "dossier-pmr", "svg.fonttype": "path", "font.size": 8,
                          "font.family": "DejaVu Sans"}):
         fig, ax = plt.subplots(figsize=(7.5, 0.36 * len(labels) + 1.4))
         y = list(range(len(labels)))[::-1]

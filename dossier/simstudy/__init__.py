@@ -12,17 +12,20 @@ result table.
 
 from __future__ import annotations
 
-from dossier.simstudy.grid import (
-    SimulationStudySpec,
-    StudyDesign,
-    StudyScenario,
-    load_study_spec,
-    parse_study_spec,
-)
-from dossier.simstudy.results import CellResult, ComparisonRow, RunStats, SimulationStudyResult
-from dossier.simstudy.runner import StudyProgress, run_study
+import importlib
 
-__all__ = [
-    "CellResult", "ComparisonRow", "RunStats", "SimulationStudyResult", "SimulationStudySpec", "StudyDesign",
-    "StudyProgress", "StudyScenario", "load_study_spec", "parse_study_spec", "run_study",
-]
+# lazy (PEP 562): ``from dossier.simstudy.grid import SimulationStudySpec`` (as spec.py does) imports only
+# the grid module, not the simulation engine, pandas or matplotlib
+_EXPORTS = {
+    "SimulationStudySpec": "grid", "StudyDesign": "grid", "StudyScenario": "grid", "load_study_spec": "grid",
+    "parse_study_spec": "grid", "CellResult": "results", "ComparisonRow": "results", "RunStats": "results",
+    "SimulationStudyResult": "results", "StudyProgress": "runner", "run_study": "runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"dossier.simstudy.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'dossier.simstudy' has no attribute {name!r}")

@@ -115,6 +115,13 @@ class SimulationStudySpec(_Strict):
                              f"by _): {', '.join(dup)}")
         return self
 
+    @model_validator(mode="after")
+    def _designs_build(self) -> SimulationStudySpec:
+        # unknown designs, options or sweep values fail when the spec is loaded (as a SpecError naming
+        # simulation_study.designs[i]), also when this model is embedded in the study spec
+        expand_designs(self)
+        return self
+
     def sha256(self) -> str:
         """Hash of everything that determines the results (not how the work is split into tasks)."""
         data = self.model_dump(mode="json", exclude={"min_task_seconds", "trials_per_task"})
@@ -138,7 +145,6 @@ def parse_study_spec(data: Any, source: str = "<simulation_study>") -> Simulatio
     except ValidationError as err:
         e = format_validation_error(err, source)
         raise SpecError(e.what.replace("the study spec", "the simulation study"), e.where, e.hint) from None
-    expand_designs(spec)  # fail early on unknown designs, options or sweep keys
     return spec
 
 
