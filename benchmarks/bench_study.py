@@ -102,6 +102,16 @@ def main() -> int:
     rows = {}
     load_before = os.getloadavg()
 
+    # overhead per task without work: the same grid with 10 trials per cell, one unit per task (100 tasks)
+    tiny = parse_study_spec({**grid(10), "block_trials": 10, "trials_per_task": 1})
+    ovh = {}
+
+    def overhead(name: str, executor, workers: int) -> None:
+        wall, res, _ = measure(lambda: run_study(tiny, executor, workers=workers), args.repeats)
+        ovh[name] = 1000 * (workers * wall - res.run.task_seconds) / res.run.n_tasks
+
+    overhead("inprocess", "inprocess", 1)
+    overhead(f"processes ({w})", "processes", w)
     ceiling = {"before": available_parallelism(w)}
     t_in, r_in, cpu_in = measure(lambda: run_study(spec, "inprocess"), args.repeats)
     rows["inprocess"] = (t_in, r_in, cpu_in, 1)
@@ -126,6 +136,7 @@ def main() -> int:
             ex = DaskExecutor(client=client)
             t_dk, r_dk, cpu_dk = measure(lambda: run_study(spec, ex), args.repeats)
             rows[f"dask LocalCluster ({w})"] = (t_dk, r_dk, cpu_dk, w)
+            overhead(f"dask LocalCluster ({w})", ex, w)
         finally:
             client.close()
             cluster.close()
@@ -134,7 +145,7 @@ def main() -> int:
     out = {"grid": {"designs": len(r_in.designs), "scenarios": len(r_in.scenarios), "trials": args.trials,
                     "tasks": r_in.run.n_tasks, "units": r_in.run.n_units},
            "cpu_count": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-           "available_parallelism": ceiling, "dask_cluster_start_seconds": dask_start, "runs": {}}
+           "available_parallelism": ceiling, "overhead_per_empty_task_ms": ovh, "dask_cluster_start_seconds": dask_start, "runs": {}}
     for name, (wall, res, cpu, workers) in rows.items():
         st = res.run
         out["runs"][name] = {
@@ -165,6 +176,8 @@ def main() -> int:
               f"{r['task_seconds']:7.2f} {r['task_cpu_seconds']:10.2f} {r['overhead_per_task_ms']:11.1f} "
               f"{r['driver_cpu_per_task_ms']:18.1f} {r['trials_per_second']:8.0f} {r['system_cpu_percent']:8.0f} "
               f"{r['identical_to_inprocess']}")
+    print("overhead per task, tasks of 10 trials (100 tasks; workers x wall - time in tasks, per task): " +
+          ", ".join(f"{k} {v:.1f} ms" for k, v in ovh.items()))
     if dask_start is not None:
         name = f"dask LocalCluster ({w})"
         print(f"dask cluster start: {dask_start:.2f} s (speed-up including it: "

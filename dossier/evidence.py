@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from dossier.analyses import AnalysesBundle
 from dossier.analyses.dose_summary import DoseSummary
 from dossier.analyses.ethnic_sensitivity import EthnicSensitivityResult
 from dossier.analyses.pmr_risk import PmrRiskResult
@@ -62,7 +63,7 @@ class CoreEvidence(BaseModel):
     randomized_dosages: list[float]
     dose_summary: DoseSummary
     design: DesignEvidence | None = None
-    analyses: Any = None  # dossier.analyses.AnalysesBundle
+    analyses: AnalysesBundle | None = None
     mtd: float | None = None  # MTD estimated by the spec's design from the escalation data
     pmr_risk: PmrRiskResult | None = None
     ethnic: EthnicSensitivityResult | None = None  # Japan-specific (rendered in the PMDA variant)

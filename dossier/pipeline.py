@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from dossier import __version__
+from dossier.analyses import AnalysisSettings, run_analyses
 from dossier.analyses.dose_summary import analyse_dose_summary
 from dossier.analyses.ethnic_sensitivity import analyse_ethnic_sensitivity
 from dossier.errors import BuildError, DossierError, SpecError
@@ -181,18 +182,6 @@ def simulate_design(spec: StudySpec) -> DesignEvidence:
                           n_trials=d.n_trials, seed=d.seed, decision_table=table, scenarios=scenarios)
 
 
-def estimate_mtd(spec: StudySpec, dose_summary) -> float | None:
-    """The MTD selected by the spec's design from the DLT data per dose level (None if no dose is safe)."""
-    design = make_spec_design(spec)
-    rows = [r for r in dose_summary.rows if not r.control]
-    n = np.array([r.dlt.n for r in rows])
-    y = np.array([r.dlt.events for r in rows])
-    if n.sum() == 0:
-        return None
-    sel = design.select_mtd(n, y)
-    return None if sel.selected is None else float(spec.doses.levels[sel.selected])
-
-
 def pmr_inputs(spec: StudySpec, dose_summary, mtd: float | None, analyses=None):
     """The plain facts the PMR-risk score needs, read from the evidence at the proposed dosage."""
     from dossier.analyses.pmr_risk import PmrInputs
@@ -211,14 +200,33 @@ def pmr_inputs(spec: StudySpec, dose_summary, mtd: float | None, analyses=None):
         discontinuation_rate=rate(row.discontinuation), grade3_rate=rate(row.grade3),
         registrational_dosages=spec.pmr.registrational_dosages,
         expected_treatment_months=spec.pmr.expected_treatment_months, breakthrough=spec.pmr.breakthrough,
+        persistent_low_grade_rate=persistent_low_grade_rate(analyses, spec.proposed_dosage),
     )
     facts.update(er_facts(analyses))
     return PmrInputs(**facts)
 
 
 def er_facts(analyses) -> dict[str, Any]:
-    """E-R slopes for the PMR score from the analyses bundle (empty until exposure-response ran)."""
-    return {}
+    """E-R slopes (log-odds per unit log exposure) and the persistent low-grade rate for the PMR score."""
+    facts: dict[str, Any] = {}
+    if analyses is None:
+        return facts
+    er = analyses.exposure_response
+    if er is not None:
+        by_endpoint = {m.endpoint: m for m in er.models}
+        for kind, endpoint in (("efficacy", "response"), ("safety", "severe")):
+            model = by_endpoint.get(endpoint)
+            if model is not None:
+                facts[f"{kind}_er_slope"] = model.slope
+                facts[f"{kind}_er_ci"] = (model.slope_ci_lower, model.slope_ci_upper)
+    return facts
+
+
+def persistent_low_grade_rate(analyses, dose: float) -> float | None:
+    tol = analyses.tolerability if analyses is not None else None
+    arm = next((a for a in tol.arms if a.dose == dose and not a.control), None) if tol is not None else None
+    rate = next((e.rate for e in arm.endpoints if e.endpoint == "persistent_low_grade"), None) if arm else None
+    return None if rate is None else rate.rate
 
 
 def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreEvidence:
@@ -230,12 +238,15 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
     data, report = load_study(spec, plan.base_dir)
     say("analyses")
     dose_summary = analyse_dose_summary(data, spec.doses.levels, spec.doses.unit)
+    settings = AnalysisSettings(**spec.analyses.model_dump())
+    analyses = run_analyses(data, spec, stage_rng(spec, "analyses"), settings=settings)
+    say("design simulation")
     design = simulate_design(spec) if spec.design.scenarios else None
-    mtd = estimate_mtd(spec, dose_summary)
+    mtd = analyses.escalation.mtd if analyses.escalation is not None else None
     say("pmr risk")
     from dossier.analyses.pmr_risk import FactorOverride, assess_pmr_risk
 
-    pmr = assess_pmr_risk(pmr_inputs(spec, dose_summary, mtd), stage_rng(spec, "pmr"),
+    pmr = assess_pmr_risk(pmr_inputs(spec, dose_summary, mtd, analyses), stage_rng(spec, "pmr"),
                           [FactorOverride.model_validate(o.model_dump()) for o in spec.pmr.overrides])
     pmda = load_profile("pmda", spec.overrides.get("pmda"))
     candidates = sorted(set(spec.randomized_dosages) | {spec.proposed_dosage})
@@ -245,7 +256,7 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
     return CoreEvidence(
         study=spec.study, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
         randomized_dosages=list(spec.randomized_dosages), dose_summary=dose_summary, design=design,
-        ethnic=ethnic, mtd=mtd, pmr_risk=pmr,
+        ethnic=ethnic, mtd=mtd, pmr_risk=pmr, analyses=analyses,
         provenance=Provenance(package_version=__version__, spec_sha256=plan.spec_sha256, inputs=plan.inputs,
                               ingest=report),
     )
@@ -269,7 +280,9 @@ def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any
 
 def make_figures(evidence: CoreEvidence) -> dict[str, str]:
     """Every figure of the core evidence as SVG, made once from the results and shared by all variants."""
-    figures: dict[str, str] = {}
+    from dossier.render.figures import all_figures
+
+    figures: dict[str, str] = all_figures(evidence.analyses) if evidence.analyses is not None else {}
     if evidence.pmr_risk is not None:
         from dossier.render.pmr_figures import pmr_waterfall_svg
 

@@ -223,6 +223,18 @@ class PmrSettings(StrictModel):
     overrides: list[PmrFactorOverride] = Field(default_factory=list)
 
 
+class AnalysisOptions(StrictModel):
+    """Settings of the analyses (defaults documented in dossier.analyses.AnalysisSettings)."""
+
+    exposure_transform: Literal["log", "linear"] = "log"
+    er_covariates: list[str] = Field(default_factory=list)
+    aesi_terms: list[str] = Field(default_factory=list, description="AEDECOD terms of special interest")
+    prediction_method: Literal["dose_proportional", "lognormal"] = "dose_proportional"
+    n_bootstrap_predictions: int = Field(1000, ge=100, le=100_000)
+    mcpmod_delta_probability: float = Field(0.10, gt=0, lt=1, description="clinically relevant effect (binary)")
+    cui_weights: dict[str, float] = Field(default_factory=lambda: {"response": 0.5, "severe": 0.3, "modified": 0.2})
+
+
 class StudySpec(StrictModel):
     """A study spec: everything a build of the dossiers needs."""
 
@@ -237,6 +249,7 @@ class StudySpec(StrictModel):
     overrides: dict[Literal["fda", "ema", "pmda"], AgencyOverrides] = Field(default_factory=dict)
     questions: list[Question] = Field(default_factory=list)
     pmr: PmrSettings = Field(default_factory=PmrSettings)
+    analyses: AnalysisOptions = Field(default_factory=AnalysisOptions)
 
     @model_validator(mode="after")
     def _dosages_are_levels(self) -> StudySpec:

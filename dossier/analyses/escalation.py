@@ -46,9 +46,10 @@ def analyse_escalation(data: StudyData, levels: list[float], design: str, target
     n_pat = [int((ev["dose"].astype(float) == d).sum()) for d in levels]
     n_dlt = [int(sum(1 for u, dd in zip(ev["usubjid"].astype(str), ev["dose"].astype(float), strict=True)
                      if dd == d and u in dlt_ids)) for d in levels]
-    from dossier.designs import make_design
+    from dossier.designs import OBD_DESIGNS, make_design, make_obd_design
 
-    des = make_design(design, target=target, n_doses=len(levels), cohort_size=cohort_size, n_cohorts=n_cohorts)
+    factory = make_obd_design if design in OBD_DESIGNS else make_design
+    des = factory(design, target=target, n_doses=len(levels), cohort_size=cohort_size, n_cohorts=n_cohorts)
     sel = des.select_mtd(n_pat, n_dlt)
     out = [EscalationDose(dose=d, dlt=rate(x, n), isotonic_estimate=(sel.estimates[i] if n else None))
            for i, (d, n, x) in enumerate(zip(levels, n_pat, n_dlt, strict=True))]

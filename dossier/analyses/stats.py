@@ -75,6 +75,7 @@ class KMCurve(Result):
     median: float | None
     median_ci_lower: float | None
     median_ci_upper: float | None
+    last_time: float | None = None  # last follow-up time (event or censoring): where the curve ends
 
 
 class HazardRatio(Result):
@@ -164,7 +165,7 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, label: str = "", group: fl
     med_hi = _first_below(out_t, out_hi)
     return KMCurve(label=label, group=group, n=n, events=int(event.sum()), time=out_t, survival=out_s,
                    ci_lower=out_lo, ci_upper=out_hi, at_risk=out_r, median=med, median_ci_lower=med_lo,
-                   median_ci_upper=med_hi)
+                   median_ci_upper=med_hi, last_time=float(time.max()) if n else None)
 
 
 def _loglog_band(s: float, greenwood_sum: float) -> tuple[float, float]:

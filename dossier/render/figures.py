@@ -104,8 +104,12 @@ def km_plot(curves: list[KMCurve], xlabel: str = "Time (days)", title: str = "")
         fig, ax = _new(6.0, 3.6)
         for i, c in enumerate(curves):
             col = PALETTE[i % 8]
-            ax.step(c.time, c.survival, where="post", color=col, label=f"{c.label} (n={c.n}, events={c.events})")
-            ax.fill_between(c.time, c.ci_lower, c.ci_upper, step="post", color=col, alpha=0.10, lw=0)
+            # the step function runs to the last follow-up time, not only to the last event
+            extend = c.last_time is not None and c.last_time > c.time[-1]
+            t = c.time + ([c.last_time] if extend else [])
+            surv, lo, hi = ((v + v[-1:]) if extend else v for v in (c.survival, c.ci_lower, c.ci_upper))
+            ax.step(t, surv, where="post", color=col, label=f"{c.label} (n={c.n}, events={c.events})")
+            ax.fill_between(t, lo, hi, step="post", color=col, alpha=0.10, lw=0)
         ax.set_ylim(0, 1.02)
         ax.set_xlim(left=0)
         ax.set_xlabel(xlabel)

@@ -29,7 +29,15 @@ ASSETS_DIR = TEMPLATES_DIR / "assets"
 #: core-evidence sections, in order; every variant renders all of them from the same bundle
 CORE_SECTIONS: list[tuple[str, str]] = [
     ("dose_summary", "Overview by dose level"),
+    ("escalation", "Dose escalation and the MTD"),
     ("design", "Dose-escalation design and operating characteristics"),
+    ("tolerability", "Tolerability over time"),
+    ("randomized", "Randomized comparison of dosages"),
+    ("dose_response", "Dose-response (MCP-Mod)"),
+    ("exposure_response", "Exposure-response"),
+    ("predictions", "Predictions at the candidate dosages"),
+    ("benefit_risk", "Benefit-risk and the proposed dosage"),
+    ("model_credibility", "Model credibility (ICH M15)"),
     ("pmr_risk", "Risk of a post-marketing requirement on the dosage"),
     ("uncertainties", "Uncertainties and limitations"),
 ]
@@ -47,6 +55,23 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
             "interval by simulation of the priors (dossier/analyses/pmr_factors.yaml)."),
     "jp": ("Japan-specific analyses", "Power model of exposure on dose; OLS of log dose-normalised exposure on log "
            "body weight and East-Asian region; MHLW 2007 Method 1 consistency probability (Quan et al. 2010)."),
+    "esc": ("Dose escalation", "DLTs among DLT-evaluable patients per dose with exact CIs; MTD selected by the "
+            "spec's design from isotonic estimates (BOIN conventions)."),
+    "tol": ("Tolerability", "Subject-level TEAE rates per dosage with exact CIs; relative dose intensity; Kaplan-Meier "
+            "time to first dose modification; persistent low-grade TEAEs; benchmarks of Harvey et al. 2023."),
+    "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier PFS and Cox hazard "
+            "ratio (statsmodels PHReg); estimation, not hypothesis testing."),
+    "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "
+           "multiple contrast test (multivariate t), model fit, AIC selection or averaging, target dose; "
+           "numbers checked against R DoseFinding."),
+    "er": ("Exposure-response", "Logistic regression (statsmodels GLM) of each binary endpoint on log exposure; Emax "
+           "fit; Cox model of PFS on exposure; observed rates by exposure quartile with exact CIs."),
+    "pred": ("Predictions at candidate dosages", "Dose-proportional scaling of observed exposures, propagated "
+             "through the E-R models with bootstrap parameter uncertainty."),
+    "br": ("Benefit-risk", "Clinical utility index over candidate dosages with documented weights and a weight "
+           "sensitivity analysis."),
+    "cred": ("Model credibility", "ICH M15 assessment: question, context of use, model influence, decision "
+             "consequence, model risk, evaluation."),
     "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
 }
 
@@ -58,6 +83,24 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates_dir)), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=False)
     return env
+
+
+def mcpmod_context(evidence: CoreEvidence) -> str | None:
+    """For EMA: whether MCP-Mod is used inside the context of its CHMP qualification opinion."""
+    dr = evidence.analyses.dose_response if evidence.analyses is not None else None
+    if dr is None or not dr.endpoints:
+        return None
+    inside = [e.endpoint for e in dr.endpoints if e.within_qualification_context]
+    outside = [e.endpoint for e in dr.endpoints if not e.within_qualification_context]
+    text = ("MCP-Mod (EMA/CHMP/SAWP/757052/2013 qualification opinion) is used for the dose-response of "
+            + ", ".join(e.endpoint for e in dr.endpoints) + ". ")
+    if outside:
+        notes = sorted({n for e in dr.endpoints if not e.within_qualification_context for n in e.context_notes})
+        text += ("Its use here is outside the qualified context of use (" + "; ".join(notes) + "): the results "
+                 "are supportive and the randomized comparison remains the primary evidence for the posology.")
+    else:
+        text += "Its use is within the qualified context of use (" + ", ".join(inside) + ")."
+    return text
 
 
 def dose_steps(evidence: CoreEvidence, max_steps: int = 2) -> list[float]:
@@ -85,7 +128,7 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         "doc_id": f"{evidence.study.id}-{profile.agency.upper()}-DJ",
         "core_sections": [{"id": i, "title": t} for i, t in (core_sections or CORE_SECTIONS)],
         "dose_steps": dose_steps(evidence),
-        "mcpmod_context": None,
+        "mcpmod_context": mcpmod_context(evidence),
         "evidence_groups": [],
     }
     context.update(extra or {})

@@ -8,6 +8,12 @@ with MC SEs), ``comparison.csv`` (the design-comparison table), ``design_study.s
 ``--json`` prints ``{"name", "seed", "n_trials", "spec_sha256", "reference", "designs": [...],
 "scenarios": [...], "comparison": [...], "outputs": {...}, "run": {...}}`` (percentages 0-100, dose
 levels 1-based) and nothing else.  Progress is shown on a terminal only (not with --json, not in CI).
+
+Executors: ``--executor inprocess`` (default), ``processes`` (``--workers`` local processes, default
+one per core) or ``dask``: a LocalCluster of ``--workers`` processes, or a running cluster with
+``--scheduler tcp://host:8786`` (start it with ``dask scheduler`` and ``dask worker tcp://host:8786
+--nthreads 1`` on each machine; every worker needs the same version of dossier installed).  The results
+are identical whichever executor ran them; ``--out``'s ``cache/`` lets an interrupted study resume.
 """
 
 from __future__ import annotations

@@ -43,11 +43,12 @@ ENGINE_VERSION = "simstudy-1"
 #: design settings that a sweep may vary directly; any other sweep key is a design option
 DESIGN_SETTINGS = ("target", "cohort_size", "n_cohorts")
 
-#: estimated seconds per simulated trial and cohort (one core, single-threaded BLAS, blocks of 2,500
-#: trials, 5 doses: benchmarks/bench_study.py machine); used only to group units into tasks of
-#: >= min_task_seconds, never to compute results
-COST_PER_TRIAL_COHORT = {"crm": 1.7e-6, "3+3": 0.2e-6}
-DEFAULT_COST_PER_TRIAL_COHORT = 0.3e-6
+#: estimated seconds per simulated trial and *maximum* cohort (one core, single-threaded BLAS, blocks of
+#: 2,500 trials, 5 doses, the machine of benchmarks/bench_study.py), on the low side (trials that stop
+#: early cost less than the maximum) so that tasks carry >= min_task_seconds; used only to group units
+#: into tasks, never to compute results
+COST_PER_TRIAL_COHORT = {"crm": 1.0e-6, "3+3": 0.12e-6}
+DEFAULT_COST_PER_TRIAL_COHORT = 0.18e-6
 
 
 class _Strict(BaseModel):

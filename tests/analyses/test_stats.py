@@ -62,6 +62,7 @@ def test_kaplan_meier_by_hand():
     np.testing.assert_allclose(km.survival, [1, s1, s2, s4])
     assert km.at_risk == [6, 6, 5, 2]
     assert km.median == 2.0  # first time S <= 0.5
+    assert km.last_time == 5.0  # the curve runs to the last (censored) follow-up
     assert km_at(km, 3.5) == pytest.approx(s2)
     # Greenwood variance at t=2: S^2 * (1/(6*5) + 2/(5*3)); log(-log) band
     v = 1 / 30 + 2 / 15

@@ -111,3 +111,20 @@ def test_load_standalone_grid_and_study_spec_section(grid_yaml, tmp_path):
     (tmp_path / "bad.yaml").write_text("designs: [\n")
     with pytest.raises(SpecError, match="not valid YAML"):
         load_study_spec(tmp_path / "bad.yaml")
+
+
+def test_embedded_in_a_study_spec_design_errors_surface_as_spec_errors(make_grid):
+    """As a field of the study spec (pydantic validation only), a bad design still fails at load time."""
+    from pydantic import BaseModel
+
+    from dossier.simstudy.grid import SimulationStudySpec
+
+    class Wrapper(BaseModel):
+        simulation_study: SimulationStudySpec | None = None
+
+    g = make_grid()
+    assert Wrapper.model_validate({"simulation_study": g}).simulation_study.n_trials == 1000
+    g["designs"].append({"name": "zigzag"})
+    with pytest.raises(SpecError, match="unknown design") as err:
+        Wrapper.model_validate({"simulation_study": g})
+    assert err.value.where == "simulation_study.designs[2] (zigzag)"
