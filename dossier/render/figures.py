@@ -1,7 +1,10 @@
 """Figures of the core evidence, drawn from analysis results (never from raw data) as SVG strings.
 
-Byte-deterministic SVG: a fixed ``svg.hashsalt``, no date metadata, and text converted to paths
-(``svg.fonttype = "path"``) so the figures look identical in every browser and PDF renderer.
+Byte-deterministic SVG: a fixed ``svg.hashsalt`` and no date metadata. Text stays text
+(``svg.fonttype = "none"``), laid out by matplotlib with the project's own font (the Latin subset of
+Noto Sans CJK JP in ``templates/assets/fonts``, registered with matplotlib's font manager) and
+rendered with the same font by the HTML and the PDF (family "Dossier Sans"): searchable, small SVGs,
+the same glyphs everywhere, and no system font.
 Matplotlib's object API with the SVG backend only (no pyplot state).
 
 Functions: :func:`quartile_plot`, :func:`km_plot`, :func:`dose_response_plot`, :func:`utility_plot`,
@@ -11,6 +14,7 @@ Functions: :func:`quartile_plot`, :func:`km_plot`, :func:`dose_response_plot`, :
 from __future__ import annotations
 
 import io
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,7 +32,24 @@ if TYPE_CHECKING:
     from dossier.analyses.stats import KMCurve
     from dossier.analyses.tolerability import TolerabilityResult
 
-RC = {"svg.hashsalt": "dossier-analyses", "svg.fonttype": "path", "font.size": 8, "font.family": "DejaVu Sans",
+FIGURE_FONT = "Noto Sans CJK JP"  # the family name inside the project's font files
+DOCUMENT_FONT = "Dossier Sans"  # the same files as the documents' CSS names them
+
+
+@cache
+def register_fonts() -> None:
+    """Make the project's Latin font files known to matplotlib (once per process)."""
+    from matplotlib import font_manager
+
+    from dossier.render.html import ASSETS_DIR
+
+    for weight in ("Regular", "Bold"):
+        font_manager.fontManager.addfont(str(ASSETS_DIR / "fonts" / f"DossierSans-Latin-{weight}-subset.otf"))
+
+
+register_fonts()
+
+RC = {"svg.hashsalt": "dossier-analyses", "svg.fonttype": "none", "font.size": 8, "font.family": FIGURE_FONT,
       "axes.spines.top": False, "axes.spines.right": False, "axes.linewidth": 0.6, "lines.linewidth": 1.2,
       "xtick.major.width": 0.6, "ytick.major.width": 0.6, "legend.frameon": False, "path.simplify": False}
 PALETTE = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93", "#00798c", "#8d6a9f", "#3d405b"]
@@ -47,11 +68,16 @@ def _label(key: str, severity_basis: str = "grade") -> str:
     return ENDPOINT_LABELS.get(key, key)
 
 
-def _svg(fig: Figure) -> str:
+def svg_markup(fig: Figure, **savefig_kw) -> str:
+    """The figure as SVG text, its font renamed to the documents' font family."""
     FigureCanvasSVG(fig)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    return buf.getvalue()
+    fig.savefig(buf, format="svg", metadata={"Date": None}, **savefig_kw)
+    return buf.getvalue().replace(f"'{FIGURE_FONT}'", f"'{DOCUMENT_FONT}'")
+
+
+def _svg(fig: Figure) -> str:
+    return svg_markup(fig, bbox_inches="tight")
 
 
 def _new(w: float, h: float, **kw) -> tuple[Figure, object]:

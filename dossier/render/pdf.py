@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import re
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,12 +72,26 @@ def _source_date_epoch(date: str):
             os.environ["SOURCE_DATE_EPOCH"] = old
 
 
+_SVG = re.compile(r"(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE svg[^>]*>\s*)?(<svg\b.*?</svg>)", re.S)
+
+
+def svgs_as_images(html: str) -> str:
+    """Inline SVG figures as ``<img>`` data URIs: WeasyPrint still draws them as vectors, but their
+    thousands of nodes stay out of the HTML's CSS cascade, which halves the rendering time."""
+
+    def repl(match: re.Match) -> str:
+        data = base64.b64encode(match.group(1).encode("utf-8")).decode("ascii")
+        return f'<img class="figure" alt="" src="data:image/svg+xml;base64,{data}">'
+
+    return _SVG.sub(repl, html)
+
+
 def render_pdf(html: str, *, key: str, date: str = "2026-01-01") -> bytes:
     """PDF bytes of a dossier's HTML. ``key`` (e.g. the evidence hash + agency) fixes the PDF identifier;
     ``date`` (ISO, the spec's document date) fixes the timestamps inside embedded fonts."""
     identifier = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32].encode("ascii")
     try:
-        document = HTML(string=html, base_url=str(ASSETS_DIR) + "/", url_fetcher=AssetsOnlyFetcher())
+        document = HTML(string=svgs_as_images(html), base_url=str(ASSETS_DIR) + "/", url_fetcher=AssetsOnlyFetcher())
         with _source_date_epoch(date):
             return document.write_pdf(pdf_identifier=identifier, pdf_version="1.7", finisher=_open_with_outlines,
                                       uncompressed_pdf=False)

@@ -6,7 +6,6 @@ the same bytes.
 
 from __future__ import annotations
 
-import io
 import textwrap
 
 import matplotlib
@@ -16,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from scipy.special import expit, logit  # noqa: E402
 
 from dossier.analyses.pmr_risk import PmrRiskResult  # noqa: E402
+from dossier.render.figures import RC, svg_markup  # noqa: E402
 
 RAISE_COLOUR = "#b2182b"
 LOWER_COLOUR = "#2166ac"
@@ -36,8 +36,8 @@ def pmr_waterfall_svg(result: PmrRiskResult) -> str:
     labels += [textwrap.fill(f.label + ("" if f.published_effect_size else " *"), 42) for f in steps]
     labels.append(f"Total: {100 * result.probability:.0f}% ({result.category})")
 
-    with plt.rc_context({"svg.hashsalt": "dossier-pmr", "svg.fonttype": "path", "font.size": 8,
-                         "font.family": "DejaVu Sans"}):
+    with plt.rc_context({**RC, "svg.hashsalt": "dossier-pmr", "axes.spines.top": True,
+                         "axes.spines.right": True}):
         fig, ax = plt.subplots(figsize=(7.5, 0.36 * len(labels) + 1.4))
         y = list(range(len(labels)))[::-1]
         ax.barh(y[0], result.intercept, left=0, color=TOTAL_COLOUR, height=0.6)
@@ -75,7 +75,6 @@ def pmr_waterfall_svg(result: PmrRiskResult) -> str:
         fig.text(0.01, 0.01, "* expert judgement, no published effect size.  Dashed lines: category cut-offs. "
                  "Whisker: simulated interval of the probability.", fontsize=6.5, va="bottom")
         fig.tight_layout(rect=(0, 0.04, 1, 1))
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+        svg = svg_markup(fig)
         plt.close(fig)
-    return buf.getvalue()
+    return svg

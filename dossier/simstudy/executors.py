@@ -137,7 +137,9 @@ def _process_context():
 class ProcessExecutor:
     """Runs tasks in local worker processes (``concurrent.futures.ProcessPoolExecutor``); by default one
     per core.  Workers are started and all tasks submitted when :meth:`map` is called (before any
-    progress display starts a thread), then outputs are yielded as they complete."""
+    progress display starts a thread), then outputs are yielded as they complete.  Workers are forked
+    when this process runs a single thread, else started by a fork server, which re-imports the main
+    script: scripts then need the ``if __name__ == "__main__":`` guard (as with any multiprocessing)."""
 
     name = "processes"
 

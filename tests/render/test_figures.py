@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -30,7 +32,10 @@ def bundle():
 def _check_svg(svg: str) -> None:
     root = ET.fromstring(svg.encode())
     assert root.tag.endswith("svg")
-    assert "<text" not in svg  # svg.fonttype = path: glyphs as paths, identical in every renderer
+    # text stays text, in the project's own font (the same files the HTML and the PDF embed)
+    fonts = set(re.findall(r"font-family: '([^']+)'", svg))
+    assert fonts <= {"Dossier Sans"}, fonts
+    assert "DejaVu" not in svg
     assert "<dc:date>" not in svg
 
 

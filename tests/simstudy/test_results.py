@@ -70,6 +70,8 @@ def test_tidy_table_and_parquet_roundtrip(result, tmp_path):
     back = pd.read_parquet(path)
     pd.testing.assert_frame_equal(back, df)
     assert not list(tmp_path.glob("*.tmp"))
+    again = result.write_parquet(tmp_path / "again.parquet")
+    assert again.read_bytes() == path.read_bytes()  # same result, same bytes (the manifest hashes it)
 
 
 def test_result_is_json_serialisable_without_run_stats(result):
