@@ -158,7 +158,14 @@ def _register_design_commands() -> None:
     register(app)
 
 
+def _register_study_commands() -> None:
+    from dossier.simstudy.commands import register
+
+    register(app)
+
+
 _register_design_commands()
+_register_study_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

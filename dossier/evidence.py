@@ -19,6 +19,7 @@ from dossier.analyses.dose_summary import DoseSummary
 from dossier.analyses.ethnic_sensitivity import EthnicSensitivityResult
 from dossier.analyses.pmr_risk import PmrRiskResult
 from dossier.designs import DecisionTable, ObdOperatingCharacteristics, OperatingCharacteristics
+from dossier.simstudy.results import SimulationStudyResult
 from dossier.spec import Doses, StudyInfo
 
 
@@ -66,6 +67,7 @@ class CoreEvidence(BaseModel):
     analyses: AnalysesBundle | None = None
     mtd: float | None = None  # MTD estimated by the spec's design from the escalation data
     pmr_risk: PmrRiskResult | None = None
+    simulation_study: SimulationStudyResult | None = None
     ethnic: EthnicSensitivityResult | None = None  # Japan-specific (rendered in the PMDA variant)
     provenance: Provenance
 

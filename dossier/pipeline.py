@@ -243,6 +243,14 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
     say("design simulation")
     design = simulate_design(spec) if spec.design.scenarios else None
     mtd = analyses.escalation.mtd if analyses.escalation is not None else None
+    simulation_study = None
+    if spec.simulation_study is not None:
+        from dossier.simstudy import run_study
+
+        say("simulation study")
+        # the cache lives outside the study folder (which a build replaces), keyed by task hash
+        simulation_study = run_study(spec.simulation_study, "inprocess",
+                                     cache_dir=plan.out_dir / ".cache" / "simstudy" / spec.study.id)
     say("pmr risk")
     from dossier.analyses.pmr_risk import FactorOverride, assess_pmr_risk
 
@@ -256,7 +264,7 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
     return CoreEvidence(
         study=spec.study, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
         randomized_dosages=list(spec.randomized_dosages), dose_summary=dose_summary, design=design,
-        ethnic=ethnic, mtd=mtd, pmr_risk=pmr, analyses=analyses,
+        ethnic=ethnic, mtd=mtd, pmr_risk=pmr, analyses=analyses, simulation_study=simulation_study,
         provenance=Provenance(package_version=__version__, spec_sha256=plan.spec_sha256, inputs=plan.inputs,
                               ingest=report),
     )
@@ -283,6 +291,10 @@ def make_figures(evidence: CoreEvidence) -> dict[str, str]:
     from dossier.render.figures import all_figures
 
     figures: dict[str, str] = all_figures(evidence.analyses) if evidence.analyses is not None else {}
+    if evidence.simulation_study is not None:
+        from dossier.simstudy.figures import design_study_svg
+
+        figures["design_study"] = design_study_svg(evidence.simulation_study)
     if evidence.pmr_risk is not None:
         from dossier.render.pmr_figures import pmr_waterfall_svg
 
@@ -475,6 +487,8 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
         (stage_dir / "evidence.json").write_text(evidence_json, encoding="utf-8")
         files = [stage_dir / "evidence.json"]
         files += render_variants(plan, evidence, stage_dir, progress, timings)
+        if evidence.simulation_study is not None:
+            files.append(evidence.simulation_study.write_parquet(stage_dir / "simulation_study.parquet"))
         manifest_data = _manifest(plan, stage_dir, files, evidence_hash)
         (stage_dir / "manifest.json").write_text(json.dumps(manifest_data, sort_keys=True, indent=2) + "\n",
                                                  encoding="utf-8")

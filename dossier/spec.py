@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dossier.errors import SpecError
+from dossier.simstudy.grid import SimulationStudySpec
 
 AGENCIES = ("fda", "ema", "pmda")
 FORMATS = ("html", "pdf")
@@ -250,6 +251,8 @@ class StudySpec(StrictModel):
     questions: list[Question] = Field(default_factory=list)
     pmr: PmrSettings = Field(default_factory=PmrSettings)
     analyses: AnalysisOptions = Field(default_factory=AnalysisOptions)
+    simulation_study: SimulationStudySpec | None = Field(
+        None, description="Grid of designs x scenarios simulated for the design comparison (dossier study)")
 
     @model_validator(mode="after")
     def _dosages_are_levels(self) -> StudySpec:

@@ -142,7 +142,7 @@ def test_failed_build_leaves_previous_outputs_intact(example_copy, tmp_path, mon
         build(example_copy, formats="html", agencies="fda", out_dir=out, force=True)
     after = {p: p.read_bytes() for p in first.study_dir.rglob("*") if p.is_file()}
     assert after == before
-    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary build folders left behind"
+    assert not [p for p in out.iterdir() if ".build-" in p.name or ".old-" in p.name], "temporary folders left behind"
 
 
 def test_dataset_and_spec_strings_are_escaped(example_copy, tmp_path):

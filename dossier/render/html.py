@@ -31,6 +31,7 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("dose_summary", "Overview by dose level"),
     ("escalation", "Dose escalation and the MTD"),
     ("design", "Dose-escalation design and operating characteristics"),
+    ("design_study", "Simulation study: comparison of designs"),
     ("tolerability", "Tolerability over time"),
     ("randomized", "Randomized comparison of dosages"),
     ("dose_response", "Dose-response (MCP-Mod)"),
@@ -72,6 +73,9 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
            "sensitivity analysis."),
     "cred": ("Model credibility", "ICH M15 assessment: question, context of use, model influence, decision "
              "consequence, model risk, evaluation."),
+    "simstudy": ("Simulation study", "Designs x scenarios simulated with common random numbers from the master "
+                 "seed (SeedSequence per scenario and block of trials); MC SE binomial or SD/sqrt(N); differences "
+                 "from the reference design with the paired MC SE."),
     "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
 }
 

@@ -10,8 +10,6 @@ the same bytes.
 
 from __future__ import annotations
 
-import io
-
 from dossier.simstudy.results import SimulationStudyResult
 
 PANELS = (
@@ -34,8 +32,9 @@ def design_study_svg(result: SimulationStudyResult) -> str:
     rows = {(r.design_id, r.scenario_id): r for r in result.comparison}
     n_d, n_s = len(designs), len(scen)
     width = 0.8 / max(n_d, 1)
-    with plt.rc_context({"svg.hashsalt": "dossier-simstudy", "svg.fonttype": "none", "font.size": 8,
-                         "font.family": "DejaVu Sans"}):
+    from dossier.render.figures import RC, svg_markup
+
+    with plt.rc_context({**RC, "svg.hashsalt": "dossier-simstudy"}):
         fig, axes = plt.subplots(len(PANELS), 1, figsize=(7.5, 2.0 * len(PANELS) + 0.9), sharex=True)
         colours = plt.get_cmap("tab10").colors
         for ax, (key, se_key, title) in zip(axes, PANELS, strict=True):
@@ -58,10 +57,9 @@ def design_study_svg(result: SimulationStudyResult) -> str:
         fig.text(0.01, 0.005, f"{result.n_trials} simulated trials per design and scenario (seed {result.seed}); "
                  "whiskers: 95% Monte Carlo interval.", fontsize=6.5, va="bottom")
         fig.tight_layout(rect=(0, 0.03, 1, 1))
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+        svg = svg_markup(fig)
         plt.close(fig)
-    return buf.getvalue()
+    return svg
 
 
 def write_figure(result: SimulationStudyResult, path) -> None:

@@ -192,22 +192,37 @@ def _mean_se(x: np.ndarray) -> tuple[float, float]:
 
 
 class Aggregator:
-    """Collects unit outcomes as they arrive (any order) and pools them per cell in block order."""
+    """Collects unit outcomes as they arrive (any order).  As soon as every unit of a scenario is in,
+    its cells are pooled (blocks in order), summarised and the per-trial arrays dropped: pooling
+    overlaps the simulation of later scenarios, and memory holds only the scenarios in flight."""
 
     def __init__(self, spec: SimulationStudySpec, designs: list[DesignConfig], scenarios: list[ScenarioConfig],
                  units: list[Unit]):
         self.spec, self.designs, self.scenarios = spec, designs, scenarios
         self.by_hash = {u.hash: u for u in units}
+        self.expected = [0] * len(scenarios)
+        for u in units:
+            self.expected[u.scenario] += 1
+        self.received = [0] * len(scenarios)
         self.parts: dict[tuple[int, int], dict[int, dict[str, np.ndarray]]] = {}
+        self.done: dict[int, tuple[list[CellResult], list[ComparisonRow]]] = {}
+        self.ref_index = 0 if spec.reference is None else [d.id for d in designs].index(spec.reference)
 
     def add(self, unit_hash: str, arrays: dict[str, np.ndarray]) -> None:
         u = self.by_hash[unit_hash]
-        self.parts.setdefault((u.design, u.scenario), {})[u.block] = arrays
+        if u.scenario in self.done or u.block in self.parts.get((u.design, u.scenario), {}):
+            return  # delivered twice: identical by construction
+        blocks = self.parts.setdefault((u.design, u.scenario), {})
+        blocks[u.block] = arrays
+        self.received[u.scenario] += 1
+        if self.received[u.scenario] == self.expected[u.scenario]:
+            self.done[u.scenario] = self._finish_scenario(u.scenario)
+            for di in range(len(self.designs)):
+                self.parts.pop((di, u.scenario), None)
 
     def missing(self) -> list[str]:
-        have = {(u.design, u.scenario, u.block) for u in self.by_hash.values()
-                if u.block in self.parts.get((u.design, u.scenario), {})}
-        return [u.hash for u in self.by_hash.values() if (u.design, u.scenario, u.block) not in have]
+        return [u.hash for u in self.by_hash.values() if u.scenario not in self.done
+                and u.block not in self.parts.get((u.design, u.scenario), {})]
 
     def _outcomes(self, key: tuple[int, int]) -> TrialOutcomes:
         blocks = self.parts[key]
@@ -216,45 +231,53 @@ class Aggregator:
         return TrialOutcomes(n=cat["n"].astype(np.int64), y=cat["y"].astype(np.int64),
                              selected=cat["selected"].astype(np.int64), no_mtd=cat["no_mtd"].astype(bool))
 
-    def finish(self) -> SimulationStudyResult:
-        spec = self.spec
-        ref_index = 0 if spec.reference is None else [d.id for d in self.designs].index(spec.reference)
+    def _finish_scenario(self, si: int) -> tuple[list[CellResult], list[ComparisonRow]]:
+        sc = self.scenarios[si]
+        ref_index = self.ref_index
         cells: list[CellResult] = []
         rows: list[ComparisonRow] = []
-        for si, sc in enumerate(self.scenarios):
-            correct: dict[int, np.ndarray] = {}
-            partial: list[tuple[int, CellResult]] = []
-            for di, cfg in enumerate(self.designs):
-                design = cfg.build(len(sc.true_tox))
-                out = self._outcomes((di, si))
-                oc = summarize(design, sc.true_tox, out)
-                at_mtd = _mean_se(out.n[:, oc.true_mtd])
-                cohorts = _mean_se(out.n.sum(axis=1) / design.cohort_size)
-                correct[di] = 100.0 * (out.selected == oc.true_mtd)
-                partial.append((di, CellResult(design_id=cfg.id, scenario_id=sc.id, oc=oc,
-                                               patients_at_mtd=at_mtd[0], patients_at_mtd_se=at_mtd[1],
-                                               mean_cohorts=cohorts[0], mean_cohorts_se=cohorts[1])))
-            ref_se = partial[ref_index][1].oc.mc_se["pct_correct_selection"]
-            for di, cell in partial:
-                diff = _mean_se(correct[di] - correct[ref_index])
-                cell.pcs_diff, cell.pcs_diff_se = diff
-                cell.pcs_diff_se_independent = float(math.hypot(cell.oc.mc_se["pct_correct_selection"], ref_se))
-                oc = cell.oc
-                cells.append(cell)
-                rows.append(ComparisonRow(
-                    design_id=cell.design_id, scenario_id=sc.id, true_mtd=oc.true_mtd + 1,
-                    pcs=oc.pct_correct_selection, pcs_se=oc.mc_se["pct_correct_selection"],
-                    no_selection_pct=oc.no_selection_pct, no_selection_pct_se=oc.mc_se["no_selection_pct"],
-                    patients_at_mtd=cell.patients_at_mtd, patients_at_mtd_se=cell.patients_at_mtd_se,
-                    patients_above_mtd_pct=oc.pct_patients_above_mtd,
-                    patients_above_mtd_pct_se=oc.mc_se["pct_patients_above_mtd"],
-                    mean_sample_size=oc.mean_total_patients, mean_sample_size_se=oc.mc_se["mean_total_patients"],
-                    mean_cohorts=cell.mean_cohorts, mean_cohorts_se=cell.mean_cohorts_se,
-                    pcs_diff=cell.pcs_diff, pcs_diff_se=cell.pcs_diff_se,
-                    pcs_diff_se_independent=cell.pcs_diff_se_independent))
+        correct: dict[int, np.ndarray] = {}
+        partial: list[tuple[int, CellResult]] = []
+        for di, cfg in enumerate(self.designs):
+            design = cfg.build(len(sc.true_tox))
+            out = self._outcomes((di, si))
+            oc = summarize(design, sc.true_tox, out)
+            at_mtd = _mean_se(out.n[:, oc.true_mtd])
+            cohorts = _mean_se(out.n.sum(axis=1) / design.cohort_size)
+            correct[di] = 100.0 * (out.selected == oc.true_mtd)
+            partial.append((di, CellResult(design_id=cfg.id, scenario_id=sc.id, oc=oc,
+                                           patients_at_mtd=at_mtd[0], patients_at_mtd_se=at_mtd[1],
+                                           mean_cohorts=cohorts[0], mean_cohorts_se=cohorts[1])))
+        ref_se = partial[ref_index][1].oc.mc_se["pct_correct_selection"]
+        for di, cell in partial:
+            diff = _mean_se(correct[di] - correct[ref_index])
+            cell.pcs_diff, cell.pcs_diff_se = diff
+            cell.pcs_diff_se_independent = float(math.hypot(cell.oc.mc_se["pct_correct_selection"], ref_se))
+            oc = cell.oc
+            cells.append(cell)
+            rows.append(ComparisonRow(
+                design_id=cell.design_id, scenario_id=sc.id, true_mtd=oc.true_mtd + 1,
+                pcs=oc.pct_correct_selection, pcs_se=oc.mc_se["pct_correct_selection"],
+                no_selection_pct=oc.no_selection_pct, no_selection_pct_se=oc.mc_se["no_selection_pct"],
+                patients_at_mtd=cell.patients_at_mtd, patients_at_mtd_se=cell.patients_at_mtd_se,
+                patients_above_mtd_pct=oc.pct_patients_above_mtd,
+                patients_above_mtd_pct_se=oc.mc_se["pct_patients_above_mtd"],
+                mean_sample_size=oc.mean_total_patients, mean_sample_size_se=oc.mc_se["mean_total_patients"],
+                mean_cohorts=cell.mean_cohorts, mean_cohorts_se=cell.mean_cohorts_se,
+                pcs_diff=cell.pcs_diff, pcs_diff_se=cell.pcs_diff_se,
+                pcs_diff_se_independent=cell.pcs_diff_se_independent))
+        return cells, rows
+
+    def finish(self) -> SimulationStudyResult:
+        spec = self.spec
+        missing = [sc.name for si, sc in enumerate(self.scenarios) if si not in self.done]
+        if missing:  # an executor that returned fewer outputs than tasks: a bug, not a user error
+            raise RuntimeError(f"scenarios without all results: {', '.join(missing)}")
+        cells = [c for si in range(len(self.scenarios)) for c in self.done[si][0]]
+        rows = [r for si in range(len(self.scenarios)) for r in self.done[si][1]]
         return SimulationStudyResult(
             name=spec.name, spec_sha256=spec.sha256(), seed=spec.seed, n_trials=spec.n_trials,
-            block_trials=spec.block_trials, reference=self.designs[ref_index].id,
+            block_trials=spec.block_trials, reference=self.designs[self.ref_index].id,
             designs=[DesignInfo(id=d.id, label=d.label, name=d.name, target=d.target, cohort_size=d.cohort_size,
                                 n_cohorts=d.n_cohorts, options=d.options, swept=d.swept) for d in self.designs],
             scenarios=[ScenarioInfo(id=s.id, name=s.name, true_tox=s.true_tox, true_eff=s.true_eff)
