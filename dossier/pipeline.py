@@ -252,10 +252,10 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
         simulation_study = run_study(spec.simulation_study, "inprocess",
                                      cache_dir=plan.out_dir / ".cache" / "simstudy" / spec.study.id)
     say("pmr risk")
-    from dossier.analyses.pmr_risk import FactorOverride, assess_pmr_risk
+    from dossier.analyses.pmr_risk import assess_pmr_risk
 
     pmr = assess_pmr_risk(pmr_inputs(spec, dose_summary, mtd, analyses), stage_rng(spec, "pmr"),
-                          [FactorOverride.model_validate(o.model_dump()) for o in spec.pmr.overrides])
+                          spec.pmr.overrides)
     pmda = load_profile("pmda", spec.overrides.get("pmda"))
     candidates = sorted(set(spec.randomized_dosages) | {spec.proposed_dosage})
     ethnic = analyse_ethnic_sensitivity(

@@ -13,11 +13,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dossier.errors import SpecError
 from dossier.simstudy.grid import SimulationStudySpec
+from dossier.yamlio import read_yaml
 
 AGENCIES = ("fda", "ema", "pmda")
 FORMATS = ("html", "pdf")
@@ -313,19 +313,7 @@ def parse_spec(data: Any, source: str = "<spec>") -> StudySpec:
 
 def load_spec(path: str | Path) -> StudySpec:
     """Load and validate a study spec from a YAML file."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"spec file not found: {path}", where=str(path),
-                        hint="pass the path of a study YAML, e.g. examples/examplinib/study.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise SpecError(f"the spec is not valid YAML: {getattr(err, 'problem', err)}", where=where,
-                        hint="check indentation and quoting at that line") from None
-    except UnicodeDecodeError:
-        raise SpecError("the spec is not UTF-8 text", where=str(path), hint="save the file as UTF-8") from None
+    data = read_yaml(path, "spec file", "pass the path of a study YAML, e.g. examples/examplinib/study.yaml")
     return parse_spec(data, str(path))
 
 

@@ -47,6 +47,8 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 from scipy.stats.contingency import odds_ratio
 
+from dossier.spec import PmrFactorOverride
+
 EXPERT = "expert judgement, no published effect size"
 #: proposed dosage within this relative distance of the MTD counts as "at the MTD" (formulation
 #: rounding, e.g. lenvatinib 24 mg vs an MTD of 25 mg)
@@ -103,21 +105,9 @@ class PmrInputs(BaseModel):
         return self
 
 
-class FactorOverride(BaseModel):
-    """A user's change to one factor (value and/or prior), or a new factor (unknown name).
-
-    A new factor needs ``value``, ``centre`` and ``spread``. Every override is reported in the result.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    factor: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
-    value: float | None = Field(None, description="coded value replacing the one derived from the data")
-    centre: float | None = Field(None, description="prior centre, log-odds per unit value")
-    spread: float | None = Field(None, gt=0, description="prior SD, log-odds per unit value")
-    label: str | None = None
-    source: str | None = None
-    reason: str = Field(min_length=1, description="why; printed in the dossier")
+#: a user's change to one factor (value and/or prior) or a new factor; the spec's model, so a spec's
+#: ``pmr.overrides`` pass through unchanged (a new factor needs value, centre and spread)
+FactorOverride = PmrFactorOverride
 
 
 # --------------------------------------------------------------------------------------------------

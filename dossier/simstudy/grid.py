@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dossier.errors import DossierError, SpecError
@@ -152,19 +151,10 @@ def parse_study_spec(data: Any, source: str = "<simulation_study>") -> Simulatio
 def load_study_spec(path: str | Path) -> SimulationStudySpec:
     """A simulation study from a YAML file: a standalone grid, or any YAML with a ``simulation_study:`` key
     (e.g. a full study spec)."""
+    from dossier.yamlio import read_yaml
+
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"file not found: {path}", where=str(path),
-                        hint="pass a grid YAML or a study spec with a simulation_study section")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise SpecError(f"not valid YAML: {getattr(err, 'problem', err)}", where=where,
-                        hint="check indentation and quoting at that line") from None
-    except UnicodeDecodeError:
-        raise SpecError("the file is not UTF-8 text", where=str(path), hint="save the file as UTF-8") from None
+    data = read_yaml(path, "file", "pass a grid YAML or a study spec with a simulation_study section")
     if isinstance(data, dict) and "simulation_study" in data:
         if data["simulation_study"] is None:
             raise SpecError("the spec has an empty simulation_study section", where=f"{path}: simulation_study",
