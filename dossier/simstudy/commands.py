@@ -114,15 +114,18 @@ def _print_summary(result, outputs) -> None:
     labels = {d.id: d.label for d in result.designs}
     t = Table(title=f"{result.name}: {result.n_trials} trials per cell, seed {result.seed} "
                     f"(MC SE in brackets; difference vs {labels[result.reference]} with paired SE)")
+    timed = any(r.mean_duration_months is not None for r in result.comparison)  # OBD / timed designs
     for col in ("scenario", "design", "MTD", "correct sel. %", "diff. vs ref.", "at MTD", "above MTD %", "mean N",
-                "cohorts"):
+                "cohorts") + (("months",) if timed else ()):
         t.add_column(col, justify="left" if col in ("scenario", "design") else "right")
     names = {s.id: s.name for s in result.scenarios}
     for r in result.comparison:
+        months = () if not timed else ("" if r.mean_duration_months is None else
+                                       f"{r.mean_duration_months:.1f} ({r.mean_duration_months_se:.1f})",)
         t.add_row(names[r.scenario_id], labels[r.design_id], str(r.true_mtd), f"{r.pcs:.1f} ({r.pcs_se:.1f})",
                   "" if r.design_id == result.reference else f"{r.pcs_diff:+.1f} ({r.pcs_diff_se:.1f})",
                   f"{r.patients_at_mtd:.1f}", f"{r.patients_above_mtd_pct:.1f}", f"{r.mean_sample_size:.1f}",
-                  f"{r.mean_cohorts:.1f}")
+                  f"{r.mean_cohorts:.1f}", *months)
     console.print(t)
     if result.run is not None:
         r = result.run

@@ -31,15 +31,39 @@ class ExecutorError(DossierError):
 # ----------------------------------------------------------------------------------------------
 
 
-def simulate_unit(design, true_tox: np.ndarray, true_eff: np.ndarray | None, uniforms: np.ndarray):
+def simulate_unit(design, true_tox: np.ndarray, true_eff: np.ndarray | None, uniforms: np.ndarray,
+                  rng: np.random.Generator | None = None):
     """Per-trial outcomes of one block: the single place that calls the simulation engine.
 
-    ``uniforms`` has shape (trials, >= design.max_patients), one per patient slot.  MTD designs use
-    the toxicity curve only; a design that needs the efficacy curve (OBD designs) plugs in here.
+    ``uniforms`` has shape (trials, >= design.max_patients), one per patient slot (toxicity of the
+    escalation patients: common random numbers).  MTD designs use the toxicity curve only.  OBD / timed
+    designs (BOIN12, BF-BOIN, TITE-BOIN) also draw efficacy, accrual and backfill randomness from
+    ``rng`` (a generator seeded by the unit's SeedSequence, never global state) and return
+    :class:`~dossier.designs.obd.ObdOutcomes`; TITE-BOIN's responses (which do not influence the
+    design) are then drawn from ``rng`` as :meth:`TiteBoin.simulate` does.
     """
+    from dossier.designs import BfBoin, Boin12, TiteBoin
+
+    if isinstance(design, Boin12 | BfBoin | TiteBoin):
+        if rng is None:
+            raise ValueError("OBD designs need a seeded generator for their extra randomness")
+        T = uniforms.shape[0]
+        if isinstance(design, TiteBoin):
+            out = design.simulate_outcomes(true_tox, T, rng, uniforms)
+            if true_eff is not None:
+                out.r = rng.binomial(out.n, np.asarray(true_eff, float)[None, :])
+            return out
+        return design.simulate_outcomes(true_tox, true_eff, T, rng, uniforms)
     from dossier.designs.simulate import run_trials
 
     return run_trials(design, true_tox, uniforms)
+
+
+def unit_rng(entropy: int, spawn_key: tuple[int, ...]) -> np.random.Generator:
+    """The generator of a unit's extra randomness (efficacy, accrual, backfill of OBD designs): the first
+    spawned child of the block's SeedSequence (a spawn key one longer than any block's, so its stream
+    is distinct from every block's uniforms); the same for every design of the block."""
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=tuple(spawn_key) + (0,)))
 
 
 _BLAS: list = []
@@ -77,6 +101,7 @@ def run_task(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_task(payload: dict[str, Any]) -> dict[str, Any]:
+    from dossier.designs.obd import ObdOutcomes
     from dossier.simstudy.grid import build_design
 
     t0, c0 = time.perf_counter(), time.thread_time()  # thread: not the worker's own threads (Dask comms)
@@ -93,10 +118,19 @@ def _run_task(payload: dict[str, Any]) -> dict[str, Any]:
             U = uniforms[skey] = np.random.default_rng(ss).random((P, u["size"])).T
         tox = np.asarray(u["true_tox"], dtype=float)
         eff = None if u["true_eff"] is None else np.asarray(u["true_eff"], dtype=float)
-        res = simulate_unit(design, tox, eff, U[:, :P])
-        small = np.int8 if P <= 127 else np.int16  # counts per dose fit: halves transfer and cache
-        out[u["hash"]] = {"n": res.n.astype(small), "y": res.y.astype(small),
-                          "selected": res.selected.astype(np.int16), "no_mtd": res.no_mtd.astype(bool)}
+        res = simulate_unit(design, tox, eff, U[:, :P], unit_rng(u["entropy"], u["spawn_key"]))
+        obd = isinstance(res, ObdOutcomes)
+        # counts per dose fit: halves transfer and cache (OBD designs may add backfill patients beyond P)
+        small = np.int8 if P <= 127 and not obd else np.int16 if P <= 16_000 else np.int32
+        arrays = {"n": res.n.astype(small), "y": res.y.astype(small),
+                  "selected": res.selected.astype(np.int16), "no_mtd": res.no_mtd.astype(bool)}
+        if obd:
+            arrays["r"] = res.r.astype(small)
+            if res.duration is not None:
+                arrays["duration"] = np.asarray(res.duration, dtype=float)
+            if res.n_backfill is not None:
+                arrays["n_backfill"] = res.n_backfill.astype(small)
+        out[u["hash"]] = arrays
     return {"task": payload["task"], "units": out, "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.thread_time() - c0, "pid": os.getpid()}
 

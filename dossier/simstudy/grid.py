@@ -19,6 +19,12 @@ other scenarios, the task grouping, the executor or the worker.
 Patient ``i`` of trial ``t`` in a block carries ``u[i, t]`` of ``rng.random((P, block_size))``; as the
 generator fills that array row by row, the first ``P1`` rows are the same for any ``P >= P1``, so
 designs with different maximum sample sizes still share their first patients.
+
+OBD / timed designs (BOIN12, BF-BOIN, TITE-BOIN) take the toxicity of their escalation patients from
+these uniforms too; their other randomness (efficacy, accrual, backfilled patients) comes from a
+generator seeded by the block's first spawned child, ``SeedSequence(seed, spawn_key=K + (b, 0))``
+(:func:`dossier.simstudy.executors.unit_rng`), so it is as reproducible and as independent of the task
+grouping and executor as the uniforms.
 """
 
 from __future__ import annotations
@@ -46,7 +52,12 @@ DESIGN_SETTINGS = ("target", "cohort_size", "n_cohorts")
 #: 2,500 trials, 5 doses, the machine of benchmarks/bench_study.py), on the low side (trials that stop
 #: early cost less than the maximum) so that tasks carry >= min_task_seconds; used only to group units
 #: into tasks, never to compute results
-COST_PER_TRIAL_COHORT = {"crm": 1.0e-6, "3+3": 0.12e-6}
+#: (OBD designs: simulate_unit's CPU time for 5 doses, 10 cohorts of 3, blocks of 2,500, rounded down)
+COST_PER_TRIAL_COHORT = {"crm": 1.0e-6, "3+3": 0.12e-6, "boin12": 3.5e-6, "bf-boin": 5.5e-6, "tite-boin": 3.0e-6}
+
+#: designs that simulate with an efficacy curve (OBD designs, built by ``make_obd_design``): they need the
+#: scenario's ``true_eff``; TITE-BOIN uses it (optionally) only for the mean numbers of responses
+OBD_NEEDS_EFF = ("boin12", "bf-boin")
 DEFAULT_COST_PER_TRIAL_COHORT = 0.18e-6
 
 
@@ -74,9 +85,12 @@ class StudyScenario(_Strict):
 
 
 class StudyDesign(_Strict):
-    """A design of the grid: any name :func:`dossier.designs.make_design` accepts, its options, a sweep."""
+    """A design of the grid: any name :func:`dossier.designs.make_design` or
+    :func:`dossier.designs.make_obd_design` accepts, its options, a sweep."""
 
-    name: str = Field(min_length=1, description="design name, e.g. boin, crm, 3+3, keyboard")
+    name: str = Field(min_length=1, description="design name, e.g. boin, crm, 3+3, keyboard, or an OBD / timed "
+                                                "design: boin12, bf-boin, tite-boin (these need true_eff, "
+                                                "tite-boin only for responses)")
     label: str | None = Field(None, description="shown in tables; default: the design name")
     target: float | None = Field(None, gt=0, lt=1, description="default: the study's target")
     cohort_size: int | None = Field(None, ge=1, le=12)
@@ -261,12 +275,22 @@ def build_design(kwargs: dict[str, Any]):
     return _build_design(canonical_json(kwargs))
 
 
+def obd_key(name: str) -> str | None:
+    """The canonical name of an OBD / timed design ("boin12", "bf-boin", "tite-boin"), else None."""
+    from dossier.designs import OBD_ALIASES, OBD_DESIGNS
+
+    key = str(name).strip().lower()
+    key = OBD_ALIASES.get(key, key)
+    return key if key in OBD_DESIGNS else None
+
+
 @functools.lru_cache(maxsize=512)
 def _build_design(key: str):
-    from dossier.designs import make_design
+    from dossier.designs import make_design, make_obd_design
 
     kw = json.loads(key)
-    return make_design(kw["name"], target=kw["target"], n_doses=kw["n_doses"], cohort_size=kw["cohort_size"],
+    factory = make_obd_design if obd_key(kw["name"]) is not None else make_design
+    return factory(kw["name"], target=kw["target"], n_doses=kw["n_doses"], cohort_size=kw["cohort_size"],
                        n_cohorts=kw["n_cohorts"], **kw["options"])
 
 
@@ -295,11 +319,20 @@ def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
                                cohort_size=settings["cohort_size"], n_cohorts=settings["n_cohorts"],
                                options=options, swept=swept)
             for s in spec.scenarios:
+                if obd_key(d.name) in OBD_NEEDS_EFF and s.true_eff is None:
+                    raise SpecError(f"design {d.name!r} needs the true efficacy probabilities, but scenario "
+                                    f"{s.name!r} has no true_eff", where,
+                                    "add true_eff (one probability per dose) to every scenario")
                 try:
                     cfg.build(len(s.true_tox))
                 except DossierError as err:
+                    hint = err.hint
+                    if err.what.startswith("unknown design") and hint:
+                        from dossier.designs import obd_design_names
+
+                        hint = f"{hint}, {', '.join(obd_design_names())}"  # the OBD / timed designs too
                     raise SpecError(f"{err.what} (scenario {s.name!r}{', ' + label if swept else ''})", where,
-                                    err.hint) from None
+                                    hint) from None
                 except (TypeError, ValueError) as err:
                     raise SpecError(f"invalid setting for design {d.name!r}: {err}", where,
                                     "check the sweep values and options") from None
@@ -321,7 +354,7 @@ def expand_scenarios(spec: SimulationStudySpec) -> list[ScenarioConfig]:
 
 
 def cost_per_trial(cfg: DesignConfig) -> float:
-    key = cfg.name.strip().lower()
+    key = obd_key(cfg.name) or cfg.name.strip().lower()
     return COST_PER_TRIAL_COHORT.get(key, DEFAULT_COST_PER_TRIAL_COHORT) * cfg.n_cohorts
 
 

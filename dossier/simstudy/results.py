@@ -11,17 +11,25 @@ MC SE are those of :mod:`dossier.designs.simulate`).  Added here:
   the same patients (common random numbers), so its MC SE is the *paired* one,
   ``SD(c_a - c_r) / sqrt(N)`` over trials; ``pcs_diff_se_independent`` is what it would be with
   independent runs, ``sqrt(se_a^2 + se_r^2)``.
+
+OBD / timed designs (BOIN12, BF-BOIN, TITE-BOIN) are summarised by :func:`dossier.designs.obd.summarize_obd`
+exactly as their own ``simulate`` does (BOIN12: correct selection of the true OBD, the best true utility at
+or below the true MTD), so a cell's ``oc`` is an :class:`ObdOperatingCharacteristics` (efficacy, backfill,
+duration in months); its ``mean_cohorts`` counts escalation cohorts (backfilled patients excluded) and the
+comparison row adds ``mean_duration_months`` for designs with calendar time.  ``pcs_diff`` compares each
+design's own correct selection (the OBD for BOIN12, the MTD otherwise) on the same trials.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from dossier.designs.obd import ObdOperatingCharacteristics, ObdOutcomes, summarize_obd
 from dossier.designs.simulate import OperatingCharacteristics, TrialOutcomes, summarize
 from dossier.simstudy.grid import DesignConfig, ScenarioConfig, SimulationStudySpec, Unit
 
@@ -49,7 +57,8 @@ class CellResult(BaseModel):
 
     design_id: str
     scenario_id: str
-    oc: OperatingCharacteristics
+    # OBD type first: a JSON round trip keeps the OBD fields (an OBD OC also validates as an MTD OC)
+    oc: Annotated[ObdOperatingCharacteristics | OperatingCharacteristics, Field(union_mode="left_to_right")]
     patients_at_mtd: float
     patients_at_mtd_se: float
     mean_cohorts: float
@@ -80,6 +89,8 @@ class ComparisonRow(BaseModel):
     pcs_diff: float | None = None
     pcs_diff_se: float | None = None
     pcs_diff_se_independent: float | None = None
+    mean_duration_months: float | None = None  # designs with calendar time (TITE-BOIN, BF-BOIN)
+    mean_duration_months_se: float | None = None
 
 
 class RunStats(BaseModel):
@@ -150,6 +161,20 @@ class SimulationStudyResult(BaseModel):
                          "mc_se": c.patients_at_mtd_se})
             rows.append({**base, "metric": "mean_cohorts", "dose": None, "value": c.mean_cohorts,
                          "mc_se": c.mean_cohorts_se})
+            if isinstance(oc, ObdOperatingCharacteristics):
+                per_dose = ["mean_responses"] + (["mean_backfill_patients"] if oc.mean_backfill_patients else [])
+                for metric in per_dose:
+                    for i, (v, se) in enumerate(zip(getattr(oc, metric), oc.mc_se[metric], strict=True)):
+                        rows.append({**base, "metric": metric, "dose": i + 1, "value": v, "mc_se": se})
+                for metric in ("mean_total_responses", "selection_above_mtd_pct", "patients_below_mtd",
+                               "patients_above_mtd", "pct_patients_at_obd", "mean_utility_selected",
+                               "mean_duration_months"):
+                    if getattr(oc, metric) is not None:
+                        rows.append({**base, "metric": metric, "dose": None, "value": getattr(oc, metric),
+                                     "mc_se": oc.mc_se[metric]})
+                if oc.true_obd is not None:
+                    rows.append({**base, "metric": "true_obd", "dose": oc.true_obd + 1,
+                                 "value": float(oc.true_obd + 1), "mc_se": 0.0})
             if c.pcs_diff is not None:
                 rows.append({**base, "metric": "pcs_diff_vs_reference", "dose": None, "value": c.pcs_diff,
                              "mc_se": c.pcs_diff_se})
@@ -191,6 +216,25 @@ def _mean_se(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
 
 
+def summarize_obd_cell(design, true_tox: list[float], true_eff: list[float] | None, out: ObdOutcomes
+                       ) -> tuple[ObdOperatingCharacteristics, int]:
+    """The OCs of an OBD / timed design as its own ``simulate`` summarises them, and the dose whose
+    selection is correct (the true OBD for BOIN12, the true MTD otherwise)."""
+    from dossier.designs import Boin12
+    from dossier.designs.boin12 import true_utility
+
+    p = np.asarray(true_tox, dtype=float)
+    if isinstance(design, Boin12):
+        q = np.asarray(true_eff, dtype=float)
+        util = true_utility(p, q, design.utility)
+        mtd = int(np.argmin(np.abs(p - design.target)))
+        obd = int(np.argmax(util[:mtd + 1]))  # as Boin12.simulate: best true utility at or below the MTD
+        oc = summarize_obd(design, p, q, out, utility=util, select_obd=True, obd=obd)
+        return oc, obd
+    oc = summarize_obd(design, p, None if true_eff is None else np.asarray(true_eff, dtype=float), out)
+    return oc, oc.true_mtd
+
+
 class Aggregator:
     """Collects unit outcomes as they arrive (any order).  As soon as every unit of a scenario is in,
     its cells are pooled (blocks in order), summarised and the per-trial arrays dropped: pooling
@@ -224,10 +268,16 @@ class Aggregator:
         return [u.hash for u in self.by_hash.values() if u.scenario not in self.done
                 and u.block not in self.parts.get((u.design, u.scenario), {})]
 
-    def _outcomes(self, key: tuple[int, int]) -> TrialOutcomes:
+    def _outcomes(self, key: tuple[int, int]) -> TrialOutcomes | ObdOutcomes:
         blocks = self.parts[key]
         order = sorted(blocks)
-        cat = {k: np.concatenate([blocks[b][k] for b in order]) for k in ("n", "y", "selected", "no_mtd")}
+        cat = {k: np.concatenate([blocks[b][k] for b in order]) for k in blocks[order[0]]}
+        if "r" in cat:  # an OBD / timed design
+            return ObdOutcomes(
+                n=cat["n"].astype(np.int64), y=cat["y"].astype(np.int64), r=cat["r"].astype(np.int64),
+                selected=cat["selected"].astype(np.int64), no_mtd=cat["no_mtd"].astype(bool),
+                duration=cat["duration"].astype(float) if "duration" in cat else None,
+                n_backfill=cat["n_backfill"].astype(np.int64) if "n_backfill" in cat else None)
         return TrialOutcomes(n=cat["n"].astype(np.int64), y=cat["y"].astype(np.int64),
                              selected=cat["selected"].astype(np.int64), no_mtd=cat["no_mtd"].astype(bool))
 
@@ -241,10 +291,16 @@ class Aggregator:
         for di, cfg in enumerate(self.designs):
             design = cfg.build(len(sc.true_tox))
             out = self._outcomes((di, si))
-            oc = summarize(design, sc.true_tox, out)
+            if isinstance(out, ObdOutcomes):
+                oc, correct_dose = summarize_obd_cell(design, sc.true_tox, sc.true_eff, out)
+                escalation = out.n if out.n_backfill is None else out.n - out.n_backfill
+                cohorts = _mean_se(escalation.sum(axis=1) / design.cohort_size)
+            else:
+                oc = summarize(design, sc.true_tox, out)
+                correct_dose = oc.true_mtd
+                cohorts = _mean_se(out.n.sum(axis=1) / design.cohort_size)
             at_mtd = _mean_se(out.n[:, oc.true_mtd])
-            cohorts = _mean_se(out.n.sum(axis=1) / design.cohort_size)
-            correct[di] = 100.0 * (out.selected == oc.true_mtd)
+            correct[di] = 100.0 * (out.selected == correct_dose)
             partial.append((di, CellResult(design_id=cfg.id, scenario_id=sc.id, oc=oc,
                                            patients_at_mtd=at_mtd[0], patients_at_mtd_se=at_mtd[1],
                                            mean_cohorts=cohorts[0], mean_cohorts_se=cohorts[1])))
@@ -265,7 +321,10 @@ class Aggregator:
                 mean_sample_size=oc.mean_total_patients, mean_sample_size_se=oc.mc_se["mean_total_patients"],
                 mean_cohorts=cell.mean_cohorts, mean_cohorts_se=cell.mean_cohorts_se,
                 pcs_diff=cell.pcs_diff, pcs_diff_se=cell.pcs_diff_se,
-                pcs_diff_se_independent=cell.pcs_diff_se_independent))
+                pcs_diff_se_independent=cell.pcs_diff_se_independent,
+                mean_duration_months=getattr(oc, "mean_duration_months", None),
+                mean_duration_months_se=(oc.mc_se.get("mean_duration_months")
+                                         if getattr(oc, "mean_duration_months", None) is not None else None)))
         return cells, rows
 
     def finish(self) -> SimulationStudyResult:

@@ -83,14 +83,21 @@ class UnitCache:
         for path, hashes in by_path.items():
             try:
                 with np.load(path) as z:
+                    fields: dict[str, list[str]] = {}
+                    for name in z.files:
+                        h, _, fld = name.rpartition("__")
+                        fields.setdefault(h, []).append(fld)
                     for h in hashes:
-                        found[h] = {f: z[f"{h}__{f}"] for f in _FIELDS}
+                        if not set(_FIELDS) <= set(fields.get(h, ())):
+                            raise KeyError(h)
+                        found[h] = {f: z[f"{h}__{f}"] for f in fields[h]}
             except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
                 continue
         return found
 
     def store(self, output: dict[str, Any]) -> Path:
-        arrays = {f"{h}__{f}": a[f] for h, a in output["units"].items() for f in _FIELDS}
+        # the fields every unit has, plus those of OBD designs (r, duration, n_backfill)
+        arrays = {f"{h}__{f}": v for h, a in output["units"].items() for f, v in a.items()}
         path = self.dir / f"{output['task']}.npz"
         buf = io.BytesIO()
         np.savez(buf, **arrays)
