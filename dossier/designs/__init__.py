@@ -59,13 +59,19 @@ def make_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3,
     ``options`` are passed to the design's constructor (e.g. ``p_saf`` for BOIN, ``skeleton`` and
     ``model`` for CRM).  Unknown names or options raise :class:`~dossier.errors.DesignError`.
     """
+    return _build(DESIGNS, ALIASES, name, target=target, n_doses=n_doses, cohort_size=cohort_size,
+                  n_cohorts=n_cohorts, **options)
+
+
+def _build(registry: dict[str, type[Design]], aliases: dict[str, str], name: str, **kwargs) -> Design:
+    """A design from a registry by name or alias; DesignError for unknown names or options."""
     key = str(name).strip().lower()
-    key = ALIASES.get(key, key)
-    if key not in DESIGNS:
-        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(DESIGNS)}")
-    cls = DESIGNS[key]
+    key = aliases.get(key, key)
+    if key not in registry:
+        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(registry)}")
+    cls = registry[key]
     try:
-        return cls(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts, **options)
+        return cls(**kwargs)
     except TypeError as exc:
         raise DesignError(f"invalid option for design {key!r}: {exc}", "design options",
                           f"see the docstring of {cls.__name__}") from None
@@ -87,15 +93,8 @@ def obd_design_names() -> list[str]:
 def make_obd_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                     **options) -> Design:
     """Build an OBD / timed design by name ("boin12", "bf-boin", "tite-boin")."""
-    key = OBD_ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
-    if key not in OBD_DESIGNS:
-        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(OBD_DESIGNS)}")
-    cls = OBD_DESIGNS[key]
-    try:
-        return cls(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts, **options)
-    except TypeError as exc:
-        raise DesignError(f"invalid option for design {key!r}: {exc}", "design options",
-                          f"see the docstring of {cls.__name__}") from None
+    return _build(OBD_DESIGNS, OBD_ALIASES, name, target=target, n_doses=n_doses, cohort_size=cohort_size,
+                  n_cohorts=n_cohorts, **options)
 
 
 def simulate_obd(design: Design, p_true, p_resp, n_trials: int, rng) -> ObdOperatingCharacteristics:
