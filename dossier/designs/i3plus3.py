@@ -25,27 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dossier.designs.base import _check
-from dossier.designs.interval import NEVER, IntervalDesign, elimination_boundary
+from dossier.designs.interval import NEVER, EquivalenceIntervalDesign, elimination_boundary
 
 
-class I3plus3(IntervalDesign):
+class I3plus3(EquivalenceIntervalDesign):
     """i3+3 design (Liu, Wang & Ji 2020); see the module docstring."""
 
     name = "i3+3"
-
-    def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
-                 start_dose: int = 0, ei_lower: float | None = None, ei_upper: float | None = None,
-                 cutoff_eli: float = 0.95, n_earlystop: int = 100):
-        super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                         start_dose=start_dose, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop)
-        # rounded so that 0.3 - 0.05 is 0.25 exactly, as when the EI is typed in R
-        lo = round(self.target - 0.05, 10) if ei_lower is None else float(ei_lower)
-        hi = round(self.target + 0.05, 10) if ei_upper is None else float(ei_upper)
-        _check(0 < lo < self.target < hi < 1, f"need 0 < ei_lower < target < ei_upper < 1, got "
-               f"[{lo}, {hi}] for target {self.target}", "ei_lower/ei_upper")
-        self.ei_lower, self.ei_upper = lo, hi
-        self.tables()  # build the decision table once, up front
 
     def _boundaries(self, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         esc = np.full(n_max + 1, -1, dtype=np.int64)

@@ -214,3 +214,22 @@ class IntervalDesign(Design):
     def describe(self) -> dict:
         return super().describe() | {"cutoff_eli": self.cutoff_eli, "n_earlystop": self.n_earlystop,
                                      "bound_mtd": self.bound_mtd}
+
+
+class EquivalenceIntervalDesign(IntervalDesign):
+    """An interval design defined by an equivalence interval [ei_lower, ei_upper] around the target
+    (default target +/- 0.05): i3+3 (Liu, Wang & Ji 2020), mTPI-2 (Guo et al. 2017) and Keyboard
+    (Yan, Mandrekar & Yuan 2017). Subclasses implement ``_boundaries``."""
+
+    def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
+                 start_dose: int = 0, ei_lower: float | None = None, ei_upper: float | None = None,
+                 cutoff_eli: float = 0.95, n_earlystop: int = 100):
+        super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                         start_dose=start_dose, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop)
+        # rounded so that 0.3 - 0.05 is 0.25 exactly, as when the EI is typed in R
+        lo = round(self.target - 0.05, 10) if ei_lower is None else float(ei_lower)
+        hi = round(self.target + 0.05, 10) if ei_upper is None else float(ei_upper)
+        _check(0 < lo < self.target < hi < 1, f"need 0 < ei_lower < target < ei_upper < 1, got "
+               f"[{lo}, {hi}] for target {self.target}", "ei_lower/ei_upper")
+        self.ei_lower, self.ei_upper = lo, hi
+        self.tables()  # build the decision table once, up front

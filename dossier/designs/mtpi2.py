@@ -28,27 +28,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from dossier.designs.base import _check
-from dossier.designs.interval import NEVER, IntervalDesign, elimination_boundary
+from dossier.designs.interval import NEVER, EquivalenceIntervalDesign, elimination_boundary
 
 
-class Mtpi2(IntervalDesign):
+class Mtpi2(EquivalenceIntervalDesign):
     """mTPI-2 design (Guo et al. 2017); see the module docstring."""
 
     name = "mtpi2"
     full_keys_only = False
-
-    def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
-                 start_dose: int = 0, ei_lower: float | None = None, ei_upper: float | None = None,
-                 cutoff_eli: float = 0.95, n_earlystop: int = 100):
-        super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                         start_dose=start_dose, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop)
-        lo = round(self.target - 0.05, 10) if ei_lower is None else float(ei_lower)
-        hi = round(self.target + 0.05, 10) if ei_upper is None else float(ei_upper)
-        _check(0 < lo < self.target < hi < 1, f"need 0 < ei_lower < target < ei_upper < 1, got "
-               f"[{lo}, {hi}] for target {self.target}", "ei_lower/ei_upper")
-        self.ei_lower, self.ei_upper = lo, hi
-        self.tables()  # build the decision table once, up front
 
     def intervals(self) -> np.ndarray:
         """(start, end, side) rows: side -1 below the EI, 0 the EI, +1 above."""
