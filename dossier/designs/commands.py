@@ -46,6 +46,13 @@ TargetOpt = Annotated[float, typer.Option("--target", help="target DLT rate, e.g
 CohortSizeOpt = Annotated[int, typer.Option("--cohort-size", help="patients per cohort")]
 CohortsOpt = Annotated[int, typer.Option("--cohorts", help="maximum number of cohorts")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON only")]
+PSafOpt = Annotated[float | None, typer.Option("--p-saf", help="BOIN: highest sub-therapeutic rate")]
+PToxOpt = Annotated[float | None, typer.Option("--p-tox", help="BOIN: lowest overly toxic rate")]
+EiLowerOpt = Annotated[float | None, typer.Option("--ei-lower", help="i3+3/mTPI-2: EI lower bound")]
+EiUpperOpt = Annotated[float | None, typer.Option("--ei-upper", help="i3+3/mTPI-2: EI upper bound")]
+SkeletonOpt = Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")]
+PriorSdOpt = Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")]
 
 
 def _floats(text: str | None, where: str) -> list[float] | None:
@@ -131,13 +138,13 @@ def boundaries(
     cohort_size: CohortSizeOpt = 3,
     cohorts: CohortsOpt = 10,
     doses: Annotated[int, typer.Option("--doses", help="number of doses (CRM pathways)")] = 5,
-    p_saf: Annotated[float | None, typer.Option("--p-saf", help="BOIN: highest sub-therapeutic rate")] = None,
-    p_tox: Annotated[float | None, typer.Option("--p-tox", help="BOIN: lowest overly toxic rate")] = None,
-    ei_lower: Annotated[float | None, typer.Option("--ei-lower", help="i3+3/mTPI-2: EI lower bound")] = None,
-    ei_upper: Annotated[float | None, typer.Option("--ei-upper", help="i3+3/mTPI-2: EI upper bound")] = None,
-    skeleton: Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")] = None,
-    prior_sd: Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")] = None,
+    p_saf: PSafOpt = None,
+    p_tox: PToxOpt = None,
+    ei_lower: EiLowerOpt = None,
+    ei_upper: EiUpperOpt = None,
+    skeleton: SkeletonOpt = None,
+    model: ModelOpt = None,
+    prior_sd: PriorSdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Decision table of a design: escalate / de-escalate / eliminate boundaries by patients treated."""
@@ -197,13 +204,13 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 1,
     start_dose: Annotated[int | None, typer.Option("--start-dose", help="1-based starting dose")] = None,
     n_earlystop: Annotated[int | None, typer.Option("--n-earlystop", help="interval designs: stop at n on a dose")] = None,
-    p_saf: Annotated[float | None, typer.Option("--p-saf")] = None,
-    p_tox: Annotated[float | None, typer.Option("--p-tox")] = None,
-    ei_lower: Annotated[float | None, typer.Option("--ei-lower")] = None,
-    ei_upper: Annotated[float | None, typer.Option("--ei-upper")] = None,
-    skeleton: Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")] = None,
-    prior_sd: Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")] = None,
+    p_saf: PSafOpt = None,
+    p_tox: PToxOpt = None,
+    ei_lower: EiLowerOpt = None,
+    ei_upper: EiUpperOpt = None,
+    skeleton: SkeletonOpt = None,
+    model: ModelOpt = None,
+    prior_sd: PriorSdOpt = None,
     as_json: JsonOpt = False,
     true_eff: Annotated[str | None, typer.Option(
         "--true-eff", help="OBD designs: true response probabilities, comma-separated")] = None,
@@ -410,13 +417,13 @@ def decide(
     tox: Annotated[str | None, typer.Option("--tox", help="CRM: 0/1 DLT of each patient")] = None,
     cohort_size: CohortSizeOpt = 3,
     cohorts: CohortsOpt = 10,
-    p_saf: Annotated[float | None, typer.Option("--p-saf")] = None,
-    p_tox: Annotated[float | None, typer.Option("--p-tox")] = None,
-    ei_lower: Annotated[float | None, typer.Option("--ei-lower")] = None,
-    ei_upper: Annotated[float | None, typer.Option("--ei-upper")] = None,
-    skeleton: Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")] = None,
-    prior_sd: Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")] = None,
+    p_saf: PSafOpt = None,
+    p_tox: PToxOpt = None,
+    ei_lower: EiLowerOpt = None,
+    ei_upper: EiUpperOpt = None,
+    skeleton: SkeletonOpt = None,
+    model: ModelOpt = None,
+    prior_sd: PriorSdOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The selected dose (MTD) and estimates from the data observed; with --current also the next dose."""

@@ -22,6 +22,7 @@ design's own correct selection (the OBD for BOIN12, the MTD otherwise) on the sa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -337,8 +338,7 @@ class Aggregator:
         return SimulationStudyResult(
             name=spec.name, spec_sha256=spec.sha256(), seed=spec.seed, n_trials=spec.n_trials,
             block_trials=spec.block_trials, reference=self.designs[self.ref_index].id,
-            designs=[DesignInfo(id=d.id, label=d.label, name=d.name, target=d.target, cohort_size=d.cohort_size,
-                                n_cohorts=d.n_cohorts, options=d.options, swept=d.swept) for d in self.designs],
+            designs=[DesignInfo(**dataclasses.asdict(d)) for d in self.designs],
             scenarios=[ScenarioInfo(id=s.id, name=s.name, true_tox=s.true_tox, true_eff=s.true_eff)
                        for s in self.scenarios],
             cells=cells, comparison=rows)
