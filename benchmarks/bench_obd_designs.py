@@ -1,7 +1,7 @@
-"""Benchmark of the OBD / timed designs (BOIN12, BF-BOIN, TITE-BOIN) on a 5-dose scenario.
+"""Benchmark of the OBD / timed designs (BOIN12, U-BOIN, BF-BOIN, TITE-BOIN) on a 5-dose scenario.
 
 For each design: seconds for 10,000 trials (best of ``--repeats``, wall and CPU), trials per second,
-the issue-8 target (BOIN12 and BF-BOIN <= 0.5 s, TITE-BOIN <= 2 s), and the ratio against a
+the issue-8 target (BOIN12 and BF-BOIN <= 0.5 s, TITE-BOIN <= 2 s; U-BOIN held to BOIN12's 0.5 s), and the ratio against a
 per-trial loop: the same simulation called one trial at a time (``n_trials=1``), timed on
 ``--loop-trials`` trials and scaled linearly.
 
@@ -19,9 +19,10 @@ from dossier.designs import make_obd_design
 
 P_TOX = [0.04, 0.12, 0.25, 0.43, 0.63]
 P_RESP = [0.10, 0.20, 0.30, 0.45, 0.58]
-TARGET_S = {"boin12": 0.5, "bf-boin": 0.5, "tite-boin": 2.0}
+TARGET_S = {"boin12": 0.5, "uboin": 0.5, "bf-boin": 0.5, "tite-boin": 2.0}
 OPTIONS = {
     "boin12": dict(target=0.35),
+    "uboin": dict(target=0.25, s1=9, s2=18),
     "bf-boin": dict(target=0.25, n_earlystop=9, accrual_per_month=3, dlt_window_months=1),
     "tite-boin": dict(target=0.25, accrual_per_month=2, dlt_window_months=3),
 }

@@ -111,14 +111,14 @@ class RecordFilters(StrictModel):
 
 Prob = Annotated[float, Field(ge=0, le=1)]
 MTD_DESIGNS = ("3+3", "i3+3", "mtpi2", "boin", "crm")
-OBD_DESIGNS = ("boin12", "bf-boin", "tite-boin")
+OBD_DESIGNS = ("boin12", "uboin", "bf-boin", "tite-boin")
 
 
 class Scenario(StrictModel):
     name: str
     true_tox: list[Prob]
     true_eff: list[Prob] | None = Field(None, description="true response probability per dose "
-                                                          "(needed by boin12 and bf-boin)")
+                                                          "(needed by boin12, uboin and bf-boin)")
 
 
 class UtilitySettings(StrictModel):
@@ -128,6 +128,26 @@ class UtilitySettings(StrictModel):
     eff_tox: float = Field(60.0, ge=0, le=100)
     no_eff_no_tox: float = Field(40.0, ge=0, le=100)
     no_eff_tox: float = Field(0.0, ge=0, le=0)
+
+
+class UboinSettings(StrictModel):
+    """U-BOIN (Zhou, Lee & Yuan 2019) settings beyond the target, eff_lower and utility."""
+
+    tox_upper: float | None = Field(None, gt=0, lt=1, description="highest acceptable DLT rate (default: "
+                                                                   "target + 0.05)")
+    s1: int = Field(12, ge=1, description="patients on a dose that end stage I (BOIN)")
+    s2: int = Field(24, ge=2, description="patients on a dose that end the trial")
+    allocation: Literal["greedy", "proportional", "equal"] = Field(
+        "greedy", description="stage-II allocation by posterior mean utility")
+    association: float = Field(0.0, description="Gumbel association of toxicity and efficacy in simulations")
+    cutoff_tox: float = Field(0.95, ge=0.5, lt=1)
+    cutoff_eff: float = Field(0.90, ge=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _stages(self) -> UboinSettings:
+        if self.s2 <= self.s1:
+            raise ValueError(f"s2 ({self.s2}) must be larger than s1 ({self.s1})")
+        return self
 
 
 class AccrualSettings(StrictModel):
@@ -145,7 +165,7 @@ class BackfillSettings(StrictModel):
 class DesignSettings(StrictModel):
     """Dose-escalation design and the settings of its simulation."""
 
-    name: Literal["3+3", "i3+3", "mtpi2", "boin", "crm", "boin12", "bf-boin", "tite-boin"] = "boin"
+    name: Literal["3+3", "i3+3", "mtpi2", "boin", "crm", "boin12", "uboin", "bf-boin", "tite-boin"] = "boin"
     target: float = Field(0.30, gt=0, lt=1, description="Target DLT rate")
     cohort_size: int = Field(3, ge=1, le=12)
     n_cohorts: int = Field(10, ge=1, le=100)
@@ -153,14 +173,15 @@ class DesignSettings(StrictModel):
     seed: int = Field(20240801, ge=0)
     scenarios: list[Scenario] = Field(default_factory=list)
     n_earlystop: int | None = Field(None, ge=1, description="stop when this many patients are on one dose")
-    eff_lower: float = Field(0.25, gt=0, lt=1, description="lowest acceptable response rate (boin12)")
+    eff_lower: float = Field(0.25, gt=0, lt=1, description="lowest acceptable response rate (boin12, uboin)")
     utility: UtilitySettings = Field(default_factory=UtilitySettings)
+    uboin: UboinSettings = Field(default_factory=UboinSettings)
     accrual: AccrualSettings = Field(default_factory=AccrualSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
 
     @model_validator(mode="after")
     def _efficacy_scenarios(self) -> DesignSettings:
-        if self.name in ("boin12", "bf-boin"):
+        if self.name in ("boin12", "uboin", "bf-boin"):
             missing = [s.name for s in self.scenarios if s.true_eff is None]
             if missing:
                 raise ValueError(f"design {self.name} needs true_eff in every scenario; missing in {missing}")
@@ -174,8 +195,10 @@ class DesignSettings(StrictModel):
         opts: dict[str, Any] = {}
         if self.n_earlystop is not None:
             opts["n_earlystop"] = self.n_earlystop
-        if self.name == "boin12":
+        if self.name in ("boin12", "uboin"):
             opts.update(eff_lower=self.eff_lower, utility=self.utility.model_dump())
+        if self.name == "uboin":
+            opts.update(self.uboin.model_dump())
         if self.name in ("bf-boin", "tite-boin"):
             opts.update(accrual_per_month=self.accrual.per_month, dlt_window_months=self.accrual.dlt_window_months,
                         accrual=self.accrual.model)

@@ -5,8 +5,8 @@ BOIN (:mod:`boin`) and CRM (:mod:`crm`).  All share the :class:`~dossier.designs
 interface; :func:`make_design` builds one by name and :func:`simulate_trials` gives its operating
 characteristics.
 
-Optimal-biological-dose and timed designs (issue 8): BOIN12 (:mod:`boin12`), BF-BOIN (:mod:`backfill`)
-and TITE-BOIN (:mod:`tite_boin`), built by :func:`make_obd_design` and simulated by
+Optimal-biological-dose and timed designs (issue 8): BOIN12 (:mod:`boin12`), U-BOIN (:mod:`uboin`),
+BF-BOIN (:mod:`backfill`) and TITE-BOIN (:mod:`tite_boin`), built by :func:`make_obd_design` and simulated by
 :func:`simulate_obd` (their OCs, :class:`~dossier.designs.obd.ObdOperatingCharacteristics`, add
 efficacy, duration and patients below/at/above the MTD); the randomized comparison of dosages
 (:mod:`randomized`) and scenarios from fitted models (:mod:`scenarios`).
@@ -34,6 +34,7 @@ from dossier.designs.scenarios import FittedScenario, scenarios_from_fit, simula
 from dossier.designs.simulate import OperatingCharacteristics, simulate_trials
 from dossier.designs.three_plus_three import ThreePlusThree, closed_form_3plus3
 from dossier.designs.tite_boin import TiteBoin
+from dossier.designs.uboin import UBoin
 from dossier.errors import DesignError
 
 DESIGNS: dict[str, type[Design]] = {
@@ -79,11 +80,24 @@ def _build(registry: dict[str, type[Design]], aliases: dict[str, str], name: str
 
 OBD_DESIGNS: dict[str, type[Design]] = {
     "boin12": Boin12,
+    "uboin": UBoin,
     "bf-boin": BfBoin,
     "tite-boin": TiteBoin,
 }
 
-OBD_ALIASES = {"bfboin": "bf-boin", "backfill": "bf-boin", "titeboin": "tite-boin", "tite": "tite-boin"}
+OBD_ALIASES = {"u-boin": "uboin", "bfboin": "bf-boin", "backfill": "bf-boin", "titeboin": "tite-boin", "tite": "tite-boin"}
+
+
+#: how documents name the designs
+DESIGN_LABELS = {"3+3": "3+3", "i3+3": "i3+3", "mtpi2": "mTPI-2", "keyboard": "Keyboard", "boin": "BOIN", "crm": "CRM",
+                 "boin12": "BOIN12", "uboin": "U-BOIN", "bf-boin": "BF-BOIN", "tite-boin": "TITE-BOIN"}
+
+
+def design_label(name: str) -> str:
+    """The name of a design as documents print it ("uboin" -> "U-BOIN"); unknown names upper-cased."""
+    key = str(name).strip().lower()
+    key = ALIASES.get(key, OBD_ALIASES.get(key, key))
+    return DESIGN_LABELS.get(key, str(name).upper())
 
 
 def obd_design_names() -> list[str]:
@@ -92,14 +106,14 @@ def obd_design_names() -> list[str]:
 
 def make_obd_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                     **options) -> Design:
-    """Build an OBD / timed design by name ("boin12", "bf-boin", "tite-boin")."""
+    """Build an OBD / timed design by name ("boin12", "uboin", "bf-boin", "tite-boin")."""
     return _build(OBD_DESIGNS, OBD_ALIASES, name, target=target, n_doses=n_doses, cohort_size=cohort_size,
                   n_cohorts=n_cohorts, **options)
 
 
 def simulate_obd(design: Design, p_true, p_resp, n_trials: int, rng) -> ObdOperatingCharacteristics:
     """Operating characteristics of an OBD / timed design (``p_resp`` may be None for TITE-BOIN)."""
-    if isinstance(design, Boin12 | BfBoin) and p_resp is None:
+    if isinstance(design, Boin12 | UBoin | BfBoin) and p_resp is None:
         raise DesignError(f"{design.name} needs the true response probabilities", "p_resp / --true-eff")
     return design.simulate(p_true, p_resp, n_trials, rng)
 
@@ -107,8 +121,8 @@ def simulate_obd(design: Design, p_true, p_resp, n_trials: int, rng) -> ObdOpera
 __all__ = [
     "DEFAULT_UTILITY", "OBD_DESIGNS", "BfBoin", "Boin", "Boin12", "Crm", "Decision", "DecisionRow",
     "DecisionTable", "Design", "DesignError", "FittedScenario", "I3plus3", "Keyboard", "Mtpi2", "MtdSelection",
-    "ObdOperatingCharacteristics", "OperatingCharacteristics", "ThreePlusThree", "TiteBoin", "TransitionPathway",
-    "closed_form_3plus3", "crm_fit", "design_names", "exact_comparison", "getprior", "make_design",
+    "ObdOperatingCharacteristics", "OperatingCharacteristics", "ThreePlusThree", "TiteBoin", "TransitionPathway", "UBoin",
+    "closed_form_3plus3", "crm_fit", "design_label", "design_names", "exact_comparison", "getprior", "make_design",
     "make_obd_design", "obd_design_names", "sample_size_per_arm", "scenarios_from_fit", "simulate_comparison",
     "simulate_obd", "simulate_trials", "simulate_under_fit",
 ]

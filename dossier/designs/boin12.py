@@ -67,7 +67,13 @@ from dossier.designs.base import (
     unique_rows,
 )
 from dossier.designs.boin import boin_lambdas
-from dossier.designs.obd import ObdOperatingCharacteristics, ObdOutcomes, summarize_obd
+from dossier.designs.obd import (
+    ObdOperatingCharacteristics,
+    ObdOutcomes,
+    isotonic_mtd,
+    lockstep_trials,
+    summarize_obd,
+)
 from dossier.errors import DesignError
 
 #: Published default utilities (Lin et al. 2020): keys are the four (efficacy, toxicity) outcomes.
@@ -410,6 +416,10 @@ class Boin12(Design):
         stop = bool(fin[0]) and bool(no[0])
         return (None if stop else int(nxt[0])), [bool(v) for v in el[0]]
 
+    def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]):
+        """MTD for the escalation summary (:func:`~dossier.designs.obd.isotonic_mtd`)."""
+        return isotonic_mtd(self, n_patients, n_dlt)
+
     def decide(self, *args, **kwargs):  # noqa: D102 - the toxicity-only interface does not apply
         raise DesignError("BOIN12 decides on toxicity and efficacy", "decide",
                           "use Boin12.decide_obd(n, n_tox, n_eff, current)")
@@ -419,11 +429,20 @@ class Boin12(Design):
                  rng: np.random.Generator, uniforms: np.ndarray | None = None) -> ObdOperatingCharacteristics:
         p = check_probabilities(p_true, "p_true", self.n_doses)
         q = check_probabilities(p_resp, "p_resp", self.n_doses)
-        out = self.simulate_outcomes(p, q, n_trials, rng, uniforms)
-        util = true_utility(p, q, self.utility)
-        mtd = int(np.argmin(np.abs(p - self.target)))
-        obd = int(np.argmax(util[:mtd + 1]))   # as the authors: best true utility at or below the MTD
-        return summarize_obd(self, p, q, out, utility=util, select_obd=True, obd=obd)
+        return self.summarize_outcomes(p, q, self.simulate_outcomes(p, q, n_trials, rng, uniforms))
+
+    def true_obd(self, p_true, p_resp) -> int:
+        """As the authors: the dose of best true utility at or below the true MTD (closest to the target)."""
+        p = np.asarray(p_true, float)
+        util = true_utility(p, p_resp, self.utility)
+        return int(np.argmax(util[:int(np.argmin(np.abs(p - self.target))) + 1]))
+
+    def summarize_outcomes(self, p_true, p_resp, out: ObdOutcomes) -> ObdOperatingCharacteristics:
+        """OCs of simulated outcomes (correct selection: the true OBD, :meth:`true_obd`)."""
+        p = check_probabilities(p_true, "p_true", self.n_doses)
+        q = check_probabilities(p_resp, "p_resp", self.n_doses)
+        return summarize_obd(self, p, q, out, utility=true_utility(p, q, self.utility), select_obd=True,
+                             obd=self.true_obd(p, q))
 
     def simulate_outcomes(self, p_true, p_resp, n_trials: int, rng: np.random.Generator,
                           uniforms: np.ndarray | None = None, record: list | None = None) -> ObdOutcomes:
@@ -433,40 +452,7 @@ class Boin12(Design):
         cohort and whether that dose was eliminated at the time (for tests / audits)."""
         p = check_probabilities(p_true, "p_true", self.n_doses)
         q = check_probabilities(p_resp, "p_resp", self.n_doses)
-        T, D, c, K = int(n_trials), self.n_doses, self.cohort_size, self.n_cohorts
-        U = rng.random((T, K * c)) if uniforms is None else np.asarray(uniforms, float)
-        _check(U.shape[0] == T and U.shape[1] >= K * c, "uniforms must be (n_trials, >= max_patients)", "uniforms")
-        V = rng.random((T, K * c))
-        n = np.zeros((T, D), np.int64)
-        yT = np.zeros((T, D), np.int64)
-        yE = np.zeros((T, D), np.int64)
-        y11 = np.zeros((T, D), np.int64)
-        elim = np.zeros((T, D), bool)
-        posH = np.full((T, D), float(desirability(np.float64(0), 0.0, self.benchmark)))
-        d = np.full(T, self.start_dose, np.int64)
-        active = np.ones(T, bool)
-        no_sel = np.zeros(T, bool)
-        for k in range(K):
-            idx = np.flatnonzero(active)
-            if idx.size == 0:
-                break
-            dd = d[idx]
-            tox = U[idx, k * c:(k + 1) * c] < p[dd][:, None]
-            eff = V[idx, k * c:(k + 1) * c] < q[dd][:, None]
-            n[idx, dd] += c
-            yT[idx, dd] += tox.sum(axis=1)
-            yE[idx, dd] += eff.sum(axis=1)
-            y11[idx, dd] += (tox & eff).sum(axis=1)
-            el, ph = elim[idx], posH[idx]
-            nxt, fin, no = self._decide(n[idx], yT[idx], yE[idx], y11[idx], el, ph, dd, rng)
-            elim[idx], posH[idx] = el, ph
-            no_sel[idx] = no
-            fin = fin | (k == K - 1)
-            active[idx[fin]] = False
-            d[idx] = np.where(fin, dd, nxt)
-            if record is not None:
-                go = idx[~fin]
-                record.append({"trial": go, "dose": d[go].copy(), "eliminated": elim[go, d[go]].copy()})
-        sel = self.select_batch_obd(n, yT, yE, elim)
-        sel = np.where(no_sel, NONE, sel)
-        return ObdOutcomes(n=n, y=yT, r=yE, selected=sel, no_mtd=no_sel)
+        posH = np.full((int(n_trials), self.n_doses), float(desirability(np.float64(0), 0.0, self.benchmark)))
+        r = lockstep_trials(self, p, q, q, n_trials, rng, uniforms, posH, record)
+        sel = np.where(r.no_selection, NONE, self.select_batch_obd(r.n, r.y_tox, r.y_eff, r.eliminated))
+        return ObdOutcomes(n=r.n, y=r.y_tox, r=r.y_eff, selected=sel, no_mtd=r.no_selection)

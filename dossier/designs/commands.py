@@ -11,7 +11,7 @@ are 0-100, dose levels are **1-based**, ``null`` marks a rule that does not appl
   "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
   "overdose_60_pct", "overdose_80_pct", "mc_se": {same keys}, "design_params"}`` where
   ``overdose_pct`` is the mean percentage of patients treated above the true MTD (see
-  :mod:`dossier.designs.simulate` for every definition).  With ``--design boin12|bf-boin|tite-boin``
+  :mod:`dossier.designs.simulate` for every definition).  With ``--design boin12|uboin|bf-boin|tite-boin``
   the same keys (``selection_pct``: the OBD for BOIN12, the MTD for BF-BOIN / TITE-BOIN;
   ``pct_correct_selection`` against ``true_obd`` for BOIN12) plus ``p_resp``, ``true_obd``,
   ``mean_responses``, ``mean_total_responses``, ``mean_duration_months`` (null without calendar time),
@@ -41,7 +41,7 @@ from dossier.designs.simulate import progress_steps, simulate_trials
 from dossier.errors import DesignError
 
 DesignOpt = Annotated[str, typer.Option(
-    "--design", help="3+3, i3+3, mtpi2, keyboard, boin or crm; simulate also: boin12, bf-boin, tite-boin")]
+    "--design", help="3+3, i3+3, mtpi2, keyboard, boin or crm; simulate also: boin12, uboin, bf-boin, tite-boin")]
 TargetOpt = Annotated[float, typer.Option("--target", help="target DLT rate, e.g. 0.3")]
 CohortSizeOpt = Annotated[int, typer.Option("--cohort-size", help="patients per cohort")]
 CohortsOpt = Annotated[int, typer.Option("--cohorts", help="maximum number of cohorts")]
@@ -224,7 +224,15 @@ def simulate(
         "--stay-on-1-of-3/--no-stay-on-1-of-3", help="bf-boin: 1 DLT of 3 means stay (Zhao et al. Table 4)")] = None,
     eff_lower: Annotated[float | None, typer.Option("--eff-lower", help="boin12: lowest acceptable response")] = None,
     utility: Annotated[str | None, typer.Option(
-        "--utility", help="boin12: utilities of (eff no tox, eff+tox, neither, tox no eff), e.g. 100,60,40,0")] = None,
+        "--utility", help="boin12/uboin: utilities of (eff no tox, eff+tox, neither, tox no eff), e.g. 100,60,40,0")] = None,
+    s1: Annotated[int | None, typer.Option("--s1", help="uboin: patients on a dose that end stage I")] = None,
+    s2: Annotated[int | None, typer.Option("--s2", help="uboin: patients on a dose that end the trial")] = None,
+    allocation: Annotated[str | None, typer.Option(
+        "--allocation", help="uboin: stage-II allocation, greedy, proportional or equal")] = None,
+    association: Annotated[float | None, typer.Option(
+        "--association", help="uboin: Gumbel association of toxicity and efficacy (0: independent)")] = None,
+    tox_upper: Annotated[float | None, typer.Option(
+        "--tox-upper", help="uboin: highest acceptable DLT rate (default target + 0.05)")] = None,
 ) -> None:
     """Operating characteristics of a design by simulation, with Monte Carlo standard errors."""
     p_true = _floats(true_tox, "--true-tox")
@@ -233,17 +241,20 @@ def simulate(
     obd_key = OBD_ALIASES.get(design.strip().lower(), design.strip().lower())
     obd_only = {"--true-eff": true_eff, "--accrual-per-month": accrual_per_month,
                 "--dlt-window-months": dlt_window_months, "--accrual": accrual, "--n-cap": n_cap,
-                "--stay-on-1-of-3": stay_on_1_of_3, "--eff-lower": eff_lower, "--utility": utility}
+                "--stay-on-1-of-3": stay_on_1_of_3, "--eff-lower": eff_lower, "--utility": utility, "--s1": s1,
+                "--s2": s2, "--allocation": allocation, "--association": association, "--tox-upper": tox_upper}
     if obd_key in OBD_DESIGNS:
         _simulate_obd(obd_key, target=target, p_true=p_true, true_eff=true_eff, cohort_size=cohort_size,
                       cohorts=cohorts, trials=trials, seed=seed, start_dose=start_dose, n_earlystop=n_earlystop,
                       p_saf=p_saf, p_tox=p_tox, accrual_per_month=accrual_per_month,
                       dlt_window_months=dlt_window_months, accrual=accrual, n_cap=n_cap,
-                      stay_on_1_of_3=stay_on_1_of_3, eff_lower=eff_lower, utility=utility, as_json=as_json)
+                      stay_on_1_of_3=stay_on_1_of_3, eff_lower=eff_lower, utility=utility, as_json=as_json,
+                      uboin={"s1": s1, "s2": s2, "allocation": allocation, "association": association,
+                             "tox_upper": tox_upper})
         return
     given_obd = [k for k, v in obd_only.items() if v is not None]
     if given_obd:
-        raise DesignError(f"{', '.join(given_obd)} only apply to --design boin12, bf-boin or tite-boin",
+        raise DesignError(f"{', '.join(given_obd)} only apply to --design boin12, uboin, bf-boin or tite-boin",
                           given_obd[0])
     opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
                            p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper, n_earlystop=n_earlystop,
@@ -319,10 +330,10 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
                   p_saf: float | None, p_tox: float | None, accrual_per_month: float | None,
                   dlt_window_months: float | None, accrual: str | None, n_cap: int | None,
                   stay_on_1_of_3: bool | None, eff_lower: float | None, utility: str | None,
-                  as_json: bool) -> None:
+                  as_json: bool, uboin: dict | None = None) -> None:
     """``simulate`` for the OBD / timed designs (same JSON contract plus efficacy and duration keys)."""
     p_resp = _floats(true_eff, "--true-eff")
-    if key in ("boin12", "bf-boin") and not p_resp:
+    if key in ("boin12", "uboin", "bf-boin") and not p_resp:
         raise DesignError(f"--design {key} needs the true response probabilities", "--true-eff",
                           "e.g. --true-eff 0.1,0.2,0.3,0.45,0.58")
     if p_resp is not None and len(p_resp) != len(p_true):
@@ -336,6 +347,8 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
         opts["start_dose"] = start_dose - 1
     allowed = {
         "boin12": {"--n-earlystop", "--p-saf", "--p-tox", "--eff-lower", "--utility"},
+        "uboin": {"--p-saf", "--p-tox", "--eff-lower", "--utility", "--s1", "--s2", "--allocation", "--association",
+                  "--tox-upper"},
         "bf-boin": {"--n-earlystop", "--p-saf", "--p-tox", "--accrual-per-month", "--dlt-window-months",
                     "--accrual", "--n-cap", "--stay-on-1-of-3"},
         "tite-boin": {"--n-earlystop", "--p-saf", "--p-tox", "--accrual-per-month", "--dlt-window-months",
@@ -346,6 +359,7 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
              "--accrual-per-month": ("accrual_per_month", accrual_per_month),
              "--dlt-window-months": ("dlt_window_months", dlt_window_months), "--accrual": ("accrual", accrual),
              "--n-cap": ("n_cap", n_cap), "--stay-on-1-of-3": ("stay_on_1_of_3", stay_on_1_of_3)}
+    flags |= {f"--{k.replace('_', '-')}": (k, v) for k, v in (uboin or {}).items()}
     for flag, (name, value) in flags.items():
         if value is None:
             continue

@@ -83,6 +83,78 @@ class ObdOperatingCharacteristics(BaseModel):
     mc_se: dict[str, float | list[float] | None]
 
 
+class LockstepCounts(BaseModel):
+    """Per-trial counts after :func:`lockstep_trials` (arrays (n_trials, n_doses) unless noted)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    n: np.ndarray
+    y_tox: np.ndarray
+    y_eff: np.ndarray
+    y_both: np.ndarray
+    eliminated: np.ndarray
+    no_selection: np.ndarray   # (n_trials,)
+    state: np.ndarray          # the design's own state array
+
+
+def lockstep_trials(design, p_tox: np.ndarray, p_eff_given_tox: np.ndarray, p_eff_given_none: np.ndarray,
+                    n_trials: int, rng: np.random.Generator, uniforms: np.ndarray | None, state: np.ndarray,
+                    record: list | None = None) -> LockstepCounts:
+    """The cohort loop shared by the utility designs (BOIN12, U-BOIN), vectorised over trials.
+
+    Cohort k of a trial treats patients k*c .. k*c+c-1 at its current dose: toxicity from ``uniforms`` (common
+    random numbers; drawn from ``rng`` when None), efficacy from a second uniform against P(response | DLT)
+    or P(response | no DLT) of the dose.  After each cohort ``design._decide(n, y_tox, y_eff, y_both,
+    eliminated, state, dose, rng)`` returns (next dose, finish, no selection) for the active trials and
+    updates their ``eliminated`` and ``state`` rows in place.  Every trial finishes after ``n_cohorts``.
+    ``record`` (optional list) receives the dose assigned to each continuing trial after each cohort and
+    whether that dose was eliminated at the time (for tests / audits)."""
+    T, D, c, K = int(n_trials), design.n_doses, design.cohort_size, design.n_cohorts
+    U = rng.random((T, K * c)) if uniforms is None else np.asarray(uniforms, float)
+    if U.shape[0] != T or U.shape[1] < K * c:
+        from dossier.errors import DesignError
+
+        raise DesignError("uniforms must be (n_trials, >= max_patients)", "uniforms")
+    V = rng.random((T, K * c))
+    n, yT, yE, y11 = (np.zeros((T, D), np.int64) for _ in range(4))
+    elim = np.zeros((T, D), bool)
+    d = np.full(T, design.start_dose, np.int64)
+    active = np.ones(T, bool)
+    no_sel = np.zeros(T, bool)
+    for k in range(K):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        dd = d[idx]
+        tox = U[idx, k * c:(k + 1) * c] < p_tox[dd][:, None]
+        eff = V[idx, k * c:(k + 1) * c] < np.where(tox, p_eff_given_tox[dd][:, None], p_eff_given_none[dd][:, None])
+        n[idx, dd] += c
+        yT[idx, dd] += tox.sum(axis=1)
+        yE[idx, dd] += eff.sum(axis=1)
+        y11[idx, dd] += (tox & eff).sum(axis=1)
+        el, st = elim[idx], state[idx]
+        nxt, fin, no = design._decide(n[idx], yT[idx], yE[idx], y11[idx], el, st, dd, rng)
+        elim[idx], state[idx] = el, st
+        no_sel[idx] = no
+        fin = fin | (k == K - 1)
+        active[idx[fin]] = False
+        d[idx] = np.where(fin, dd, nxt)
+        if record is not None:
+            go = idx[~fin]
+            record.append({"trial": go, "dose": d[go].copy(), "eliminated": elim[go, d[go]].copy()})
+    return LockstepCounts(n=n, y_tox=yT, y_eff=yE, y_both=y11, eliminated=elim, no_selection=no_sel, state=state)
+
+
+def isotonic_mtd(design, n_patients: Sequence[int], n_dlt: Sequence[int]):
+    """The MTD of a utility design's data for the escalation summary: BOIN's ``select.mtd`` at the
+    design's target (isotonic estimates, Liu & Yuan 2015), which is the toxicity part of BOIN12's and
+    U-BOIN's rules; the OBD itself needs the efficacy data (``select_obd``)."""
+    from dossier.designs.boin import Boin
+
+    sel = Boin(target=design.target, n_doses=design.n_doses).select_mtd(n_patients, n_dlt)
+    return sel.model_copy(update={"note": f"MTD by BOIN's isotonic rule at the {design.name} target: {sel.note}"})
+
+
 def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | None, out: ObdOutcomes,
                   utility: Sequence[float] | None = None, select_obd: bool = False,
                   max_patients: int | None = None, obd: int | None = None) -> ObdOperatingCharacteristics:

@@ -86,6 +86,9 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     """Jinja environment for dossiers: HTML autoescaping everywhere and StrictUndefined."""
     env = Environment(loader=FileSystemLoader(str(templates_dir)), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True, trim_blocks=False)
+    from dossier.designs import design_label
+
+    env.filters["design_label"] = design_label
     return env
 
 

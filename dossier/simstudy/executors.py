@@ -37,14 +37,14 @@ def simulate_unit(design, true_tox: np.ndarray, true_eff: np.ndarray | None, uni
 
     ``uniforms`` has shape (trials, >= design.max_patients), one per patient slot (toxicity of the
     escalation patients: common random numbers).  MTD designs use the toxicity curve only.  OBD / timed
-    designs (BOIN12, BF-BOIN, TITE-BOIN) also draw efficacy, accrual and backfill randomness from
+    designs (BOIN12, U-BOIN, BF-BOIN, TITE-BOIN) also draw efficacy, accrual and backfill randomness from
     ``rng`` (a generator seeded by the unit's SeedSequence, never global state) and return
     :class:`~dossier.designs.obd.ObdOutcomes`; TITE-BOIN's responses (which do not influence the
     design) are then drawn from ``rng`` as :meth:`TiteBoin.simulate` does.
     """
-    from dossier.designs import BfBoin, Boin12, TiteBoin
+    from dossier.designs import BfBoin, Boin12, TiteBoin, UBoin
 
-    if isinstance(design, Boin12 | BfBoin | TiteBoin):
+    if isinstance(design, Boin12 | UBoin | BfBoin | TiteBoin):
         if rng is None:
             raise ValueError("OBD designs need a seeded generator for their extra randomness")
         T = uniforms.shape[0]

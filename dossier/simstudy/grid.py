@@ -53,11 +53,11 @@ DESIGN_SETTINGS = ("target", "cohort_size", "n_cohorts")
 #: early cost less than the maximum) so that tasks carry >= min_task_seconds; used only to group units
 #: into tasks, never to compute results
 #: (OBD designs: simulate_unit's CPU time for 5 doses, 10 cohorts of 3, blocks of 2,500, rounded down)
-COST_PER_TRIAL_COHORT = {"crm": 1.0e-6, "3+3": 0.12e-6, "boin12": 3.5e-6, "bf-boin": 5.5e-6, "tite-boin": 3.0e-6}
+COST_PER_TRIAL_COHORT = {"crm": 1.0e-6, "3+3": 0.12e-6, "boin12": 3.5e-6, "uboin": 2.5e-6, "bf-boin": 5.5e-6, "tite-boin": 3.0e-6}
 
 #: designs that simulate with an efficacy curve (OBD designs, built by ``make_obd_design``): they need the
 #: scenario's ``true_eff``; TITE-BOIN uses it (optionally) only for the mean numbers of responses
-OBD_NEEDS_EFF = ("boin12", "bf-boin")
+OBD_NEEDS_EFF = ("boin12", "uboin", "bf-boin")
 DEFAULT_COST_PER_TRIAL_COHORT = 0.18e-6
 
 
@@ -89,7 +89,8 @@ class StudyDesign(_Strict):
     :func:`dossier.designs.make_obd_design` accepts, its options, a sweep."""
 
     name: str = Field(min_length=1, description="design name, e.g. boin, crm, 3+3, keyboard, or an OBD / timed "
-                                                "design: boin12, bf-boin, tite-boin (these need true_eff, "
+                                                "design: boin12, uboin, bf-boin, tite-boin (these need "
+                                                "true_eff, "
                                                 "tite-boin only for responses)")
     label: str | None = Field(None, description="shown in tables; default: the design name")
     target: float | None = Field(None, gt=0, lt=1, description="default: the study's target")
@@ -276,7 +277,7 @@ def build_design(kwargs: dict[str, Any]):
 
 
 def obd_key(name: str) -> str | None:
-    """The canonical name of an OBD / timed design ("boin12", "bf-boin", "tite-boin"), else None."""
+    """The canonical name of an OBD / timed design ("boin12", "uboin", "bf-boin", "tite-boin"), else None."""
     from dossier.designs import OBD_ALIASES, OBD_DESIGNS
 
     key = str(name).strip().lower()

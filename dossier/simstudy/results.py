@@ -220,18 +220,11 @@ def _mean_se(x: np.ndarray) -> tuple[float, float]:
 def summarize_obd_cell(design, true_tox: list[float], true_eff: list[float] | None, out: ObdOutcomes
                        ) -> tuple[ObdOperatingCharacteristics, int]:
     """The OCs of an OBD / timed design as its own ``simulate`` summarises them, and the dose whose
-    selection is correct (the true OBD for BOIN12, the true MTD otherwise)."""
-    from dossier.designs import Boin12
-    from dossier.designs.boin12 import true_utility
-
+    selection is correct (the true OBD for the utility designs BOIN12 and U-BOIN, the true MTD otherwise)."""
+    if getattr(design, "selects_obd", False):
+        oc = design.summarize_outcomes(true_tox, true_eff, out)
+        return oc, oc.true_obd
     p = np.asarray(true_tox, dtype=float)
-    if isinstance(design, Boin12):
-        q = np.asarray(true_eff, dtype=float)
-        util = true_utility(p, q, design.utility)
-        mtd = int(np.argmin(np.abs(p - design.target)))
-        obd = int(np.argmax(util[:mtd + 1]))  # as Boin12.simulate: best true utility at or below the MTD
-        oc = summarize_obd(design, p, q, out, utility=util, select_obd=True, obd=obd)
-        return oc, obd
     oc = summarize_obd(design, p, None if true_eff is None else np.asarray(true_eff, dtype=float), out)
     return oc, oc.true_mtd
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
 from dossier.analyses import AnalysesBundle, run_analyses
@@ -25,8 +25,9 @@ NUM = re.compile(r'<a class="num" data-eid="([^"]+)"[^>]*>(.*?)</a>', re.S)
 
 
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(REPO / "templates")), autoescape=select_autoescape(["html", "j2"]),
-                       undefined=StrictUndefined)
+    from dossier.render.html import make_environment
+
+    return make_environment(REPO / "templates")
 
 
 def render(section: str, bundle, spec, agency: str = "fda", figures: dict | None = None) -> str:

@@ -30,6 +30,8 @@ def run(*args):
                  "--accrual-per-month", "3", "--dlt-window-months", "1"]),
     ("boin12", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--utility", "100,60,40,0", "--eff-lower", "0.2"]),
     ("tite-boin", ["--dlt-window-months", "3", "--accrual-per-month", "2"]),
+    ("uboin", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--s1", "9", "--s2", "18", "--allocation", "proportional",
+               "--association", "0.3", "--tox-upper", "0.3"]),
 ])
 def test_json_contract(design, extra):
     r = run("--design", design, "--target", "0.25", "--true-tox", "0.04,0.12,0.25,0.43,0.63", "--trials", "200",
@@ -41,8 +43,12 @@ def test_json_contract(design, extra):
                                              "design_params"}) | {"mean_responses", "mean_duration_months"}
     assert abs(sum(out["selection_pct"]) + out["no_selection_pct"] - 100) < 1e-6
     assert out["true_mtd"] == 3 and out["design"] == design
-    if design != "boin12":
+    if design in ("bf-boin", "tite-boin"):
         assert out["mean_duration_months"] > 0
+    if design == "uboin":
+        params = out["design_params"]
+        assert (params["s1"], params["s2"], params["allocation"], params["association"]) == (9, 18, "proportional", 0.3)
+        assert out["true_obd"] is not None and out["mean_duration_months"] is None
 
 
 def test_errors():
@@ -53,6 +59,12 @@ def test_errors():
     r = run("--design", "tite-boin", "--true-tox", "0.1,0.2,0.3", "--n-cap", "6")
     assert isinstance(r.exception, DesignError)
     r = run("--design", "boin12", "--true-tox", "0.1,0.2,0.3", "--true-eff", "0.1,0.2")
+    assert isinstance(r.exception, DesignError)
+    r = run("--design", "boin12", "--true-tox", "0.1,0.2,0.3", "--true-eff", "0.1,0.2,0.3", "--s1", "6")
+    assert isinstance(r.exception, DesignError) and "--s1" in str(r.exception)
+    r = run("--design", "uboin", "--true-tox", "0.1,0.2,0.3", "--true-eff", "0.1,0.2,0.3", "--allocation", "x")
+    assert isinstance(r.exception, DesignError)
+    r = run("--design", "uboin", "--true-tox", "0.1,0.2,0.3")
     assert isinstance(r.exception, DesignError)
 
 

@@ -1,4 +1,4 @@
-"""OBD / timed designs (BOIN12, BF-BOIN, TITE-BOIN) in the simulation-study grid: identical results
+"""OBD / timed designs (BOIN12, U-BOIN, BF-BOIN, TITE-BOIN) in the simulation-study grid: identical results
 whatever the executor, task grouping or cache; cells equal the designs' own ``simulate`` on the unit's
 seeds; efficacy required where the design needs it; OBD fields survive a JSON round trip."""
 
@@ -28,6 +28,7 @@ def obd_grid(**overrides) -> dict:
             "designs": [{"name": "boin", "label": "BOIN"},
                         {"name": "bf-boin", "label": "BF-BOIN"},
                         {"name": "boin12", "label": "BOIN12"},
+                        {"name": "uboin", "label": "U-BOIN", "options": {"s1": 9, "s2": 18}},
                         {"name": "tite-boin", "label": "TITE-BOIN"}],
             "scenarios": SCENARIOS}
     grid.update(overrides)
@@ -75,14 +76,14 @@ def test_cell_types_and_consistency(result):
             assert backfill > 0
             # escalation cohorts exclude backfilled patients
             assert c.mean_cohorts == pytest.approx((oc.mean_total_patients - backfill) / 3)
-        if c.design_id == "boin12":
+        if c.design_id in ("boin12", "u-boin"):  # ids come from the labels
             assert oc.true_obd is not None and oc.pct_correct_selection == oc.selection_pct[oc.true_obd]
         if c.design_id == "tite-boin":
             assert oc.mean_total_responses > 0  # drawn from the scenario's true_eff
     assert result.cell("bf-boin", "mtd_at_4").pcs_diff_se is not None  # paired with the reference (BOIN)
 
 
-@pytest.mark.parametrize("name", ["bf-boin", "boin12"])
+@pytest.mark.parametrize("name", ["bf-boin", "boin12", "uboin"])
 def test_cell_equals_the_designs_own_simulation_on_the_unit_seeds(name):
     """One block per cell: the study's OCs are ``design.simulate`` on the block's uniforms (toxicity, common
     to every design) and the generator of the block's first spawned child (efficacy, accrual, backfill)."""
@@ -90,15 +91,15 @@ def test_cell_equals_the_designs_own_simulation_on_the_unit_seeds(name):
     res = run_study(spec)
     for sc in expand_scenarios(spec):
         entropy, key = unit_seed(spec.seed, sc, 0)
-        design = make_obd_design(name, target=0.3, n_doses=5)
+        design = make_obd_design(name, target=0.3, n_doses=5, **({"s1": 9, "s2": 18} if name == "uboin" else {}))
         u = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=key)).random(
             (design.max_patients, 200)).T
         rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=key + (0,)))
         expected = design.simulate(sc.true_tox, sc.true_eff, 200, rng, uniforms=u)
-        assert res.cell(name, sc.id).oc == expected
+        assert res.cell({"uboin": "u-boin"}.get(name, name), sc.id).oc == expected
 
 
-@pytest.mark.parametrize("name", ["bf-boin", "BOIN12", "backfill"])
+@pytest.mark.parametrize("name", ["bf-boin", "BOIN12", "backfill", "u-boin"])
 def test_obd_design_without_true_eff_is_a_spec_error(name):
     grid = obd_grid(designs=[{"name": "boin"}, {"name": name}],
                     scenarios=[SCENARIOS[0], {"name": "no efficacy", "true_tox": [0.05, 0.1, 0.2, 0.3, 0.45]}])
@@ -136,6 +137,7 @@ def test_tidy_table_and_section_show_the_obd_figures(result):
     bf = df[(df.design_id == "bf-boin") & (df.scenario_id == "mtd_at_4")]
     assert {"mean_responses", "mean_backfill_patients", "mean_duration_months"} <= set(bf.metric)
     assert "true_obd" in set(df[df.design_id == "boin12"].metric)
+    assert "true_obd" in set(df[df.design_id == "u-boin"].metric)
     assert "mean_duration_months" not in set(df[df.design_id == "boin"].metric)
 
     from dossier.render.html import make_environment
