@@ -54,7 +54,13 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
           out: Annotated[Path, typer.Option(help="Output folder.")] = Path("output"),
           check: Annotated[bool, typer.Option("--check", help="Build nothing; exit 1 if outputs are missing or stale.")] = False,
           force: Annotated[bool, typer.Option("--force", help="Rebuild even if nothing changed.")] = False,
-          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False) -> None:
+          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+          executor: Annotated[str, typer.Option(
+              "--executor", help="Simulation study: inprocess, processes or dask (results do not depend on it).")
+          ] = "inprocess",
+          workers: Annotated[int | None, typer.Option(
+              "--workers", help="Processes for the simulation study and the PDFs (default: all cores).")] = None,
+          ) -> None:
     """Build the dossiers of a study: output/<study>/<agency>/dossier.html|pdf, evidence.json, manifest.json."""
     from dossier.pipeline import build as run_build
     from dossier.pipeline import check_outputs, plan_build
@@ -71,7 +77,8 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
         return
     status, progress = _progress(quiet)
     try:
-        result = run_build(spec, agency, format, out, progress=progress, force=force)
+        result = run_build(spec, agency, format, out, progress=progress, force=force, executor=executor,
+                           workers=workers)
     finally:
         if status is not None:
             status.stop()

@@ -229,7 +229,10 @@ def persistent_low_grade_rate(analyses, dose: float) -> float | None:
     return None if rate is None else rate.rate
 
 
-def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreEvidence:
+def compute_evidence(plan: BuildPlan, progress: Progress | None = None, *, executor: str = "inprocess",
+                     workers: int | None = None) -> CoreEvidence:
+    """The agency-neutral evidence of a study.  ``executor`` / ``workers`` choose how the simulation study
+    is computed (``inprocess``, ``processes`` or ``dask``); its results do not depend on them."""
     from dossier.ingest import load_study
 
     say = progress or (lambda _msg: None)
@@ -249,7 +252,7 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None) -> CoreE
 
         say("simulation study")
         # the cache lives outside the study folder (which a build replaces), keyed by task hash
-        simulation_study = run_study(spec.simulation_study, "inprocess",
+        simulation_study = run_study(spec.simulation_study, executor, workers=workers,
                                      cache_dir=plan.out_dir / ".cache" / "simstudy" / spec.study.id)
     say("pmr risk")
     from dossier.analyses.pmr_risk import assess_pmr_risk
@@ -449,10 +452,19 @@ def _swap_in(stage_dir: Path, study_dir: Path) -> None:
 
 def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
           formats: Sequence[str] | str | None = None, out_dir: str | Path = "output",
-          progress: Progress | None = None, force: bool = False) -> BuildResult:
-    """Build every requested dossier of a study (see the module docstring)."""
+          progress: Progress | None = None, force: bool = False, *, executor: str = "inprocess",
+          workers: int | None = None) -> BuildResult:
+    """Build every requested dossier of a study (see the module docstring).  ``executor`` and ``workers``
+    run the simulation study (in this process, in ``workers`` processes or on Dask) and ``workers`` also
+    bounds the PDF processes; outputs are byte-identical whatever they are."""
     import time
 
+    from dossier.simstudy.executors import EXECUTORS, ExecutorError
+
+    if str(executor).strip().lower() not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {executor!r}", "--executor", f"choose one of: {', '.join(EXECUTORS)}")
+    if workers is not None and workers < 1:
+        raise ExecutorError(f"--workers must be >= 1, got {workers}", "--workers")
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     plan = plan_build(spec_path, agencies, formats, out_dir)
@@ -476,7 +488,7 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
             evidence = None
     t0 = time.perf_counter()
     if evidence is None:
-        evidence = compute_evidence(plan, progress)
+        evidence = compute_evidence(plan, progress, executor=executor, workers=workers)
     timings["evidence"] = time.perf_counter() - t0
 
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -486,7 +498,7 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
         evidence_hash = evidence.content_hash()
         (stage_dir / "evidence.json").write_text(evidence_json, encoding="utf-8")
         files = [stage_dir / "evidence.json"]
-        files += render_variants(plan, evidence, stage_dir, progress, timings)
+        files += render_variants(plan, evidence, stage_dir, progress, timings, workers=workers)
         if evidence.simulation_study is not None:
             files.append(evidence.simulation_study.write_parquet(stage_dir / "simulation_study.parquet"))
         manifest_data = _manifest(plan, stage_dir, files, evidence_hash)

@@ -65,3 +65,10 @@ def test_preflight_command(built_example, tmp_path, capsys):
     assert main(["preflight", str(pdf), "--paper", "letter"]) == 1
     assert "page size" in capsys.readouterr().err
     assert main(["preflight", str(tmp_path / "missing.pdf")]) == 2
+
+
+def test_unknown_executor_is_one_error_block_exit_2(example_spec_path, tmp_path, capsys):
+    rc = main(["build", str(example_spec_path), "--executor", "threads", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown executor" in err and "inprocess, processes, dask" in err and "Traceback" not in err
+    assert main(["build", str(example_spec_path), "--workers", "0", "--out", str(tmp_path)]) == 2

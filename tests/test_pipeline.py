@@ -223,6 +223,15 @@ def test_obd_design_spec_builds_and_cached_evidence_keeps_obd_results(example_co
     assert "Mean backfill patients" in (again.study_dir / "ema" / "dossier.html").read_text()
 
 
+def test_simulation_study_on_processes_gives_identical_evidence(built_example, example_copy, tmp_path):
+    """``build --executor processes --workers 2``: the simulation study runs in two processes (no cache in a
+    new output folder), and the evidence is byte-identical to the in-process build."""
+    result = build(example_copy, agencies="fda", formats="html", out_dir=tmp_path, executor="processes", workers=2)
+    assert (result.study_dir / "evidence.json").read_bytes() == (built_example.study_dir / "evidence.json").read_bytes()
+    with pytest.raises(DossierError, match="unknown executor"):
+        build(example_copy, out_dir=tmp_path, executor="threads")
+
+
 @pytest.mark.parametrize("name", ["uboin", "boin12"])
 def test_utility_design_spec_builds(example_copy, tmp_path, name):
     """A utility (OBD) design as the study's design: OBD selection in the OCs, the escalation summary's MTD by
