@@ -21,7 +21,10 @@ are 0-100, dose levels are **1-based**, ``null`` marks a rule that does not appl
 * ``decide`` -> interval designs and 3+3: ``{"design", "target", "n", "dlt", "selected",
   "estimates", "ci_lower", "ci_upper", "eliminated", "note"}`` (+ ``"next"`` with ``--current``);
   CRM: ``{"design", "model", "skeleton", "recommended", "ptox", "ptox_lower", "ptox_upper",
-  "conf_level", "estimate", "post_var", "n", "dlt"}``.
+  "conf_level", "estimate", "post_var", "n", "dlt"}``; BOIN12 / U-BOIN (``--resp`` per dose):
+  ``{"design", "target", "n", "dlt", "resp", "selected" (the OBD), "note", "doses": [per-dose estimates:
+  BOIN12 p_tox, p_eff, utility; U-BOIN mean_utility, pr_overly_toxic, pr_futile, admissible], "next":
+  {"dose", "eliminated"[, "stage2"]}}`` (BOIN12 also ``"mtd"``).
 
 Bad input raises :class:`~dossier.errors.DesignError`; the application's CLI prints it and exits 2.
 """
@@ -53,6 +56,18 @@ EiUpperOpt = Annotated[float | None, typer.Option("--ei-upper", help="i3+3/mTPI-
 SkeletonOpt = Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")]
 PriorSdOpt = Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")]
+EffLowerOpt = Annotated[float | None, typer.Option("--eff-lower", help="boin12/uboin: lowest acceptable response")]
+UtilityOpt = Annotated[str | None, typer.Option(
+    "--utility", help="boin12/uboin: utilities of (eff no tox, eff+tox, neither, tox no eff), e.g. 100,60,40,0")]
+S1Opt = Annotated[int | None, typer.Option("--s1", help="uboin: patients on a dose that end stage I")]
+S2Opt = Annotated[int | None, typer.Option("--s2", help="uboin: patients on a dose that end the trial")]
+AllocationOpt = Annotated[str | None, typer.Option(
+    "--allocation", help="uboin: stage-II allocation, greedy, proportional or equal")]
+AssociationOpt = Annotated[float | None, typer.Option(
+    "--association", help="uboin: Gumbel association of toxicity and efficacy (0: independent)")]
+ToxUpperOpt = Annotated[float | None, typer.Option(
+    "--tox-upper", help="uboin: highest acceptable DLT rate (default target + 0.05)")]
+UTILITY_KEYS = ("eff_no_tox", "eff_tox", "no_eff_no_tox", "no_eff_tox")
 
 
 def _floats(text: str | None, where: str) -> list[float] | None:
@@ -115,6 +130,14 @@ def _design_options(design: str, *, skeleton: str | None = None, model: str | No
             raise DesignError("--n-earlystop applies to interval designs only", "--n-earlystop")
         opts["n_earlystop"] = n_earlystop
     return opts
+
+
+def _utility(text: str) -> dict[str, float]:
+    u = _floats(text, "--utility") or []
+    if len(u) != 4:
+        raise DesignError("--utility needs 4 numbers: eff without tox, eff with tox, neither, tox without eff",
+                          "--utility", "e.g. 100,60,40,0")
+    return dict(zip(UTILITY_KEYS, u, strict=True))
 
 
 def _dose1(d: int | None) -> int | None:
@@ -222,17 +245,13 @@ def simulate(
     n_cap: Annotated[int | None, typer.Option("--n-cap", help="bf-boin: close a dose for backfill at n")] = None,
     stay_on_1_of_3: Annotated[bool | None, typer.Option(
         "--stay-on-1-of-3/--no-stay-on-1-of-3", help="bf-boin: 1 DLT of 3 means stay (Zhao et al. Table 4)")] = None,
-    eff_lower: Annotated[float | None, typer.Option("--eff-lower", help="boin12: lowest acceptable response")] = None,
-    utility: Annotated[str | None, typer.Option(
-        "--utility", help="boin12/uboin: utilities of (eff no tox, eff+tox, neither, tox no eff), e.g. 100,60,40,0")] = None,
-    s1: Annotated[int | None, typer.Option("--s1", help="uboin: patients on a dose that end stage I")] = None,
-    s2: Annotated[int | None, typer.Option("--s2", help="uboin: patients on a dose that end the trial")] = None,
-    allocation: Annotated[str | None, typer.Option(
-        "--allocation", help="uboin: stage-II allocation, greedy, proportional or equal")] = None,
-    association: Annotated[float | None, typer.Option(
-        "--association", help="uboin: Gumbel association of toxicity and efficacy (0: independent)")] = None,
-    tox_upper: Annotated[float | None, typer.Option(
-        "--tox-upper", help="uboin: highest acceptable DLT rate (default target + 0.05)")] = None,
+    eff_lower: EffLowerOpt = None,
+    utility: UtilityOpt = None,
+    s1: S1Opt = None,
+    s2: S2Opt = None,
+    allocation: AllocationOpt = None,
+    association: AssociationOpt = None,
+    tox_upper: ToxUpperOpt = None,
 ) -> None:
     """Operating characteristics of a design by simulation, with Monte Carlo standard errors."""
     p_true = _floats(true_tox, "--true-tox")
@@ -369,11 +388,7 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
     if utility is not None:
         if "--utility" not in allowed:
             raise DesignError(f"--utility does not apply to --design {key}", "--utility")
-        u = _floats(utility, "--utility") or []
-        if len(u) != 4:
-            raise DesignError("--utility needs 4 numbers: eff without tox, eff with tox, neither, tox without eff",
-                              "--utility", "e.g. 100,60,40,0")
-        opts["utility"] = dict(zip(("eff_no_tox", "eff_tox", "no_eff_no_tox", "no_eff_tox"), u, strict=True))
+        opts["utility"] = _utility(utility)
     d = make_obd_design(key, target=target, n_doses=len(p_true), cohort_size=cohort_size, n_cohorts=cohorts,
                         **opts)
     oc = simulate_obd(d, p_true, p_resp, trials, np.random.default_rng(seed))
@@ -439,8 +454,33 @@ def decide(
     model: ModelOpt = None,
     prior_sd: PriorSdOpt = None,
     as_json: JsonOpt = False,
+    resp: Annotated[str | None, typer.Option("--resp", help="boin12/uboin: responses per dose")] = None,
+    both: Annotated[str | None, typer.Option(
+        "--both", help="boin12/uboin: patients with a response and a DLT per dose (needed for non-additive "
+                       "utilities)")] = None,
+    eliminated: Annotated[str | None, typer.Option(
+        "--eliminated", help="boin12/uboin: 1-based doses eliminated so far, comma-separated")] = None,
+    stage2: Annotated[bool, typer.Option("--stage2", help="uboin: the trial is already in stage II")] = False,
+    eff_lower: EffLowerOpt = None,
+    utility: UtilityOpt = None,
+    s1: S1Opt = None,
+    s2: S2Opt = None,
+    allocation: AllocationOpt = None,
+    tox_upper: ToxUpperOpt = None,
 ) -> None:
-    """The selected dose (MTD) and estimates from the data observed; with --current also the next dose."""
+    """The selected dose (MTD, or OBD for boin12/uboin) and estimates from the data observed; with --current
+    also the next dose."""
+    key = OBD_ALIASES.get(design.strip().lower(), design.strip().lower())
+    obd = {"--resp": resp, "--both": both, "--eliminated": eliminated, "--eff-lower": eff_lower,
+           "--utility": utility, "--s1": s1, "--s2": s2, "--allocation": allocation, "--tox-upper": tox_upper}
+    if key in ("boin12", "uboin"):
+        _decide_obd(key, target=target, n=n, dlt=dlt, resp=resp, both=both, current=current, eliminated=eliminated,
+                    stage2=stage2, cohort_size=cohort_size, cohorts=cohorts, options=obd, as_json=as_json)
+        return
+    given = [k for k, v in obd.items() if v is not None] + (["--stage2"] if stage2 else [])
+    if given:
+        raise DesignError(f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} to --design boin12 or "
+                          "uboin", given[0])
     opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
                            p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper)
     is_crm = design.strip().lower() == "crm"
@@ -515,6 +555,89 @@ def decide(
     console.print(t)
     chosen = payload.get("selected", payload.get("recommended"))
     console.print(f"selected / recommended dose: {'none' if chosen is None else chosen}")
+    if "next" in payload:
+        console.print(f"next cohort: {payload['next']}")
+
+
+def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp: str | None, both: str | None,
+                current: int | None, eliminated: str | None, stage2: bool, cohort_size: int, cohorts: int,
+                options: dict, as_json: bool) -> None:
+    """``decide`` for the utility designs: the OBD with per-dose estimates; with --current the next dose."""
+    counts, dlts, resps = _ints(n, "--n"), _ints(dlt, "--dlt"), _ints(resp, "--resp")
+    if counts is None or dlts is None or resps is None:
+        raise DesignError(f"--design {key} needs patients, DLTs and responses per dose", "--n/--dlt/--resp",
+                          "e.g. --n 3,6,3 --dlt 0,1,2 --resp 1,3,2")
+    k = len(counts)
+    if len(dlts) != k or len(resps) != k:
+        raise DesignError(f"--n, --dlt and --resp need one value per dose ({k})", "--n/--dlt/--resp")
+    opts: dict = {}
+    allowed = {"boin12": ("--eff-lower", "--utility"),
+               "uboin": ("--eff-lower", "--utility", "--s1", "--s2", "--allocation", "--tox-upper")}[key]
+    for flag in ("--eff-lower", "--utility", "--s1", "--s2", "--allocation", "--tox-upper"):
+        value = options.get(flag)
+        if value is None:
+            continue
+        if flag not in allowed:
+            raise DesignError(f"{flag} does not apply to --design {key}", flag)
+        opts[flag[2:].replace("-", "_")] = _utility(value) if flag == "--utility" else value
+    if stage2 and key != "uboin":
+        raise DesignError("--stage2 applies to --design uboin only", "--stage2")
+    el = [False] * k
+    for d in _ints(eliminated, "--eliminated") or []:
+        if not 1 <= d <= k:
+            raise DesignError(f"--eliminated lists 1-based dose levels in 1..{k}", "--eliminated")
+        el[d - 1] = True
+    d = make_obd_design(key, target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
+    u = np.array([d.utility[x] for x in UTILITY_KEYS])
+    additive = abs((u[0] + u[3]) - (u[1] + u[2])) < 1e-9
+    y11 = _ints(both, "--both")
+    if y11 is None:
+        if not additive:
+            raise DesignError("these utilities are not additive: give --both (patients with a response and a DLT)",
+                              "--both")
+        # with additive utilities the mean utility does not depend on the joint cell; any feasible value will do
+        y11 = [max(0, a + b - m) for a, b, m in zip(dlts, resps, counts, strict=True)]
+    elif len(y11) != k:
+        raise DesignError(f"--both needs one value per dose ({k})", "--both")
+    payload: dict = {"design": d.name, "target": d.target, "n": counts, "dlt": dlts, "resp": resps}
+    if key == "uboin":
+        sel = d.select_obd(counts, dlts, resps, y11, el)
+        payload.update(selected=_dose1(sel.selected), note=sel.note,
+                       doses=[p.model_dump() | {"dose": p.dose + 1} for p in sel.doses])
+    else:
+        sel = d.select_obd(counts, dlts, resps, el)
+        payload.update(selected=_dose1(sel.selected), note=sel.note, mtd=_dose1(sel.mtd),
+                       doses=[{"dose": i + 1, "n": counts[i], "p_tox": sel.p_tox[i], "p_eff": sel.p_eff[i],
+                               "utility": sel.utility[i], "eliminated": sel.eliminated[i]} for i in range(k)])
+    if current is not None:
+        if not 1 <= current <= k or counts[current - 1] == 0:
+            raise DesignError(f"--current is the 1-based dose of the last cohort (a treated dose in 1..{k})",
+                              "--current")
+        if key == "uboin":
+            nxt, el2, st2 = d.decide_obd(counts, dlts, resps, y11, current - 1, el, stage2=stage2)
+            payload["next"] = {"dose": _dose1(nxt), "eliminated": el2, "stage2": st2}
+        else:
+            nxt, el2 = d.decide_obd(counts, dlts, resps, current - 1, el, n_both=None if additive else y11)
+            payload["next"] = {"dose": _dose1(nxt), "eliminated": el2}
+    if as_json:
+        _emit(payload)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title=f"{payload['design']}: decision from the data")
+    for col in ("dose", "patients", "DLTs", "responses", "utility", "note"):
+        t.add_column(col, justify="right")
+    for row in payload["doses"]:
+        i = row["dose"] - 1
+        util = row.get("mean_utility", row.get("utility"))
+        flag = ("eliminated" if row["eliminated"] else
+                ("not admissible" if row.get("admissible") is False and counts[i] > 0 else ""))
+        t.add_row(str(row["dose"]), str(counts[i]), str(dlts[i]), str(resps[i]),
+                  "-" if util is None else f"{util:.1f}", flag)
+    console.print(t)
+    console.print(f"OBD: {'none' if payload['selected'] is None else payload['selected']}  ({payload['note']})")
     if "next" in payload:
         console.print(f"next cohort: {payload['next']}")
 

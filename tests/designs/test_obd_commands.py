@@ -72,3 +72,43 @@ def test_mtd_designs_unchanged():
     r = run("--design", "boin", "--true-tox", "0.05,0.1,0.2,0.3,0.45", "--trials", "100", "--json")
     assert r.exit_code == 0
     assert set(json.loads(r.output)) == MTD_KEYS
+
+
+def decide(*args):
+    return CliRunner().invoke(APP, ["decide", *args])
+
+
+def test_decide_uboin_matches_the_design():
+    """``decide --design uboin``: the OBD, the per-dose posterior and the next dose, as UBoin computes them."""
+    from dossier.designs import UBoin
+
+    r = decide("--design", "uboin", "--target", "0.25", "--n", "6,6,3,0", "--dlt", "0,1,2,0", "--resp", "0,4,2,0",
+               "--both", "0,1,1,0", "--current", "3", "--stage2", "--s1", "6", "--s2", "12", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    d = UBoin(target=0.25, n_doses=4, s1=6, s2=12)
+    sel = d.select_obd([6, 6, 3, 0], [0, 1, 2, 0], [0, 4, 2, 0], [0, 1, 1, 0])
+    assert out["selected"] == sel.selected + 1 == 2
+    assert [x["mean_utility"] for x in out["doses"]] == [p.mean_utility for p in sel.doses]
+    assert out["doses"][0]["admissible"] is False  # 0/6 responses: futile
+    nxt, _, st = d.decide_obd([6, 6, 3, 0], [0, 1, 2, 0], [0, 4, 2, 0], [0, 1, 1, 0], 2, stage2=True)
+    assert out["next"] == {"dose": nxt + 1, "eliminated": [False] * 4, "stage2": st}
+
+
+def test_decide_boin12_and_errors():
+    r = decide("--design", "boin12", "--target", "0.35", "--n", "3,6,3", "--dlt", "0,1,2", "--resp", "1,3,2",
+               "--current", "2", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["selected"] == 2 and out["mtd"] == 2 and out["next"]["dose"] in (1, 2, 3)
+    # non-additive utilities need the joint cell
+    r = decide("--design", "boin12", "--n", "3,3", "--dlt", "0,1", "--resp", "1,1", "--utility", "100,70,50,0")
+    assert isinstance(r.exception, DesignError) and "--both" in str(r.exception)
+    r = decide("--design", "uboin", "--n", "3,3", "--dlt", "0,1")
+    assert isinstance(r.exception, DesignError)
+    r = decide("--design", "boin", "--n", "3,3", "--dlt", "0,1", "--resp", "1,1")
+    assert isinstance(r.exception, DesignError) and "--resp" in str(r.exception)
+    r = decide("--design", "boin12", "--n", "3,3", "--dlt", "0,1", "--resp", "1,1", "--s1", "6")
+    assert isinstance(r.exception, DesignError)
+    r = decide("--design", "uboin", "--n", "3,3", "--dlt", "0,1", "--resp", "1,1", "--eliminated", "3")
+    assert isinstance(r.exception, DesignError)
