@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import special, stats
 
 from dossier.analyses.benefit_risk import analyse_benefit_risk
 from dossier.analyses.endpoints import subject_endpoints
@@ -83,6 +84,68 @@ def test_emax_fit_recovers_simulated_truth():
     assert m.ec50_ci_lower < 5 < m.ec50_ci_upper
     assert m.e0 == pytest.approx(0.05, abs=0.04) and m.e0 + m.emax == pytest.approx(0.45, abs=0.04)
     assert m.fraction_of_max_at_dose["240"] == pytest.approx(24 / (m.ec50 + 24))
+
+
+def _theta(m) -> np.ndarray:
+    return np.array([special.logit(m.e0), special.logit(m.e0 + m.emax), np.log(m.ec50)])
+
+
+def _profile_deviance(m, c, y, ec50: float) -> float:
+    """2 (l_max - l_p(EC50)) re-fitted here from several starts (independent of profile_ci_ec50)."""
+    from scipy import optimize
+
+    from dossier.analyses.exposure_response import _emax_negll
+
+    best = np.inf
+    for start in ([special.logit(m.e0), special.logit(m.e0 + m.emax)], [-2.0, 0.0], [-1.0, -0.5]):
+        res = optimize.minimize(lambda o: _emax_negll(np.array([o[0], o[1], np.log(ec50)]), c, y), start,
+                                method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 8000})
+        best = min(best, res.fun)
+    return 2 * (best + m.loglik)
+
+
+def test_emax_profile_likelihood_ci_solves_the_likelihood_ratio_equation():
+    """At each bound the profile deviance equals chi2_1(0.95) = 3.841; inside it is smaller."""
+    rng = np.random.default_rng(7)
+    c = np.exp(rng.uniform(np.log(0.3), np.log(150), 240))
+    y = (rng.random(240) < 0.05 + 0.40 * c / (5 + c)).astype(float)
+    m = fit_emax(c, y, "response", logistic_aic=np.inf, dose_medians={})
+    assert m.ec50_ci_method == "profile likelihood"
+    crit = stats.chi2.ppf(0.95, 1)
+    for bound in (m.ec50_ci_lower, m.ec50_ci_upper):
+        assert _profile_deviance(m, c, y, bound) == pytest.approx(crit, abs=2e-3)
+    assert _profile_deviance(m, c, y, np.sqrt(m.ec50_ci_lower * m.ec50)) < crit
+    assert m.ec50_ci_lower < m.ec50 < m.ec50_ci_upper
+
+
+def test_emax_profile_ci_close_to_wald_in_large_samples():
+    """With 3000 patients the log-likelihood of log EC50 is nearly quadratic: the profile interval is close
+    to the Wald interval from the observed information (numerical Hessian)."""
+    from dossier.analyses.exposure_response import _emax_negll
+
+    rng = np.random.default_rng(2)
+    c = np.exp(rng.uniform(np.log(0.3), np.log(150), 3000))
+    y = (rng.random(3000) < 0.05 + 0.40 * c / (5 + c)).astype(float)
+    m = fit_emax(c, y, "response", logistic_aic=np.inf, dose_medians={})
+    th, h = _theta(m), 1e-4
+    hess = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            ei, ej = np.eye(3)[i] * h, np.eye(3)[j] * h
+            f = lambda t: _emax_negll(t, c, y)  # noqa: E731
+            hess[i, j] = (f(th + ei + ej) - f(th + ei - ej) - f(th - ei + ej) + f(th - ei - ej)) / (4 * h * h)
+    se = np.sqrt(np.linalg.inv(hess)[2, 2])
+    wald = np.exp(th[2] - 1.959964 * se), np.exp(th[2] + 1.959964 * se)
+    assert np.log(m.ec50_ci_lower) == pytest.approx(np.log(wald[0]), abs=0.15 * 2 * 1.96 * se)
+    assert np.log(m.ec50_ci_upper) == pytest.approx(np.log(wald[1]), abs=0.15 * 2 * 1.96 * se)
+
+
+def test_emax_profile_ci_not_estimable_without_exposure_response():
+    rng = np.random.default_rng(2)
+    c = np.exp(rng.uniform(0, 3, 150))
+    y = (rng.random(150) < 0.3).astype(float)
+    m = fit_emax(c, y, "response", logistic_aic=np.inf, dose_medians={})
+    assert m.ec50_ci_lower is None and m.ec50_ci_upper is None
 
 
 def test_example_truth_flat_efficacy_above_plateau_and_positive_safety(example):
