@@ -13,6 +13,7 @@ A build
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import multiprocessing
@@ -289,8 +290,29 @@ def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any
 
 # -- rendering and writing ----------------------------------------------------------------------------
 
+_FIGURE_MEMO: collections.OrderedDict[str, dict[str, str]] = collections.OrderedDict()
+
+
 def make_figures(evidence: CoreEvidence) -> dict[str, str]:
-    """Every figure of the core evidence as SVG, made once from the results and shared by all variants."""
+    """Every figure of the core evidence as SVG, made once from the results and shared by all variants.
+
+    Figures are a pure function of the results they draw (analyses, simulation study, PMR risk), so a
+    process that builds the same evidence again (another output folder, a rebuild with --force) reuses
+    them: the last few sets are kept in memory, keyed by the hash of those results."""
+    parts = [m.model_dump_json() if m is not None else "null"
+             for m in (evidence.analyses, evidence.simulation_study, evidence.pmr_risk)]
+    key = sha256_bytes("\n".join(parts).encode("utf-8"))
+    if key in _FIGURE_MEMO:
+        _FIGURE_MEMO.move_to_end(key)
+        return dict(_FIGURE_MEMO[key])
+    figures = _make_figures(evidence)
+    _FIGURE_MEMO[key] = dict(figures)
+    while len(_FIGURE_MEMO) > 4:
+        _FIGURE_MEMO.popitem(last=False)
+    return figures
+
+
+def _make_figures(evidence: CoreEvidence) -> dict[str, str]:
     from dossier.render.figures import all_figures
 
     figures: dict[str, str] = all_figures(evidence.analyses) if evidence.analyses is not None else {}

@@ -308,12 +308,13 @@ def fit_emax(exposure: np.ndarray, y: np.ndarray, endpoint: str, logistic_aic: f
     assert best is not None
     e0, emax, ec50 = _emax_params(best.x)
     h = _hill(best.x)
-    lo, hi = profile_ci_ec50(best.x, float(best.fun), c, y)
+    # the interval is reported for the Emax model; the sigmoid model is a sensitivity fit (Hill, EC50, AIC)
+    lo, hi = (None, None) if sigmoid else profile_ci_ec50(best.x, float(best.fun), c, y)
     ll = -float(best.fun)
     grid = np.exp(np.linspace(np.log(c.min()), np.log(c.max()), 60))
     k = 4 if sigmoid else 3
     return EmaxER(endpoint=endpoint, n=len(y), e0=e0, emax=emax, ec50=ec50, ec50_ci_lower=lo, ec50_ci_upper=hi,
-                  ec50_ci_method="profile likelihood",
+                  ec50_ci_method="not computed" if sigmoid else "profile likelihood",
                   hill=h, loglik=ll, aic=-2 * ll + 2 * k, logistic_aic=logistic_aic,
                   fraction_of_max_at_dose={f"{d:g}": float(m ** h / (ec50 ** h + m ** h)) for d, m in dose_medians.items()},
                   curve_exposure=grid.tolist(), curve_prob=(e0 + emax * grid ** h / (ec50 ** h + grid ** h)).tolist(),
@@ -324,7 +325,8 @@ def profile_ci_ec50(theta_hat: np.ndarray, negll_hat: float, c: np.ndarray, y: n
                     level: float = 0.95) -> tuple[float | None, float | None]:
     """Profile-likelihood CI of EC50 (see the module docstring): for each fixed log EC50 the other
     parameters are re-fitted (Nelder-Mead, warm-started from the neighbouring point); each bound is the
-    root of 2 (l_max - l_p) - chi2_1(level), bracketed by steps of 0.2 in log EC50 and refined by Brent's
+    root of 2 (l_max - l_p) - chi2_1(level), bracketed by steps in log EC50 that start at 0.1 and grow by
+    1.6 (the profile rises monotonically away from the maximum in the usual case) and refined by Brent's
     method; ``None`` when no crossing lies within 7 log units beyond the observed exposures."""
     crit = stats.chi2.ppf(level, 1) / 2.0
     others = [i for i in range(len(theta_hat)) if i != 2]
@@ -347,9 +349,10 @@ def profile_ci_ec50(theta_hat: np.ndarray, negll_hat: float, c: np.ndarray, y: n
     bounds: list[float | None] = []
     for direction, limit in ((-1.0, limits[0]), (1.0, limits[1])):
         prev_t, start = t_hat, np.asarray(theta_hat, dtype=float)[others]
-        bound = None
+        bound, step = None, 0.1
         while abs(prev_t - t_hat) < abs(limit - t_hat) + 1e-9:
-            t = prev_t + direction * 0.2
+            t = prev_t + direction * step
+            step *= 1.6
             if excess(t, start) > 0:
                 lo_t, hi_t = sorted((prev_t, t))
                 bound = optimize.brentq(lambda v, s0=start: excess(v, s0), lo_t, hi_t, xtol=1e-6)

@@ -54,7 +54,8 @@ where the sources leave a convention open:
   the current dose (``dx-li`` then returns no selection; the difference only arises in stage I);
 * default utilities are those of the BOIN12 family (100 / 60 / 40 / 0, Lin et al. 2020) so that the two
   utility designs compare on one scale; the defaults ``s1 = 12``, ``s2 = 24``, ``eff_lower = 0.2``,
-  ``cutoff_eff = 0.9`` are the application defaults as restated by ``dx-li``; all are options.
+  ``cutoff_eff = 0.9`` follow ``dx-li``'s implementation and were not verified against the article; all are
+  options, and a protocol should state its own.
 
 Outcomes are simulated from the Gumbel model with association ``association`` (psi; 0: independent),
 cell probabilities pi(e, t) = q^e (1-q)^(1-e) p^t (1-p)^(1-t) + (-1)^(e+t) q(1-q)p(1-p) tanh(psi/2)
