@@ -15,9 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/dossier build examples/examplinib/study.yaml --out output
 
-# pytest exit code 5 (no test collected) is a failure: a suite that collects nothing is broken
+# pytest exit code 5 (no test collected) is a failure: a suite that collects nothing is broken.
+# The suite runs on every core (pytest-xdist), one test file per worker at a time (--dist loadfile:
+# a file's module fixtures, e.g. the example build, are made once).
 test: $(STAMP)
-	$(PY) -m pytest -q; rc=$$?; \
+	$(PY) -m pytest -q -n auto --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; exit 1; fi; exit $$rc
 
 lint: $(STAMP)
