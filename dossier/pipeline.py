@@ -293,15 +293,13 @@ def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any
 _FIGURE_MEMO: collections.OrderedDict[str, dict[str, str]] = collections.OrderedDict()
 
 
-def make_figures(evidence: CoreEvidence) -> dict[str, str]:
+def make_figures(evidence: CoreEvidence, evidence_hash: str | None = None) -> dict[str, str]:
     """Every figure of the core evidence as SVG, made once from the results and shared by all variants.
 
-    Figures are a pure function of the results they draw (analyses, simulation study, PMR risk), so a
-    process that builds the same evidence again (another output folder, a rebuild with --force) reuses
-    them: the last few sets are kept in memory, keyed by the hash of those results."""
-    parts = [m.model_dump_json() if m is not None else "null"
-             for m in (evidence.analyses, evidence.simulation_study, evidence.pmr_risk)]
-    key = sha256_bytes("\n".join(parts).encode("utf-8"))
+    Figures are a pure function of the evidence, so a process that builds the same evidence again (another
+    output folder, a rebuild with --force) reuses them: the last few sets are kept in memory, keyed by the
+    evidence hash (``evidence_hash``, computed when not given)."""
+    key = evidence_hash or evidence.content_hash()
     if key in _FIGURE_MEMO:
         _FIGURE_MEMO.move_to_end(key)
         return dict(_FIGURE_MEMO[key])
@@ -352,7 +350,7 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
     say = progress or (lambda _msg: None)
     timings = timings if timings is not None else {}
     evidence_hash = evidence.content_hash()
-    figures = make_figures(evidence)
+    figures = make_figures(evidence, evidence_hash)
     questions = questions_for(plan.spec, evidence)
     written: list[Path] = []
     pdf_jobs: list[tuple[str, str, str]] = []

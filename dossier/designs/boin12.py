@@ -82,6 +82,13 @@ DEFAULT_UTILITY: dict[str, float] = {"eff_no_tox": 100.0, "eff_tox": 60.0, "no_e
 NONE = -1
 
 
+def additive_utility(utility: Mapping[str, float]) -> bool:
+    """u(E, no T) + u(no E, T) = u(E, T) + u(no E, no T): the mean utility then depends on the marginal
+    counts only (not on how many patients had both a response and a DLT)."""
+    u = utility
+    return abs((u["eff_no_tox"] + u["no_eff_tox"]) - (u["eff_tox"] + u["no_eff_no_tox"])) < 1e-9
+
+
 def _utility_tuple(utility: Mapping[str, float] | None) -> tuple[float, float, float, float]:
     u = dict(DEFAULT_UTILITY if utility is None else utility)
     missing = set(DEFAULT_UTILITY) - set(u)
@@ -277,7 +284,7 @@ class Boin12(Design):
         admissible = Pr(p_T > target) < cutoff_tox and Pr(p_E < eff_lower) < cutoff_eff; RDS = rank of
         the desirability among admissible combinations (ties: mean rank, as R's ``rank``)."""
         u01, u11, u00, u10 = _utility_tuple(self.utility)
-        if abs((u01 + u10) - (u11 + u00)) > 1e-9:
+        if not additive_utility(self.utility):
             raise DesignError("the RDS table by marginal counts needs additive utilities "
                               "(u(E,noT) + u(noE,T) = u(E,T) + u(noE,noT))", "utility")
         rows = []
@@ -405,8 +412,7 @@ class Boin12(Design):
         _, yE = self._check_data(n_patients, n_eff)
         y11 = np.minimum(yT, yE) * 0 if n_both is None else np.asarray(n_both, np.int64)
         if n_both is None:
-            u01, u11, u00, u10 = _utility_tuple(self.utility)
-            _check(abs((u01 + u10) - (u11 + u00)) < 1e-9, "non-additive utilities need n_both", "n_both")
+            _check(additive_utility(self.utility), "non-additive utilities need n_both", "n_both")
         el = np.zeros((1, self.n_doses), bool) if eliminated is None else np.asarray(eliminated, bool)[None].copy()
         posH = np.full((1, self.n_doses), float(desirability(np.float64(0), 0.0, self.benchmark)))
         for i in np.flatnonzero(n > 0):

@@ -40,6 +40,7 @@ import numpy as np
 import typer
 
 from dossier.designs import OBD_ALIASES, OBD_DESIGNS, make_design, make_obd_design, simulate_obd
+from dossier.designs.boin12 import DEFAULT_UTILITY, additive_utility
 from dossier.designs.simulate import progress_steps, simulate_trials
 from dossier.errors import DesignError
 
@@ -67,7 +68,6 @@ AssociationOpt = Annotated[float | None, typer.Option(
     "--association", help="uboin: Gumbel association of toxicity and efficacy (0: independent)")]
 ToxUpperOpt = Annotated[float | None, typer.Option(
     "--tox-upper", help="uboin: highest acceptable DLT rate (default target + 0.05)")]
-UTILITY_KEYS = ("eff_no_tox", "eff_tox", "no_eff_no_tox", "no_eff_tox")
 
 
 def _floats(text: str | None, where: str) -> list[float] | None:
@@ -137,7 +137,7 @@ def _utility(text: str) -> dict[str, float]:
     if len(u) != 4:
         raise DesignError("--utility needs 4 numbers: eff without tox, eff with tox, neither, tox without eff",
                           "--utility", "e.g. 100,60,40,0")
-    return dict(zip(UTILITY_KEYS, u, strict=True))
+    return dict(zip(DEFAULT_UTILITY, u, strict=True))
 
 
 def _dose1(d: int | None) -> int | None:
@@ -588,8 +588,7 @@ def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp
             raise DesignError(f"--eliminated lists 1-based dose levels in 1..{k}", "--eliminated")
         el[d - 1] = True
     d = make_obd_design(key, target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
-    u = np.array([d.utility[x] for x in UTILITY_KEYS])
-    additive = abs((u[0] + u[3]) - (u[1] + u[2])) < 1e-9
+    additive = additive_utility(d.utility)
     y11 = _ints(both, "--both")
     if y11 is None:
         if not additive:

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from dossier.designs.base import _check
 from dossier.designs.simulate import true_mtd_index
 
 
@@ -111,10 +112,7 @@ def lockstep_trials(design, p_tox: np.ndarray, p_eff_given_tox: np.ndarray, p_ef
     whether that dose was eliminated at the time (for tests / audits)."""
     T, D, c, K = int(n_trials), design.n_doses, design.cohort_size, design.n_cohorts
     U = rng.random((T, K * c)) if uniforms is None else np.asarray(uniforms, float)
-    if U.shape[0] != T or U.shape[1] < K * c:
-        from dossier.errors import DesignError
-
-        raise DesignError("uniforms must be (n_trials, >= max_patients)", "uniforms")
+    _check(U.shape[0] == T and U.shape[1] >= K * c, "uniforms must be (n_trials, >= max_patients)", "uniforms")
     V = rng.random((T, K * c))
     n, yT, yE, y11 = (np.zeros((T, D), np.int64) for _ in range(4))
     elim = np.zeros((T, D), bool)

@@ -85,7 +85,7 @@ from dossier.designs.obd import (
 from dossier.errors import DesignError
 
 #: order of the four outcome cells in utilities and priors: (efficacy, toxicity)
-CELLS = ("eff_no_tox", "eff_tox", "no_eff_no_tox", "no_eff_tox")
+CELLS = tuple(DEFAULT_UTILITY)
 DEFAULT_PRIOR: dict[str, float] = dict.fromkeys(CELLS, 0.25)
 ALLOCATIONS = ("greedy", "proportional", "equal")
 NONE = -1
@@ -186,18 +186,21 @@ class UBoin(Design):
         self.esc = np.floor(self.lambda_e * n).astype(np.int64)     # escalate if DLTs <= esc[n]
         self.de = np.ceil(self.lambda_d * n).astype(np.int64)       # de-escalate if DLTs >= de[n]
         self.elim1 = elimination_boundary(self.tox_upper, n_max, self.stage1_cutoff)
-        a_tox = self.a[1] + self.a[3]
-        a_eff = self.a[0] + self.a[1]
-        total = self.a.sum()
         nn, yy = np.meshgrid(n, n, indexing="ij")
         ok = yy <= nn
         with np.errstate(invalid="ignore"):
-            pr_tox = special.betaincc(a_tox + yy, total - a_tox + nn - yy, self.tox_upper)
-            pr_fut = special.betainc(a_eff + yy, total - a_eff + nn - yy, self.eff_lower)
+            pr_tox, pr_fut = self._tails(nn, yy, yy)
         self.pr_tox = np.where(ok, pr_tox, np.nan)
         self.pr_fut = np.where(ok, pr_fut, np.nan)
         self.adm_tox = ok & (pr_tox <= self.cutoff_tox)
         self.adm_eff = ok & (pr_fut <= self.cutoff_eff)
+
+    def _tails(self, n, y_tox, y_eff) -> tuple[np.ndarray, np.ndarray]:
+        """Pr(p_T > tox_upper | data) and Pr(p_E < eff_lower | data) from the Beta marginals of the
+        Dirichlet posterior."""
+        a_tox, a_eff, total = self.a[1] + self.a[3], self.a[0] + self.a[1], self.a.sum()
+        return (special.betaincc(a_tox + y_tox, total - a_tox + n - y_tox, self.tox_upper),
+                special.betainc(a_eff + y_eff, total - a_eff + n - y_eff, self.eff_lower))
 
     def mean_utility(self, n, yT, yE, y11) -> np.ndarray:
         """Posterior mean utility sum_k u_k (a_k + c_k) / (sum(a) + n) (arrays of counts)."""
@@ -294,16 +297,13 @@ class UBoin(Design):
         """Posterior summaries per dose (mean utility, Pr(overly toxic), Pr(futile), admissibility)."""
         n, yT, yE, y11 = self._counts(n_patients, n_tox, n_eff, n_both)
         el = np.zeros(self.n_doses, bool) if eliminated is None else np.asarray(eliminated, bool)
-        a_tox, a_eff, tot = self.a[1] + self.a[3], self.a[0] + self.a[1], self.a.sum()
         mu = self.mean_utility(n, yT, yE, y11)
-        out = []
-        for j in range(self.n_doses):
-            pt = float(special.betaincc(a_tox + yT[j], tot - a_tox + n[j] - yT[j], self.tox_upper))
-            pf = float(special.betainc(a_eff + yE[j], tot - a_eff + n[j] - yE[j], self.eff_lower))
-            out.append(DosePosterior(dose=j, n=int(n[j]), mean_utility=float(mu[j]), pr_overly_toxic=pt,
-                                     pr_futile=pf, admissible=bool(pt <= self.cutoff_tox and pf <= self.cutoff_eff),
-                                     eliminated=bool(el[j])))
-        return out
+        pr_tox, pr_fut = self._tails(n, yT, yE)
+        return [DosePosterior(dose=j, n=int(n[j]), mean_utility=float(mu[j]), pr_overly_toxic=float(pr_tox[j]),
+                              pr_futile=float(pr_fut[j]),
+                              admissible=bool(pr_tox[j] <= self.cutoff_tox and pr_fut[j] <= self.cutoff_eff),
+                              eliminated=bool(el[j]))
+                for j in range(self.n_doses)]
 
     def select_obd(self, n_patients, n_tox, n_eff, n_both, eliminated=None) -> UboinSelection:
         """The OBD from one trial's data (``eliminated``: doses eliminated by the stage-I safety rule)."""

@@ -34,7 +34,7 @@ import hashlib
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -202,9 +202,8 @@ def _fmt(value: Any) -> str:
         else str(value)
 
 
-@dataclass
-class DesignConfig:
-    """One column of the comparison: a design with all settings fixed."""
+class DesignConfig(BaseModel):
+    """One column of the comparison: a design with all settings fixed (also its record in the results)."""
 
     id: str
     label: str
@@ -213,11 +212,10 @@ class DesignConfig:
     cohort_size: int
     n_cohorts: int
     options: dict[str, Any]
-    swept: dict[str, Any] = field(default_factory=dict)
+    swept: dict[str, Any] = Field(default_factory=dict)
 
     def make_kwargs(self, n_doses: int) -> dict[str, Any]:
-        return {"name": self.name, "target": self.target, "n_doses": n_doses, "cohort_size": self.cohort_size,
-                "n_cohorts": self.n_cohorts, "options": self.options}
+        return self.settings() | {"n_doses": n_doses}
 
     def build(self, n_doses: int):
         return build_design(self.make_kwargs(n_doses))
@@ -228,12 +226,13 @@ class DesignConfig:
                 "n_cohorts": self.n_cohorts, "options": self.options}
 
 
-@dataclass
-class ScenarioConfig:
+class ScenarioConfig(BaseModel):
+    """One true scenario (also its record in the results)."""
+
     id: str
     name: str
     true_tox: list[float]
-    true_eff: list[float] | None
+    true_eff: list[float] | None = None
 
     def stream_key(self) -> tuple[int, ...]:
         """Four 32-bit words of the sha256 of the true probabilities (not the name): the scenario's key

@@ -22,10 +22,9 @@ design's own correct selection (the OBD for BOIN12, the MTD otherwise) on the sa
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -34,23 +33,9 @@ from dossier.designs.obd import ObdOperatingCharacteristics, ObdOutcomes, summar
 from dossier.designs.simulate import OperatingCharacteristics, TrialOutcomes, summarize
 from dossier.simstudy.grid import DesignConfig, ScenarioConfig, SimulationStudySpec, Unit
 
-
-class DesignInfo(BaseModel):
-    id: str
-    label: str
-    name: str
-    target: float
-    cohort_size: int
-    n_cohorts: int
-    options: dict[str, Any]
-    swept: dict[str, Any]
-
-
-class ScenarioInfo(BaseModel):
-    id: str
-    name: str
-    true_tox: list[float]
-    true_eff: list[float] | None = None
+#: the results record each design and scenario as the grid configured it
+DesignInfo = DesignConfig
+ScenarioInfo = ScenarioConfig
 
 
 class CellResult(BaseModel):
@@ -331,7 +316,5 @@ class Aggregator:
         return SimulationStudyResult(
             name=spec.name, spec_sha256=spec.sha256(), seed=spec.seed, n_trials=spec.n_trials,
             block_trials=spec.block_trials, reference=self.designs[self.ref_index].id,
-            designs=[DesignInfo(**dataclasses.asdict(d)) for d in self.designs],
-            scenarios=[ScenarioInfo(id=s.id, name=s.name, true_tox=s.true_tox, true_eff=s.true_eff)
-                       for s in self.scenarios],
+            designs=list(self.designs), scenarios=list(self.scenarios),
             cells=cells, comparison=rows)
