@@ -22,6 +22,7 @@ bounds ``defBnds``, the profile least-squares fit over a grid followed by local 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -30,27 +31,88 @@ from scipy import optimize, special, stats
 from scipy.stats import qmc
 
 from dossier.analyses.stats import Result
+from dossier.errors import DossierError
 
-MODELS = ("linear", "quadratic", "emax", "exponential", "sigEmax", "logistic")
-NONLINEAR_DIM = {"emax": 1, "exponential": 1, "sigEmax": 2, "logistic": 2}
+MODELS = ("linear", "linlog", "quadratic", "linInt", "emax", "exponential", "sigEmax", "logistic", "betaMod")
+LINEAR_MODELS = ("linear", "linlog", "quadratic", "linInt")  # linear in their parameters (fitted by QR)
+NONLINEAR_DIM = {"emax": 1, "exponential": 1, "sigEmax": 2, "logistic": 2, "betaMod": 2}
 PARAM_NAMES = {
-    "linear": ["e0", "delta"], "quadratic": ["e0", "b1", "b2"], "emax": ["e0", "eMax", "ed50"],
-    "exponential": ["e0", "e1", "delta"], "sigEmax": ["e0", "eMax", "ed50", "h"],
-    "logistic": ["e0", "eMax", "ed50", "delta"],
-}
+    "linear": ["e0", "delta"], "linlog": ["e0", "delta"], "quadratic": ["e0", "b1", "b2"],
+    "emax": ["e0", "eMax", "ed50"], "exponential": ["e0", "e1", "delta"], "sigEmax": ["e0", "eMax", "ed50", "h"],
+    "logistic": ["e0", "eMax", "ed50", "delta"], "betaMod": ["e0", "eMax", "delta1", "delta2"],
+}  # linInt: one parameter per node, "d<node>"
 
 
-# ----------------------------------------------------------------------------------------------
-# Model functions (DoseFinding parameterisation)
-# ----------------------------------------------------------------------------------------------
+def add_args(doses: np.ndarray, scal: float | None = None, off: float | None = None) -> tuple[float, float]:
+    """The fixed parameters of betaMod (``scal``) and linlog (``off``), DoseFinding ``getAddArgs``:
+    defaults 1.2 x and 0.01 x the highest dose; ``scal`` must not be below the highest dose."""
+    dmax = float(np.max(doses))
+    scal = 1.2 * dmax if scal is None else float(scal)
+    off = 0.01 * dmax if off is None else float(off)
+    if scal < dmax:
+        raise DossierError(f"betaMod scale parameter scal = {scal:g} is below the highest dose {dmax:g}",
+                           "mcpmod scal", "use scal >= the highest dose (DoseFinding default: 1.2 x highest dose)")
+    if off <= 0:
+        raise DossierError(f"linlog offset off = {off:g} must be positive", "mcpmod off",
+                           "DoseFinding's default is 0.01 x the highest dose")
+    return scal, off
 
-def model_response(model: str, d: np.ndarray, p: list[float] | np.ndarray) -> np.ndarray:
-    """Mean response of a dose-response model at doses ``d`` for full parameters ``p``."""
+
+def param_names(model: str, nodes: np.ndarray | None = None) -> list[str]:
+    if model == "linInt":
+        return [f"d{float(x):g}" for x in np.asarray(nodes, float)]
+    return PARAM_NAMES[model]
+
+
+def _xlogx(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0)), 0.0)
+
+
+def _beta_shape(x: np.ndarray, d1, d2) -> np.ndarray:
+    """Standardized beta model on x = dose / scal in [0, 1]: x^d1 (1 - x)^d2, scaled to maximum 1."""
+    log_max = _xlogx(d1) + _xlogx(d2) - _xlogx(np.asarray(d1) + np.asarray(d2))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return x ** d1 * (1 - x) ** d2 / np.exp(log_max)
+
+
+def _log0(x: np.ndarray) -> np.ndarray:
+    """log x with 0 for x = 0 (DoseFinding's ``lg2`` in the gradients)."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), 0.0)
+
+
+def linear_design(model: str, d: np.ndarray, off: float | None = None, nodes: np.ndarray | None = None) -> np.ndarray:
+    """Design matrix of a model that is linear in its parameters (also its gradient), rows = doses."""
+    d = np.asarray(d, dtype=float)
+    one = np.ones_like(d)
+    if model == "linear":
+        return np.column_stack([one, d])
+    if model == "linlog":
+        return np.column_stack([one, np.log(d + off)])
+    if model == "quadratic":
+        return np.column_stack([one, d, d * d])
+    if model == "linInt":  # hat functions at the nodes (order-2 B-splines, DoseFinding ``linIntGrad``)
+        nodes = np.asarray(nodes, dtype=float)
+        return np.column_stack([np.interp(d, nodes, np.eye(len(nodes))[j]) for j in range(len(nodes))])
+    raise ValueError(model)
+
+
+def model_response(model: str, d: np.ndarray, p, scal: float | None = None, off: float | None = None,
+                   nodes: np.ndarray | None = None) -> np.ndarray:
+    """Mean response of a dose-response model at doses ``d`` for full parameters ``p`` (DoseFinding
+    ``drmodels``; betaMod needs ``scal``, linlog ``off``, linInt the interpolation ``nodes``)."""
     d = np.asarray(d, dtype=float)
     if model == "linear":
         return p[0] + p[1] * d
+    if model == "linlog":
+        return p[0] + p[1] * np.log(d + off)
     if model == "quadratic":
         return p[0] + p[1] * d + p[2] * d * d
+    if model == "linInt":
+        return np.interp(d, np.asarray(nodes, float), np.asarray(p, float))
     if model == "emax":
         return p[0] + p[1] * d / (p[2] + d)
     if model == "exponential":
@@ -60,10 +122,44 @@ def model_response(model: str, d: np.ndarray, p: list[float] | np.ndarray) -> np
             return p[0] + p[1] / (1 + (p[2] / np.where(d > 0, d, 1e-300)) ** p[3])
     if model == "logistic":
         return p[0] + p[1] / (1 + np.exp((p[2] - d) / p[3]))
+    if model == "betaMod":
+        return p[0] + p[1] * _beta_shape(d / scal, p[2], p[3])
     raise ValueError(f"unknown dose-response model {model!r}")
 
 
-def standardized(model: str, d: np.ndarray, nl: np.ndarray) -> np.ndarray:
+def gradient(model: str, d: np.ndarray, p, scal: float | None = None, off: float | None = None,
+             nodes: np.ndarray | None = None) -> np.ndarray:
+    """Gradient of the mean response in the full parameters, (len(d), p) (DoseFinding ``*Grad``)."""
+    d = np.asarray(d, dtype=float)
+    if model in LINEAR_MODELS:
+        return linear_design(model, d, off, nodes)
+    one = np.ones_like(d)
+    if model == "emax":
+        return np.column_stack([one, d / (p[2] + d), -p[1] * d / (p[2] + d) ** 2])
+    if model == "exponential":
+        e = np.exp(d / p[2])
+        return np.column_stack([one, e - 1, -e * d * p[1] / p[2] ** 2])
+    if model == "sigEmax":
+        with np.errstate(divide="ignore", over="ignore"):
+            g1 = 1 / (1 + (p[2] / np.where(d > 0, d, 1e-300)) ** p[3])
+        a = 1 / (1 + (d / p[2]) ** p[3])
+        return np.column_stack([one, g1, -(p[3] * p[1] / p[2]) * g1 * a, p[1] * _log0(d / p[2]) * g1 * a])
+    if model == "logistic":
+        den = 1 + np.exp((p[2] - d) / p[3])
+        return np.column_stack([one, 1 / den, -p[1] * (den - 1) / (p[3] * den ** 2),
+                                p[1] * (den - 1) * (p[2] - d) / (p[3] ** 2 * den ** 2)])
+    if model == "betaMod":
+        x = d / scal
+        if np.any(x > 1):
+            raise ValueError("doses cannot be larger than scal in the betaMod model")
+        g1 = _beta_shape(x, p[2], p[3])
+        ls = _log0(p[2] + p[3])
+        return np.column_stack([one, g1, g1 * p[1] * (_log0(x) + ls - _log0(p[2])),
+                                g1 * p[1] * (_log0(1 - x) + ls - _log0(p[3]))])
+    raise ValueError(f"unknown dose-response model {model!r}")
+
+
+def standardized(model: str, d: np.ndarray, nl: np.ndarray, scal: float | None = None) -> np.ndarray:
     """DoseFinding ``getStandDR``: the model with e0 = 0 and eMax (or e1) = 1. ``nl`` may be (G, dim).
 
     Returns (len(d), G) when ``nl`` is 2-D, else (len(d),).
@@ -84,17 +180,24 @@ def standardized(model: str, d: np.ndarray, nl: np.ndarray) -> np.ndarray:
     elif model == "logistic":
         delta = nl2[:, 1][None, :]
         out = 1 / (1 + np.exp((a - d) / delta))
+    elif model == "betaMod":
+        out = _beta_shape(d / scal, a, nl2[:, 1][None, :])
     else:
         raise ValueError(model)
     return out[:, 0] if flat else out
 
 
 def guesstimate_params(model: str, guess: list[float], doses: np.ndarray, plac_eff: float = 0.0,
-                       max_eff: float = 1.0) -> list[float]:
-    """Full parameters of a candidate shape from its guesstimate (DoseFinding ``getLinPars``)."""
+                       max_eff: float = 1.0, off: float | None = None) -> list[float]:
+    """Full parameters of a candidate shape from its guesstimate (DoseFinding ``getLinPars``): the
+    shape rises from ``plac_eff`` by ``max_eff`` over the dose range (betaMod: at its maximum;
+    linInt: ``guess`` holds the relative effects at the active doses, scaled by the largest in size)."""
     dmax = float(np.max(doses))
     if model == "linear":
         return [plac_eff, max_eff / dmax]
+    if model == "linlog":
+        e1 = max_eff / (math.log(dmax + off) - math.log(off))
+        return [plac_eff - e1 * math.log(off), e1]
     if model == "quadratic":
         g = guess[0]
         dm = 1 / (-2 * g)
@@ -112,6 +215,15 @@ def guesstimate_params(model: str, guess: list[float], doses: np.ndarray, plac_e
     if model == "sigEmax":
         ed50, h = guess
         return [plac_eff, max_eff * (ed50 ** h + dmax ** h) / dmax ** h, ed50, h]
+    if model == "betaMod":
+        return [plac_eff, max_eff, guess[0], guess[1]]
+    if model == "linInt":
+        g = np.asarray(guess, dtype=float)
+        if len(g) != len(doses) - 1:
+            raise DossierError(f"linInt needs one guesstimate per active dose ({len(doses) - 1}), got {len(g)}",
+                               "mcpmod candidates", "give the expected relative effect at each active dose")
+        top = g[int(np.argmax(np.abs(g)))]
+        return [plac_eff] + list(plac_eff + max_eff * g / top)
     raise ValueError(model)
 
 
@@ -123,6 +235,7 @@ def default_bounds(model: str, max_dose: float) -> np.ndarray:
         "exponential": np.array([[0.1 * m, 2 * m]]),
         "logistic": np.array([[0.001 * m, 1.5 * m], [0.01 * m, 0.5 * m]]),
         "sigEmax": np.array([[0.001 * m, 1.5 * m], [0.5, 10.0]]),
+        "betaMod": np.array([[0.05, 4.0], [0.05, 4.0]]),
     }[model]
 
 
@@ -132,6 +245,29 @@ def default_candidates(doses: np.ndarray) -> list[tuple[str, list[float]]]:
     m = float(np.max(doses))
     return [("linear", []), ("emax", [0.2 * m]), ("sigEmax", [0.4 * m, 3.0]), ("exponential", [0.5 * m]),
             ("quadratic", [-0.85 / m]), ("logistic", [0.5 * m, 0.1 * m])]
+
+
+def candidate_means(candidates: list[tuple[str, list[float]]], doses: np.ndarray, scal: float | None = None,
+                    off: float | None = None) -> tuple[list[str], np.ndarray]:
+    """Names (DoseFinding's: a number appended when a model class appears more than once) and mean
+    responses (len(doses), M) of the standardized candidate shapes (DoseFinding ``Mods`` / ``getResp``)."""
+    doses = np.asarray(doses, dtype=float)
+    scal, off = add_args(doses, scal, off)
+    counts: dict[str, int] = {}
+    for model, _ in candidates:
+        counts[model] = counts.get(model, 0) + 1
+    seen: dict[str, int] = {}
+    names, cols = [], []
+    for model, guess in candidates:
+        if model not in MODELS:
+            raise DossierError(f"unknown dose-response model {model!r}", "mcpmod candidates",
+                               f"use one of {', '.join(MODELS)}")
+        mu = model_response(model, doses, guesstimate_params(model, guess, doses, off=off), scal=scal, off=off,
+                            nodes=doses)
+        seen[model] = seen.get(model, 0) + 1
+        names.append(model if counts[model] == 1 else f"{model}{seen[model]}")
+        cols.append(mu)
+    return names, np.column_stack(cols)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -149,14 +285,34 @@ def optimal_contrast(mu: np.ndarray, S: np.ndarray) -> np.ndarray:
     return val / np.sqrt(np.sum(val ** 2))
 
 
-def _sphere_directions(r: int, m: int = 16, seed: int = 20050705) -> np.ndarray:
-    """Scrambled Sobol points mapped to directions on the unit sphere in R^r (with antithetics)."""
+@functools.lru_cache(maxsize=16)
+def _sphere_directions(r: int, m: int = 15, seed: int = 20050705) -> np.ndarray:
+    """Scrambled Sobol points mapped to directions on the unit sphere in R^r (with antithetics); cached
+    per dimension (they do not depend on the data)."""
     if r == 1:
         return np.array([[1.0], [-1.0]])
     u = qmc.Sobol(d=r, scramble=True, seed=seed).random_base2(m)
     z = stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
     z /= np.linalg.norm(z, axis=1, keepdims=True)
-    return np.vstack([z, -z])
+    out = np.vstack([z, -z])
+    out.flags.writeable = False
+    return out
+
+
+_RHO_STEP = 0.0025
+_RHO_GRID = np.arange(24002) * _RHO_STEP
+
+
+@functools.lru_cache(maxsize=64)
+def _rho_cdf_table(r: int, df: float) -> np.ndarray:
+    """Cdf of the radius rho at ``_RHO_GRID``: rho^2 ~ chi2_r (df = inf) or rho^2 / r ~ F(r, df)."""
+    x2 = np.square(_RHO_GRID)
+    if not math.isfinite(df) or df <= 0:
+        out = special.gammainc(r / 2, x2 / 2)
+    else:
+        out = special.betainc(r / 2, df / 2, x2 / (x2 + df))
+    out.flags.writeable = False
+    return out
 
 
 class MaxTDistribution:
@@ -164,8 +320,9 @@ class MaxTDistribution:
 
     Spherical-radial decomposition (Bretz, Genz & Hothorn 2001): T = rho * A u with corr = A A^T,
     u uniform on the unit sphere of the rank of ``corr`` and rho^2 / r ~ F(r, df) (chi2_r when df = inf),
-    so P(max_j T_j <= q) = E_u[ P(rho * max_j (A u)_j <= q) ], integrated over u by randomized QMC.
-    Works for singular ``corr``; deterministic (fixed scrambling seed).
+    so P(max_j T_j <= q) = E_u[ P(rho * max_j (A u)_j <= q) ], integrated over u by randomized QMC
+    (2^16 scrambled Sobol directions with antithetics, fixed seed). Works for singular ``corr``;
+    deterministic. The radial cdf is tabulated (step 0.0025, interpolation error < 1e-6).
     """
 
     def __init__(self, corr: np.ndarray, df: float, two_sided: bool = False):
@@ -174,40 +331,44 @@ class MaxTDistribution:
         A = V[:, keep] * np.sqrt(w[keep])
         self.r = int(keep.sum())
         self.df = float(df) if df is not None else math.inf
-        U = _sphere_directions(self.r)
-        proj = U @ A.T  # (N, m)
-        self.m = np.abs(proj).max(axis=1) if two_sided else proj.max(axis=1)
-        # the radial cdf is smooth: tabulate once (step 0.0025, interpolation error < 1e-6)
-        self._h = 0.0025
-        self._F = self._rho_cdf_exact(np.arange(24002) * self._h)
+        proj = _sphere_directions(self.r) @ A.T  # (N, m)
+        m = np.abs(proj).max(axis=1) if two_sided else proj.max(axis=1)
+        self._n = len(m)
+        self._inv_pos = 1.0 / m[m > 0]  # directions along which the maximum can exceed q > 0
+        self._inv_neg = 1.0 / m[m < 0]
+        self._F = _rho_cdf_table(self.r, self.df if math.isfinite(self.df) else math.inf)
 
-    def _rho_cdf(self, x: np.ndarray) -> np.ndarray:
-        t = np.clip(np.asarray(x, dtype=float) / self._h, 0.0, len(self._F) - 1.000001)
-        i = t.astype(np.int64)
-        return self._F[i] + (t - i) * (self._F[i + 1] - self._F[i])
+    def _G(self, x: np.ndarray) -> np.ndarray:
+        return np.interp(x, _RHO_GRID, self._F)
 
-    def _rho_cdf_exact(self, x: np.ndarray) -> np.ndarray:
-        x2 = np.square(np.maximum(x, 0.0))
-        if not math.isfinite(self.df) or self.df <= 0:
-            return special.gammainc(self.r / 2, x2 / 2)  # chi2_r cdf of x^2
-        return special.betainc(self.r / 2, self.df / 2, x2 / (x2 + self.df))  # F(r, df) cdf of x^2 / r
-
-    def cdf(self, q: float) -> float:
-        m = self.m
-        pos = m > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if q >= 0:
-                val = np.where(pos, self._rho_cdf(q / np.where(pos, m, 1.0)), 1.0)
-            else:
-                neg = m < 0
-                val = np.where(neg, 1.0 - self._rho_cdf(q / np.where(neg, m, -1.0)), 0.0)
-        return float(np.mean(val))
+    def cdf(self, q: float | np.ndarray) -> float | np.ndarray:
+        qa = np.atleast_1d(np.asarray(q, dtype=float))
+        out = np.empty(len(qa))
+        for i, qi in enumerate(qa):
+            if qi >= 0:  # max <= q fails only where m > 0 and rho > q / m
+                out[i] = 1.0 - np.sum(1.0 - self._G(qi * self._inv_pos)) / self._n
+            else:  # needs m < 0 and rho >= q / m
+                out[i] = np.sum(1.0 - self._G(qi * self._inv_neg)) / self._n
+        return float(out[0]) if np.ndim(q) == 0 else out
 
     def quantile(self, p: float) -> float:
         lo, hi = 0.0, 1.0
         while self.cdf(hi) < p:
-            hi *= 2
-        return float(optimize.brentq(lambda q: self.cdf(q) - p, lo, hi, xtol=1e-10))
+            lo, hi = hi, hi * 2
+        return float(optimize.brentq(lambda q: self.cdf(q) - p, lo, hi, xtol=1e-8))
+
+
+@functools.lru_cache(maxsize=256)
+def _max_t_cached(corr_bytes: bytes, m: int, df: float, alpha: float) -> tuple[MaxTDistribution, float]:
+    dist = MaxTDistribution(np.frombuffer(corr_bytes).reshape(m, m), df)
+    return dist, dist.quantile(1 - alpha)
+
+
+def max_t(corr: np.ndarray, df: float, alpha: float) -> tuple[MaxTDistribution, float]:
+    """The max-t distribution of a contrast correlation and its 1 - alpha quantile (the critical value),
+    cached by (correlation rounded to 1e-12, df, alpha): they depend on the design, not the responses."""
+    c = np.ascontiguousarray(np.round(np.asarray(corr, dtype=float), 12))
+    return _max_t_cached(c.tobytes(), c.shape[0], float(df), float(alpha))
 
 
 class ContrastTest(Result):
@@ -226,28 +387,24 @@ class ContrastTest(Result):
 
 
 def contrast_test(doses: np.ndarray, est: np.ndarray, vc: np.ndarray, df: float,
-                  candidates: list[tuple[str, list[float]]], alpha: float = 0.025) -> ContrastTest:
-    """MCTtest: t statistics of the optimal contrasts, multiplicity-adjusted p-values and critical value."""
-    names, cols = [], []
-    counts: dict[str, int] = {}
-    for model, _ in candidates:
-        counts[model] = counts.get(model, 0) + 1
-    seen: dict[str, int] = {}
-    for model, guess in candidates:
-        mu = model_response(model, doses, guesstimate_params(model, guess, doses))
-        if np.ptp(mu) == 0:
-            continue
-        seen[model] = seen.get(model, 0) + 1
-        names.append(model if counts[model] == 1 else f"{model}{seen[model]}")
-        cols.append(optimal_contrast(mu, vc))
-    C = np.column_stack(cols)
+                  candidates: list[tuple[str, list[float]]], alpha: float = 0.025, scal: float | None = None,
+                  off: float | None = None) -> ContrastTest:
+    """MCTtest: t statistics of the optimal contrasts, multiplicity-adjusted p-values and critical value.
+
+    ``scal`` / ``off`` are the fixed parameters of betaMod / linlog candidates (see :func:`add_args`);
+    linInt candidates interpolate at ``doses``.
+    """
+    doses = np.asarray(doses, dtype=float)
+    all_names, mu = candidate_means(candidates, doses, scal, off)
+    keep = np.ptp(mu, axis=0) > 0
+    names = [n for n, k in zip(all_names, keep, strict=True) if k]
+    C = np.column_stack([optimal_contrast(mu[:, j], vc) for j in np.nonzero(keep)[0]])
     cov = C.T @ vc @ C
     den = np.sqrt(np.diag(cov))
     t = (est @ C) / den
     corr = cov / np.outer(den, den)
-    dist = MaxTDistribution(corr, df)
-    pvals = [1.0 - dist.cdf(float(ti)) for ti in t]
-    crit = dist.quantile(1 - alpha)
+    dist, crit = max_t(corr, df, alpha)
+    pvals = (1.0 - dist.cdf(t)).tolist()
     sig = [n for n, p in zip(names, pvals, strict=True) if p < alpha]
     return ContrastTest(doses=[float(d) for d in doses], models=names, contrasts=C.T.tolist(),
                         correlation=corr.tolist(), t_statistics=t.tolist(), p_values=pvals, critical_value=crit,
@@ -259,14 +416,57 @@ def contrast_test(doses: np.ndarray, est: np.ndarray, vc: np.ndarray, df: float,
 # ----------------------------------------------------------------------------------------------
 
 class ModelFit(Result):
+    """A fitted dose-response model (DoseFinding ``DRMod``): parameters, (generalized) RSS, AIC and the
+    approximate covariance of the parameters (``vcov``), in the order dose-response parameters then
+    covariate coefficients."""
+
     model: str
-    params: dict[str, float]
+    params: dict[str, float]  # dose-response parameters
     rss: float  # normal: residual sum of squares incl. within-group SS; general: generalized RSS
     criterion: float  # AIC (normal) or generalized AIC (general)
     df: float | None
+    covariance: list[list[float]] | None = None  # None: singular information matrix (DoseFinding: NA)
+    covariate_coefs: dict[str, float] = {}
+    covariate_center: list[float] = []  # ls-means row of the covariate columns (mean; factor: 1/levels)
+    scal: float | None = None  # betaMod
+    off: float | None = None  # linlog
+    nodes: list[float] | None = None  # linInt
+
+    @property
+    def standard_errors(self) -> dict[str, float | None]:
+        names = list(self.params) + list(self.covariate_coefs)
+        if self.covariance is None:
+            return dict.fromkeys(names)
+        return dict(zip(names, np.sqrt(np.diag(np.asarray(self.covariance))).tolist(), strict=True))
 
     def response(self, d: np.ndarray) -> np.ndarray:
-        return model_response(self.model, d, list(self.params.values()))
+        return model_response(self.model, d, list(self.params.values()), self.scal, self.off, self.nodes)
+
+    def _grad(self, d: np.ndarray) -> np.ndarray:
+        return gradient(self.model, np.atleast_1d(np.asarray(d, float)), list(self.params.values()),
+                        self.scal, self.off, self.nodes)
+
+    def predict(self, d: np.ndarray, kind: str = "ls-means") -> tuple[np.ndarray, np.ndarray | None]:
+        """Prediction and its delta-method standard error at doses ``d`` (DoseFinding ``predict.DRMod``
+        with ``se.fit = TRUE``): ``kind = "ls-means"`` (covariates at their ``covariate_center``) or
+        ``"effect-curve"`` (f(d) - f(0)). The standard error is None when the covariance is singular."""
+        d = np.atleast_1d(np.asarray(d, float))
+        p = len(self.params)
+        if kind == "ls-means":
+            gam = np.array(list(self.covariate_coefs.values()), float)
+            cen = np.asarray(self.covariate_center, float)
+            fit = self.response(d) + (float(cen @ gam) if len(gam) else 0.0)
+            J = np.column_stack([self._grad(d), np.tile(cen, (len(d), 1))]) if len(gam) else self._grad(d)
+            cov = None if self.covariance is None else np.asarray(self.covariance)
+        elif kind == "effect-curve":
+            fit = self.response(d) - self.response(np.zeros(1))[0]
+            J = self._grad(d) - self._grad(np.zeros(1))
+            cov = None if self.covariance is None else np.asarray(self.covariance)[:p, :p]
+        else:
+            raise ValueError(f"unknown prediction type {kind!r}")
+        if cov is None:
+            return fit, None
+        return fit, np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", J, cov, J), 0.0))
 
 
 def _grid(model: str, bnds: np.ndarray, n1: int = 30, n2: int = 144) -> np.ndarray:
@@ -285,75 +485,127 @@ def _grid(model: str, bnds: np.ndarray, n1: int = 30, n2: int = 144) -> np.ndarr
 
 
 class _Problem:
-    """Weighted least squares on the dose-group estimates: minimise (y - f)' W (y - f), W = R'R."""
+    """Least squares min ||R (y - f(d) - N beta)||^2 with nuisance columns N (intercept, covariates);
+    R is None (identity: individual data) or a weight matrix (R'R = W: group sizes or S^-1)."""
 
-    def __init__(self, doses: np.ndarray, est: np.ndarray, R: np.ndarray):
-        self.doses, self.est, self.R = doses, est, R
-        one = R @ np.ones(len(doses))
-        self.one = one / np.linalg.norm(one)
+    def __init__(self, doses: np.ndarray, y: np.ndarray, R: np.ndarray | None, nuisance: np.ndarray,
+                 scal: float | None):
+        self.doses, self.R, self.scal = doses, R, scal
+        self.Q = np.linalg.qr(self.w(nuisance))[0]
+        self.ry = self.resid(self.w(y))
+        self.yy = float(self.ry @ self.ry)
+
+    def w(self, v: np.ndarray) -> np.ndarray:
+        return v if self.R is None else self.R @ v
 
     def resid(self, v: np.ndarray) -> np.ndarray:
-        """Residual of R v after projection on R 1 (the intercept); v is (k,) or (k, G)."""
-        Rv = self.R @ v
-        return Rv - np.outer(self.one, self.one @ Rv).reshape(Rv.shape) if Rv.ndim == 2 else Rv - self.one * (self.one @ Rv)
+        return v - self.Q @ (self.Q.T @ v)
 
-    def profile(self, model: str, nl: np.ndarray, ry: np.ndarray) -> np.ndarray:
-        Z = self.resid(standardized(model, self.doses, np.atleast_2d(nl)))
-        cross = ry @ Z
-        return float(ry @ ry) - cross * cross / np.sum(Z * Z, axis=0)
+    def profile(self, model: str, nl: np.ndarray) -> np.ndarray:
+        """Residual SS with the linear parameters profiled out, at nonlinear parameters ``nl`` (G, dim)."""
+        Z = self.resid(self.w(standardized(model, self.doses, np.atleast_2d(nl), self.scal)))
+        cross = self.ry @ Z
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = self.yy - cross * cross / np.sum(Z * Z, axis=0)
+        return np.where(np.isfinite(out), out, np.inf)
 
 
-def fit_model(model: str, doses: np.ndarray, est: np.ndarray, R: np.ndarray, bounds: np.ndarray | None = None,
-              extra_rss: float = 0.0, n_obs: int | None = None, df: float | None = None) -> ModelFit:
-    """Fit one model to dose-group estimates by (generalized) least squares with weight matrix R'R.
+def _local_min(f: Callable[[np.ndarray], np.ndarray], start: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               rel_tol: float = 1e-10) -> np.ndarray:
+    """Bound-constrained local minimum by a vectorised pattern (grid) search: a 9-point-per-axis stencil
+    around the incumbent is evaluated at once; the incumbent moves to the best stencil point, the step
+    shrinks 4-fold when the incumbent is best and doubles when the best point is on the stencil's edge
+    (a generalized pattern search, Torczon, SIAM J Optim 1997;7:1-25). Deterministic."""
+    dim = len(start)
+    axis = np.linspace(-1.0, 1.0, 9)
+    offs = np.stack(np.meshgrid(*([axis] * dim), indexing="ij"), -1).reshape(-1, dim)
+    edge = np.any(np.abs(offs) == 1.0, axis=1)
+    width = hi - lo
+    h = width / (12.0 if dim > 1 else 30.0)
+    x = np.clip(np.asarray(start, float), lo, hi)
+    fx = float(f(x[None, :])[0])
+    for _ in range(2000):
+        if np.all(h <= rel_tol * width):
+            break
+        pts = np.clip(x + offs * h, lo, hi)
+        vals = f(pts)
+        j = int(np.argmin(vals))
+        if vals[j] < fx and not np.array_equal(pts[j], x):
+            x, fx = pts[j], float(vals[j])
+            if edge[j]:
+                h = np.minimum(2 * h, width)
+        else:
+            h = h / 4
+    return x
 
-    Normal data: ``R = diag(sqrt(n))``, ``extra_rss`` the within-group sum of squares, ``n_obs`` the number
-    of patients (for the AIC, DoseFinding ``logLik.DRMod``). General data: ``R = chol(S^-1)`` (upper),
-    criterion = gRSS + 2 * number of parameters (DoseFinding ``gAIC``).
+
+def fit_model(model: str, doses: np.ndarray, est: np.ndarray, R: np.ndarray | None, bounds: np.ndarray | None = None,
+              extra_rss: float = 0.0, n_obs: int | None = None, df: float | None = None, scal: float | None = None,
+              off: float | None = None, covariates: np.ndarray | None = None,
+              covariate_names: list[str] | None = None, covariate_center: list[float] | None = None) -> ModelFit:
+    """Fit one model by (generalized) least squares with weight matrix R'R (DoseFinding ``fitMod``).
+
+    Normal data on group means: ``R = diag(sqrt(n))``, ``extra_rss`` the within-group sum of squares,
+    ``n_obs`` the number of patients (AIC of DoseFinding ``logLik.DRMod``). Normal data with covariates
+    (ANCOVA, DoseFinding ``addCovars``): ``doses`` / ``est`` per patient, ``R = None``, ``covariates`` the
+    (n, q) covariate columns without intercept. General data: ``R = chol(S^-1)`` (upper), criterion =
+    gRSS + 2 * number of parameters (DoseFinding ``gAIC``). Nonlinear parameters by profile least
+    squares: DoseFinding's grid (``getGrid``; 1-D bounds then narrowed to the best grid cell) followed by
+    a local search. The covariance is DoseFinding's ``vcov.DRMod``: (J'WJ)^-1 RSS/df (normal) or
+    (J'S^-1J)^-1 (general), J the gradient of the mean in the parameters at the fitted values.
     """
     doses = np.asarray(doses, float)
     est = np.asarray(est, float)
-    prob = _Problem(doses, est, R)
-    if model in ("linear", "quadratic"):
-        X = np.column_stack([np.ones_like(doses), doses] + ([doses ** 2] if model == "quadratic" else []))
-        par, *_ = np.linalg.lstsq(R @ X, R @ est, rcond=None)
-        r = R @ (est - X @ par)
-        rss = float(r @ r)
+    scal, off = add_args(doses, scal, off)
+    nodes = np.unique(doses) if model == "linInt" else None
+    Zc = np.zeros((len(doses), 0)) if covariates is None else np.asarray(covariates, float).reshape(len(doses), -1)
+    w = (lambda v: v) if R is None else (lambda v: R @ v)  # noqa: E731
+    if model in LINEAR_MODELS:
+        X = np.column_stack([linear_design(model, doses, off, nodes), Zc])
+        lin = np.linalg.lstsq(w(X), w(est), rcond=None)[0]
+        q = X.shape[1] - Zc.shape[1]
+        par, gam = lin[:q], lin[q:]
+        r = w(est - X @ lin)
     else:
         bnds = default_bounds(model, doses.max()) if bounds is None else np.atleast_2d(np.asarray(bounds, float))
-        ry = prob.resid(est)
+        prob = _Problem(doses, est, R, np.column_stack([np.ones_like(doses), Zc]), scal)
         grid = _grid(model, bnds)
-        rs = prob.profile(model, grid, ry)
-        start = grid[int(np.nanargmin(rs))]
-        f = lambda x: float(prob.profile(model, np.asarray(x), ry)[0])  # noqa: E731
-        if NONLINEAR_DIM[model] == 1:
-            dif = (bnds[0, 1] - bnds[0, 0]) / len(grid)
-            lo, hi = max(start[0] - 1.1 * dif, bnds[0, 0]), min(start[0] + 1.1 * dif, bnds[0, 1])
-            res = optimize.minimize_scalar(lambda x: f([x]), bounds=(lo, hi), method="bounded",
-                                           options={"xatol": 1e-10})
-            nl = np.array([res.x])
-        else:
-            res = optimize.minimize(f, start, method="L-BFGS-B", bounds=[tuple(b) for b in bnds],
-                                    options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
-            nl = res.x
-        f0 = standardized(model, doses, nl[None, :])[:, 0]
-        X = np.column_stack([np.ones_like(doses), f0])
-        lin, *_ = np.linalg.lstsq(R @ X, R @ est, rcond=None)
-        par = np.concatenate([lin, nl])
-        r = R @ (est - X @ lin)
-        rss = float(r @ r)
-    rss_total = rss + extra_rss
-    p = len(par)
+        start = grid[int(np.argmin(prob.profile(model, grid)))]
+        lo, hi = bnds[:, 0].copy(), bnds[:, 1].copy()
+        if NONLINEAR_DIM[model] == 1:  # DoseFinding narrows the bounds to the best grid cell
+            dif = (hi[0] - lo[0]) / len(grid)
+            lo[0], hi[0] = max(start[0] - 1.1 * dif, lo[0]), min(start[0] + 1.1 * dif, hi[0])
+        nl = _local_min(lambda x: prob.profile(model, x), start, lo, hi)
+        X = np.column_stack([np.ones_like(doses), standardized(model, doses, nl[None, :], scal)[:, 0], Zc])
+        lin = np.linalg.lstsq(w(X), w(est), rcond=None)[0]
+        par, gam = np.concatenate([lin[:2], nl]), lin[2:]
+        r = w(est - X @ lin)
+    rss_total = float(r @ r) + extra_rss
+    k = len(par) + len(gam)
     if n_obs is not None:
         sig2 = rss_total / n_obs
         ll = -n_obs / 2 * (math.log(2 * math.pi) + 1 + math.log(sig2))
-        crit = -2 * ll + 2 * (p + 1)
-        dfv = float(n_obs - p)
+        crit = -2 * ll + 2 * (k + 1)
+        dfv = float(n_obs - k)
+        scale = rss_total / dfv if dfv > 0 else math.nan
     else:
-        crit = rss_total + 2 * p
+        crit = rss_total + 2 * k
         dfv = df
-    return ModelFit(model=model, params=dict(zip(PARAM_NAMES[model], [float(x) for x in par], strict=True)),
-                    rss=rss_total, criterion=crit, df=dfv)
+        scale = 1.0
+    J = w(np.column_stack([gradient(model, doses, par, scal, off, nodes), Zc]))
+    try:
+        info = J.T @ J
+        cov = np.linalg.inv(info) * scale if np.linalg.cond(info) < 1e14 else None
+    except np.linalg.LinAlgError:
+        cov = None
+    names = covariate_names or [f"x{j + 1}" for j in range(len(gam))]
+    return ModelFit(model=model, params=dict(zip(param_names(model, nodes), [float(x) for x in par], strict=True)),
+                    rss=rss_total, criterion=crit, df=dfv,
+                    covariance=None if cov is None or not np.all(np.isfinite(cov)) else cov.tolist(),
+                    covariate_coefs=dict(zip(names, [float(g) for g in gam], strict=True)),
+                    covariate_center=[float(c) for c in (covariate_center or [0.0] * len(gam))],
+                    scal=scal if model == "betaMod" else None, off=off if model == "linlog" else None,
+                    nodes=None if nodes is None else nodes.tolist())
 
 
 def target_dose(fit: ModelFit, delta: float) -> float | None:
@@ -362,6 +614,9 @@ def target_dose(fit: ModelFit, delta: float) -> float | None:
     m = fit.model
     if m == "linear":
         td = delta / cf[1]
+        return td if td > 0 else None
+    if m == "linlog":
+        td = fit.off * math.exp(delta / cf[1]) - fit.off
         return td if td > 0 else None
     if m == "quadratic":
         disc = 4 * cf[2] * delta + cf[1] ** 2
@@ -384,6 +639,20 @@ def target_dose(fit: ModelFit, delta: float) -> float | None:
         num = t * cf[1] - delta * t - delta
         den = cf[1] + delta * t + delta
         return cf[2] - cf[3] * math.log(num / den)
+    if m == "betaMod":  # rising limb: root of eMax * shape(d / scal) = delta below the mode
+        if delta > cf[1]:
+            return None
+        mode = cf[2] / (cf[2] + cf[3]) * fit.scal
+        g = lambda d: float(cf[1] * _beta_shape(d / fit.scal, cf[2], cf[3]) - delta)  # noqa: E731
+        return float(optimize.brentq(g, 0.0, mode, xtol=1e-12))
+    if m == "linInt":
+        below = np.asarray(cf) < cf[0] + delta
+        if below.all():
+            return None
+        i = int(np.argmin(below)) - 1  # last node before the first at or above f(0) + delta
+        nodes = fit.nodes
+        td = nodes[i] + (cf[0] + delta - cf[i]) / (cf[i + 1] - cf[i]) * (nodes[i + 1] - nodes[i])
+        return td if td > 0 else None
     raise ValueError(m)
 
 
@@ -405,17 +674,16 @@ def target_dose_numeric(fn: Callable[[np.ndarray], np.ndarray], delta: float, ma
 # Vectorised fits for the bootstrap (dense grid over the nonlinear parameters)
 # ----------------------------------------------------------------------------------------------
 
-def _fit_batch(model: str, doses: np.ndarray, Y: np.ndarray, R: np.ndarray, bounds: np.ndarray | None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _fit_batch(model: str, doses: np.ndarray, Y: np.ndarray, R: np.ndarray, bounds: np.ndarray | None,
+               scal: float | None = None, off: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares fits of ``model`` to many estimate vectors ``Y`` (B, k) at once.
 
     Nonlinear parameters are taken from a dense grid (1-D: 400 log-spaced points, 2-D: 1597-point
     Fibonacci lattice), linear parameters by exact profile least squares. Returns (params (B, p), rss (B,)).
     """
     B = Y.shape[0]
-    if model in ("linear", "quadratic"):
-        X = np.column_stack([np.ones_like(doses), doses] + ([doses ** 2] if model == "quadratic" else []))
-        RX = R @ X
+    if model in LINEAR_MODELS:
+        RX = R @ linear_design(model, doses, off, doses)
         par = np.linalg.lstsq(RX, (Y @ R.T).T, rcond=None)[0].T
         res = Y @ R.T - par @ RX.T
         return par, np.sum(res * res, axis=1)
@@ -424,7 +692,7 @@ def _fit_batch(model: str, doses: np.ndarray, Y: np.ndarray, R: np.ndarray, boun
         grid = np.geomspace(bnds[0, 0], bnds[0, 1], 400)[:, None]
     else:
         grid = _grid(model, bnds, n2=1597)
-    F = standardized(model, doses, grid)  # (k, G)
+    F = standardized(model, doses, grid, scal)  # (k, G)
     RY = Y @ R.T  # (B, k)
     R1 = R @ np.ones(len(doses))
     RF = R @ F  # (k, G)
@@ -445,6 +713,14 @@ def _fit_batch(model: str, doses: np.ndarray, Y: np.ndarray, R: np.ndarray, boun
     idx = np.arange(B)
     par = np.column_stack([inter[idx, j], slope[idx, j], grid[j]])
     return par, rss[idx, j]
+
+
+def _batch_response(model: str, d: np.ndarray, par: np.ndarray, scal: float | None, off: float | None,
+                    nodes: np.ndarray) -> np.ndarray:
+    """Mean responses (B, len(d)) for parameter rows ``par`` (B, p)."""
+    if model in LINEAR_MODELS:
+        return par @ linear_design(model, d, off, nodes).T
+    return model_response(model, d[None, :], [par[:, i:i + 1] for i in range(par.shape[1])], scal, off)
 
 
 # ----------------------------------------------------------------------------------------------
