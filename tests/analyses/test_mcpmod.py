@@ -178,3 +178,80 @@ def test_max_t_distribution_matches_scipy_genz_for_a_nonsingular_case():
             else:
                 ref = stats.multivariate_normal(cov=corr, abseps=1e-6, maxpts=300_000).cdf(np.full(3, q), rng=1)
             assert abs(dist.cdf(q) - ref) < 2e-4, (df, q, dist.cdf(q), ref)
+
+
+# ---- betaMod / linlog / linInt, vcov and predict(se.fit) (DoseFinding 1.0.3, calls stored in the JSON) ----
+
+BIOM9 = [("linear", []), ("linlog", []), ("emax", [0.2]), ("exponential", [0.5]), ("quadratic", [-0.85]),
+         ("logistic", [0.5, 0.1]), ("sigEmax", [0.4, 3]), ("betaMod", [0.3, 1.2]), ("linInt", [0.5, 0.75, 1, 1])]
+
+
+def test_guesstimates_of_all_models_match_dosefinding_mods():
+    from dossier.analyses.mcpmod import add_args, candidate_means
+
+    ref = FIX["biom_mods9"]
+    doses = np.array(FIX["biom_data"]["doses"], float)
+    assert add_args(doses) == pytest.approx((ref["scal"], ref["off"]))
+    names, mu = candidate_means(BIOM9, doses)
+    assert names == ref["models"]
+    np.testing.assert_allclose(mu, np.array(ref["muMat"]), atol=1e-10)
+    ref2 = FIX["biom_mods_addargs"]
+    _, mu2 = candidate_means([("linlog", []), ("betaMod", [1, 1])], doses, scal=2, off=0.1)
+    np.testing.assert_allclose(mu2, np.array(ref2["muMat"]), atol=1e-10)
+
+
+def test_contrast_test_with_betamod_linlog_linint_matches_dosefinding():
+    ref = FIX["biom_mct9"]
+    doses, means, n, _, df, vc = _biom_stats()
+    res = contrast_test(doses, means, vc, df, BIOM9)
+    assert res.models == ref["models"]
+    np.testing.assert_allclose(np.array(res.contrasts).T, np.array(ref["contMat"]), atol=1e-6)
+    np.testing.assert_allclose(res.t_statistics, ref["tStat"], atol=1e-6)
+    assert abs(res.critical_value - ref["critVal_precise"]) < 1e-3
+    np.testing.assert_allclose(res.p_values, ref["pVal_precise"], atol=1e-3)
+
+
+@pytest.mark.parametrize("model", ["linear", "linlog", "quadratic", "linInt", "emax", "exponential", "sigEmax",
+                                   "logistic", "betaMod"])
+def test_fitmod_vcov_and_predict_se_match_dosefinding(model):
+    ref = FIX["biom_fit_vcov"][model]
+    doses, means, n, within, *_ = _biom_stats()
+    f = fit_model(model, doses, means, np.diag(np.sqrt(n)), extra_rss=within, n_obs=int(n.sum()))
+    np.testing.assert_allclose(list(f.params.values()), ref["coefs"], atol=1e-3, rtol=1e-3)
+    assert list(f.params) == ref["names"]
+    assert abs(f.criterion - ref["AIC"]) < 1e-3 and f.df == ref["df"]
+    np.testing.assert_allclose(np.array(f.covariance), np.array(ref["vcov"]), rtol=2e-3, atol=1e-4)
+    for kind, key in (("ls-means", "lsmeans"), ("effect-curve", "effect")):
+        fit, se = f.predict(np.array(ref["doseSeq"]), kind=kind)
+        np.testing.assert_allclose(fit, ref[f"pred_{key}"], atol=1e-4)
+        np.testing.assert_allclose(se, ref[f"se_{key}"], rtol=2e-3, atol=1e-5)
+    td = target_dose(f, 0.3)
+    if isinstance(ref["TD_0.3"], (int, float)):
+        assert td is not None and abs(td - ref["TD_0.3"]) < 1e-3
+    else:
+        assert td is None
+
+
+@pytest.mark.parametrize("key,model,bounds,scal", [
+    ("glycobrom_fit_vcov", "emax", [[0.01, 300]], None),
+    ("glycobrom_fit_betamod", "betaMod", None, 150.0),
+    ("migraine_fit_vcov", "emax", [[0.2, 300]], None),
+])
+def test_general_fit_vcov_matches_dosefinding(key, model, bounds, scal):
+    ref = FIX[key]
+    if not SHARED.exists():
+        pytest.skip(f"shared DoseFinding data not found at {SHARED}")
+    if key.startswith("glycobrom"):
+        gly = np.genfromtxt(SHARED / "glycobrom.csv", delimiter=",", names=True)
+        doses, est, S = np.asarray(gly["dose"], float), np.asarray(gly["fev1"], float), np.diag(gly["sdev"] ** 2)
+    else:
+        mig = np.genfromtxt(SHARED / "migraine.csv", delimiter=",", names=True)
+        x, nn = np.asarray(mig["painfree"], float), np.asarray(mig["ntrt"], float)
+        doses, est, S = np.asarray(mig["dose"], float), np.log(x / (nn - x)), np.diag(1 / x + 1 / (nn - x))
+    R = np.linalg.cholesky(np.linalg.inv(S)).T
+    f = fit_model(model, doses, est, R, bounds=None if bounds is None else np.array(bounds), scal=scal)
+    np.testing.assert_allclose(list(f.params.values()), ref["coefs"], rtol=2e-3, atol=2e-4)
+    np.testing.assert_allclose(np.array(f.covariance), np.array(ref["vcov"]), rtol=5e-3, atol=1e-6)
+    fit, se = f.predict(np.array(ref["doseSeq"]))
+    np.testing.assert_allclose(fit, ref["pred_lsmeans"], atol=1e-4)
+    np.testing.assert_allclose(se, ref["se_lsmeans"], rtol=5e-3, atol=1e-6)
