@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize, special, stats
@@ -727,6 +728,59 @@ def _batch_response(model: str, d: np.ndarray, par: np.ndarray, scal: float | No
 # The analysis
 # ----------------------------------------------------------------------------------------------
 
+def covariate_design(covariates: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, list[str], list[float]]:
+    """Covariate columns as R's ``model.matrix`` builds them: numbers as they are, other values as a
+    factor (levels sorted) with treatment contrasts; and the LS-means row (DoseFinding ``predict``
+    ``ls-means``: the mean of a number, 1/levels for each factor column)."""
+    cols, names, center = [], [], []
+    for name, values in covariates.items():
+        v = np.asarray(values)
+        if len(v) != n:
+            raise DossierError(f"covariate {name!r} has {len(v)} values for {n} subjects", "mcpmod covariates",
+                               "give one value per subject")
+        if v.dtype.kind in "biuf":
+            x = v.astype(float)
+            if not np.all(np.isfinite(x)):
+                raise DossierError(f"covariate {name!r} has missing values", "mcpmod covariates",
+                                   "impute or drop the subjects before the analysis")
+            cols.append(x)
+            names.append(name)
+            center.append(float(x.mean()))
+            continue
+        levels = sorted({str(x) for x in v})
+        sv = np.array([str(x) for x in v])
+        for lev in levels[1:]:
+            cols.append((sv == lev).astype(float))
+            names.append(f"{name}{lev}")
+            center.append(1.0 / len(levels))
+    return np.column_stack(cols) if cols else np.zeros((n, 0)), names, center
+
+
+class _Ancova(NamedTuple):
+    coef: np.ndarray
+    coef_cov: np.ndarray
+    ls_means: np.ndarray
+    ls_cov: np.ndarray
+    df: float
+
+
+def ancova_dose_estimates(doses: np.ndarray, y: np.ndarray, Z: np.ndarray, center: list[float]) -> _Ancova:
+    """The ANCOVA ``lm(y ~ factor(dose) + covariates - 1)``: dose coefficients and their covariance (what
+    DoseFinding's ``MCTtest`` tests with ``addCovars``), and the LS-means at the covariate ``center``."""
+    ud = np.unique(doses)
+    X = np.column_stack([(doses == d).astype(float) for d in ud] + [Z])
+    beta, _, rank, _ = np.linalg.lstsq(X, y, rcond=None)
+    if rank < X.shape[1]:
+        raise DossierError("the covariates are collinear with dose or with each other", "mcpmod covariates",
+                           "drop covariates that are constant or determined by the dose group")
+    r = y - X @ beta
+    df = float(len(y) - rank)
+    V = np.linalg.inv(X.T @ X) * float(r @ r) / df
+    k = len(ud)
+    L = np.column_stack([np.eye(k), np.tile(np.asarray(center, float), (k, 1))])
+    return _Ancova(coef=beta[:k], coef_cov=V[:k, :k], ls_means=L @ beta, ls_cov=L @ V @ L.T, df=df)
+
+
 class DoseGroup(Result):
     dose: float
     n: int
@@ -767,6 +821,7 @@ class MCPModResult(Result):
     has_placebo: bool
     within_qualification_context: bool
     context_notes: list[str]
+    covariates: list[str] = []  # covariate columns of the ANCOVA (continuous endpoints)
 
 
 def _prepare(doses: np.ndarray, y: np.ndarray, data_type: str):
@@ -802,7 +857,8 @@ def _prepare(doses: np.ndarray, y: np.ndarray, data_type: str):
 def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: str = "normal",
                    candidates: list[tuple[str, list[float]]] | None = None, delta: float | None = None,
                    alpha: float = 0.025, selection: str = "AIC", rng: np.random.Generator | None = None,
-                   n_bootstrap: int = 500, kind: str = "efficacy") -> MCPModResult | None:
+                   n_bootstrap: int = 500, kind: str = "efficacy", covariates: dict[str, np.ndarray] | None = None,
+                   scal: float | None = None, off: float | None = None) -> MCPModResult | None:
     """MCP-Mod on subject-level data (``y`` continuous, or 0/1 for a binary endpoint).
 
     Binary endpoints are analysed on the logit scale with the "general" approach of Pinheiro et al.
@@ -811,6 +867,14 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
     target dose of a binary endpoint uses ``delta`` on the probability scale. The target-dose CI is a
     parametric bootstrap (estimates redrawn from N(mu_hat, S)), refitting the significant models and
     reselecting by AIC in each replicate (bootstrap model selection; cf. DoseFinding ``maFitMod``).
+
+    Continuous endpoints may be adjusted for ``covariates`` (name -> one value per subject; numbers enter
+    linearly, anything else as a factor with treatment contrasts), as DoseFinding's ``addCovars``: the
+    contrast test uses the dose coefficients of the ANCOVA ``y ~ factor(dose) + covariates - 1`` and
+    their covariance, the models are fitted to the subjects' data with the covariates, and dose groups
+    and curves are LS-means (covariates at their means, factor levels equally weighted). The bootstrap
+    then redraws the LS-means from their estimated covariance and refits by generalized least squares.
+    ``scal`` and ``off`` are the fixed parameters of betaMod and linlog (defaults as DoseFinding).
     """
     doses = np.asarray(doses, float)
     ud = np.unique(doses)
@@ -821,9 +885,25 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
     ud, est, vc, dfe, R, within, n_obs, groups, cc = _prepare(doses, y, data_type)
     if not np.all(np.isfinite(vc)) or np.any(np.diag(vc) <= 0):
         return None
-    test = contrast_test(ud, est, vc, dfe, candidates, alpha)
+    cov_names: list[str] = []
+    if covariates and data_type == "normal":
+        Zc, cov_names, center = covariate_design(covariates, len(doses))
+        anc = ancova_dose_estimates(doses, np.asarray(y, float), Zc, center)
+        est, vc, dfe = anc.coef, anc.coef_cov, anc.df
+        groups = [DoseGroup(dose=float(d), n=int(np.sum(doses == d)), estimate=float(m), se=float(math.sqrt(v)))
+                  for d, m, v in zip(ud, anc.ls_means, np.diag(anc.ls_cov), strict=True)]
+    test = contrast_test(ud, est, vc, dfe, candidates, alpha, scal, off)
     sig_models = list(dict.fromkeys(m.rstrip("0123456789") for m in test.significant))
-    fits = [fit_model(m, ud, est, R, extra_rss=within, n_obs=n_obs, df=dfe) for m in sig_models]
+    if cov_names:
+        fits = [fit_model(m, doses, np.asarray(y, float), None, n_obs=len(doses), scal=scal, off=off, covariates=Zc,
+                          covariate_names=cov_names, covariate_center=center) for m in sig_models]
+        # bootstrap on the LS-means with their covariance (generalized least squares)
+        est, vc = anc.ls_means, anc.ls_cov
+        R = np.linalg.cholesky(np.linalg.inv(vc)).T
+        n_obs, within = None, 0.0
+    else:
+        fits = [fit_model(m, ud, est, R, extra_rss=within, n_obs=n_obs, df=dfe, scal=scal, off=off)
+                for m in sig_models]
     weights: dict[str, float] = {}
     selected = None
     if fits:
@@ -836,9 +916,9 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
 
     def curve(fitlist: list[ModelFit], wts: dict[str, float]) -> np.ndarray:
         if selection == "aveAIC":
-            return sum(wts[f.model] * link(f.response(grid)) for f in fitlist)
+            return sum(wts[f.model] * link(f.predict(grid)[0]) for f in fitlist)
         best = min(fitlist, key=lambda f: f.criterion)
-        return link(best.response(grid))
+        return link(best.predict(grid)[0])
 
     td = lo = hi = reached = None
     curve_resp: list[float] = []
@@ -856,13 +936,13 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
             Y = rng.multivariate_normal(est, vc, size=n_bootstrap)
             curves = []
             for f in fits:
-                par, rss = _fit_batch(f.model, ud, Y, R, None)
+                par, rss = _fit_batch(f.model, ud, Y, R, None, f.scal, f.off)
                 p = par.shape[1]
                 if n_obs is not None:
                     crit_b = n_obs * np.log((rss + within) / n_obs) + 2 * (p + 1)
                 else:
                     crit_b = rss + 2 * p
-                resp = model_response(f.model, grid[None, :], [par[:, i:i + 1] for i in range(p)])
+                resp = _batch_response(f.model, grid, par, f.scal, f.off, ud)
                 curves.append((crit_b, link(resp)))
             crits = np.stack([c for c, _ in curves])  # (M, B)
             resps = np.stack([r for _, r in curves])  # (M, B, G)
@@ -913,4 +993,4 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
         n_bootstrap=n_bootstrap if (fits and rng is not None) else 0, curve_dose=grid.tolist() if fits else [],
         curve_response=curve_resp, curve_lower=band_lo, curve_upper=band_hi, continuity_correction=cc,
         n_doses_incl_placebo=len(ud), has_placebo=has_placebo,
-        within_qualification_context=has_placebo and len(ud) >= 4, context_notes=notes)
+        within_qualification_context=has_placebo and len(ud) >= 4, context_notes=notes, covariates=cov_names)

@@ -255,3 +255,73 @@ def test_general_fit_vcov_matches_dosefinding(key, model, bounds, scal):
     fit, se = f.predict(np.array(ref["doseSeq"]))
     np.testing.assert_allclose(fit, ref["pred_lsmeans"], atol=1e-4)
     np.testing.assert_allclose(se, ref["se_lsmeans"], rtol=5e-3, atol=1e-6)
+
+
+# ---- ANCOVA (DoseFinding addCovars = ~gender) on IBScovars ---------------------------------------------
+
+IBS_CANDS = [("emax", [0.2]), ("linInt", [0.25, 1, 1, 1]), ("linear", [])]
+
+
+def _ibs():
+    path = SHARED / "IBScovars.csv"
+    if not path.exists():
+        pytest.skip(f"shared DoseFinding data not found at {path}")
+    ibs = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    gender = np.char.strip(np.asarray(ibs["gender"]).astype(str), '"')
+    return np.asarray(ibs["dose"], float), np.asarray(ibs["resp"], float), gender
+
+
+def test_ancova_contrast_test_matches_dosefinding_addcovars():
+    from dossier.analyses.mcpmod import ancova_dose_estimates, covariate_design
+
+    ref = FIX["ibs_mct_covars"]
+    dose, resp, gender = _ibs()
+    Z, names, center = covariate_design({"gender": gender}, len(dose))
+    assert names == ["gender2"] and center == [0.5]
+    anc = ancova_dose_estimates(dose, resp, Z, center)
+    np.testing.assert_allclose(anc.coef, ref["lm_coef"][:5], atol=1e-10)
+    np.testing.assert_allclose(anc.coef_cov, np.array(ref["lm_vcov"])[:5, :5], atol=1e-12)
+    res = contrast_test(np.unique(dose), anc.coef, anc.coef_cov, anc.df, IBS_CANDS)
+    assert res.models == ref["models"] and anc.df == ref["df"]
+    np.testing.assert_allclose(res.t_statistics, ref["tStat"], atol=1e-6)
+    assert abs(res.critical_value - ref["critVal_precise"]) < 1e-3
+    np.testing.assert_allclose(res.p_values, ref["pVal_precise"], atol=1e-3)
+
+
+@pytest.mark.parametrize("model", ["linear", "emax", "sigEmax", "linInt", "betaMod"])
+def test_ancova_fits_match_dosefinding_fitmod_addcovars(model):
+    from dossier.analyses.mcpmod import covariate_design
+
+    ref = FIX["ibs_fit_covars"][model]
+    dose, resp, gender = _ibs()
+    Z, names, center = covariate_design({"gender": gender}, len(dose))
+    f = fit_model(model, dose, resp, None, n_obs=len(dose), covariates=Z, covariate_names=names,
+                  covariate_center=center)
+    coefs = list(f.params.values()) + list(f.covariate_coefs.values())
+    np.testing.assert_allclose(coefs, ref["coefs"], rtol=2e-3, atol=2e-4)
+    assert list(f.params) + list(f.covariate_coefs) == ref["names"]
+    assert abs(f.rss - ref["RSS"]) < 1e-4 and f.df == ref["df"] and abs(f.criterion - ref["AIC"]) < 1e-3
+    np.testing.assert_allclose(np.array(f.covariance), np.array(ref["vcov"]), rtol=5e-3, atol=1e-6)
+    fit, se = f.predict(np.array([0, 1, 2.5, 4.0]))
+    np.testing.assert_allclose(fit, ref["pred_lsmeans"], atol=1e-4)
+    np.testing.assert_allclose(se, ref["se_lsmeans"], rtol=5e-3, atol=1e-6)
+    td = target_dose(f, 0.25)
+    if isinstance(ref["TD_0.25"], (int, float)):
+        assert td is not None and abs(td - ref["TD_0.25"]) < 2e-3
+    else:
+        assert td is None
+
+
+def test_mcpmod_with_covariates_matches_dosefinding_mcpmod():
+    ref = FIX["ibs_mcpmod_covars"]
+    dose, resp, gender = _ibs()
+    res = analyse_mcpmod(dose, resp, "ibs", candidates=IBS_CANDS, delta=0.25, covariates={"gender": gender},
+                         rng=np.random.default_rng(2), n_bootstrap=100)
+    assert res.covariates == ["gender2"]
+    assert [f.model for f in res.fits] == ref["significant"]
+    np.testing.assert_allclose([f.criterion for f in res.fits], ref["aic"], atol=1e-3)
+    assert res.selected_model == ref["selected"]
+    assert abs(res.target_dose - ref["TD"][ref["TD_names"].index(ref["selected"])]) < 2e-3
+    # dose groups are LS-means; without the covariate they would be the raw means
+    raw = np.array([resp[dose == d].mean() for d in np.unique(dose)])
+    assert not np.allclose([g.estimate for g in res.groups], raw, atol=1e-6)
