@@ -325,3 +325,48 @@ def test_mcpmod_with_covariates_matches_dosefinding_mcpmod():
     # dose groups are LS-means; without the covariate they would be the raw means
     raw = np.array([resp[dose == d].mean() for d in np.unique(dose)])
     assert not np.allclose([g.estimate for g in res.groups], raw, atol=1e-6)
+
+
+# ---- continuous Emax exposure-response (fitMod / nls / profile likelihood on a seeded R dataset) ----------
+
+def _er_data():
+    er = np.genfromtxt(Path(__file__).parent / "fixtures" / "er_continuous_dosefinding.csv", delimiter=",",
+                       names=True)
+    return np.asarray(er["conc"], float), np.asarray(er["pd"], float)
+
+
+def test_continuous_emax_er_matches_dosefinding_nls_and_profile_ci():
+    from dossier.analyses.exposure_response import fit_emax_continuous
+
+    ref = FIX["er_continuous_emax"]
+    c, y = _er_data()
+    r = fit_emax_continuous(c, y, "pd", dose_medians={10.0: 8.0})
+    assert r is not None and r.model == "emax" and r.n == 80
+    np.testing.assert_allclose([r.e0, r.emax, r.ec50], ref["coefs"], rtol=1e-4)
+    np.testing.assert_allclose([r.e0, r.emax, r.ec50], ref["nls_coefs"], rtol=1e-4)
+    np.testing.assert_allclose(np.array(r.covariance), np.array(ref["vcov"]), rtol=1e-3)
+    np.testing.assert_allclose(np.array(r.covariance), np.array(ref["nls_vcov"]), rtol=1e-3)
+    assert abs(r.aic - ref["AIC"]) < 1e-4 and r.df == ref["df"]
+    assert abs(r.residual_sd - np.sqrt(ref["RSS"] / ref["df"])) < 1e-8
+    np.testing.assert_allclose([r.ec50_ci_lower, r.ec50_ci_upper], ref["profile_ci"], rtol=1e-5)
+    assert r.ec50_ci_lower < r.ec50 < r.ec50_ci_upper
+    assert r.fraction_of_max_at_dose["10"] == pytest.approx(8.0 / (r.ec50 + 8.0))
+    # the curve band is the DoseFinding predict(se.fit = TRUE) band at the curve's exposures
+    from dossier.analyses.mcpmod import fit_model
+
+    f = fit_model("emax", c, y, None, n_obs=len(y))
+    fit, se = f.predict(np.array(ref["doseSeq"]))
+    np.testing.assert_allclose(fit, ref["pred"], rtol=1e-5)
+    np.testing.assert_allclose(se, ref["se"], rtol=1e-3)
+
+
+def test_continuous_sigmoid_emax_er_matches_dosefinding():
+    from dossier.analyses.exposure_response import fit_emax_continuous
+
+    ref = FIX["er_continuous_sigemax"]
+    c, y = _er_data()
+    r = fit_emax_continuous(c, y, "pd", sigmoid=True)
+    np.testing.assert_allclose([r.e0, r.emax, r.ec50, r.hill], ref["coefs"], rtol=2e-3, atol=1e-3)
+    np.testing.assert_allclose(np.array(r.covariance), np.array(ref["vcov"]), rtol=5e-3, atol=1e-6)
+    assert abs(r.aic - ref["AIC"]) < 1e-3
+    assert fit_emax_continuous(c[:8], y[:8], "pd") is None
