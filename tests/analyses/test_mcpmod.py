@@ -370,3 +370,17 @@ def test_continuous_sigmoid_emax_er_matches_dosefinding():
     np.testing.assert_allclose(np.array(r.covariance), np.array(ref["vcov"]), rtol=5e-3, atol=1e-6)
     assert abs(r.aic - ref["AIC"]) < 1e-3
     assert fit_emax_continuous(c[:8], y[:8], "pd") is None
+
+
+def test_mcpmod_on_dosefinding_example_candidate_set_with_linint():
+    """DoseFinding's own MCPMod example: Mods(linear = NULL, emax = c(0.05, 0.2), linInt = c(1, 1, 1, 1))."""
+    ref = FIX["biom_mcpmod_example"]
+    d, y = _biom_individual()
+    cands = [("linear", []), ("emax", [0.05]), ("emax", [0.2]), ("linInt", [1, 1, 1, 1])]
+    res = analyse_mcpmod(d, y, "biom", candidates=cands, delta=0.5)
+    assert res.test.models == ref["models"]
+    np.testing.assert_allclose(res.test.t_statistics, ref["tStat"], atol=1e-6)
+    np.testing.assert_allclose(res.test.p_values, ref["pVal_precise"], atol=1e-3)
+    assert [f.model for f in res.fits] == ref["significant"] and res.selected_model == ref["selected"]
+    np.testing.assert_allclose([f.criterion for f in res.fits], ref["aic"], atol=1e-3)
+    assert abs(res.target_dose - ref["TD"][ref["TD_names"].index(ref["selected"])]) < 1e-3
