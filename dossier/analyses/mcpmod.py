@@ -859,6 +859,47 @@ def _prepare(doses: np.ndarray, y: np.ndarray, data_type: str):
     return ud, mu, vc, math.inf, R, 0.0, None, groups, cc
 
 
+def _bootstrap_curves(fits: list[ModelFit], ud: np.ndarray, Y: np.ndarray, R: np.ndarray, n_obs: int | None,
+                      within: float, link: Callable, grid: np.ndarray, selection: str) -> np.ndarray:
+    """Dose-response curves (B, G) of the replicates ``Y``: every model refitted, then selected (AIC) or
+    averaged (aveAIC) within each replicate."""
+    crits, resps = [], []
+    for f in fits:
+        par, rss = _fit_batch(f.model, ud, Y, R, None, f.scal, f.off)
+        p = par.shape[1]
+        crits.append(n_obs * np.log((rss + within) / n_obs) + 2 * (p + 1) if n_obs is not None else rss + 2 * p)
+        resps.append(link(_batch_response(f.model, grid, par, f.scal, f.off, ud)))
+    C, G = np.stack(crits), np.stack(resps)  # (M, B), (M, B, G)
+    if selection == "aveAIC":
+        wb = np.exp(-0.5 * (C - C.min(axis=0)))
+        return np.einsum("mb,mbg->bg", wb / wb.sum(axis=0), G)
+    return G[np.argmin(C, axis=0), np.arange(Y.shape[0])]
+
+
+def _bootstrap_target_dose_ci(boot: np.ndarray, grid: np.ndarray, delta: float
+                              ) -> tuple[float | None, float | None, float]:
+    """Percentile CI of the target dose over bootstrap curves (crossing by linear interpolation between
+    grid points; replicates that never reach ``delta`` count as above the dose range) and the fraction
+    of replicates that reach it."""
+    eff = boot - boot[:, :1]
+    hit = eff >= delta
+    any_hit = hit.any(axis=1)
+    first = np.argmax(hit, axis=1)
+    tds = np.full(len(boot), np.inf)
+    for b in np.nonzero(any_hit)[0]:
+        i = first[b]
+        if i == 0:
+            tds[b] = 0.0
+        else:
+            e0, e1 = eff[b, i - 1], eff[b, i]
+            tds[b] = grid[i - 1] + (delta - e0) / (e1 - e0) * (grid[i] - grid[i - 1])
+    reached = float(any_hit.mean())
+    if reached == 0:
+        return None, None, reached
+    qlo, qhi = np.quantile(tds, [0.025, 0.975], method="inverted_cdf")
+    return (float(qlo) if np.isfinite(qlo) else None), (float(qhi) if np.isfinite(qhi) else None), reached
+
+
 def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: str = "normal",
                    candidates: list[tuple[str, list[float]]] | None = None, delta: float | None = None,
                    alpha: float = 0.025, selection: str = "AIC", rng: np.random.Generator | None = None,
@@ -939,47 +980,11 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
                 td = target_dose_numeric(lambda d: np.interp(d, grid, np.asarray(curve_resp)), delta, ud.max())
         if rng is not None and n_bootstrap > 0:
             Y = rng.multivariate_normal(est, vc, size=n_bootstrap)
-            curves = []
-            for f in fits:
-                par, rss = _fit_batch(f.model, ud, Y, R, None, f.scal, f.off)
-                p = par.shape[1]
-                if n_obs is not None:
-                    crit_b = n_obs * np.log((rss + within) / n_obs) + 2 * (p + 1)
-                else:
-                    crit_b = rss + 2 * p
-                resp = _batch_response(f.model, grid, par, f.scal, f.off, ud)
-                curves.append((crit_b, link(resp)))
-            crits = np.stack([c for c, _ in curves])  # (M, B)
-            resps = np.stack([r for _, r in curves])  # (M, B, G)
-            if selection == "aveAIC":
-                wb = np.exp(-0.5 * (crits - crits.min(axis=0)))
-                wb /= wb.sum(axis=0)
-                boot = np.einsum("mb,mbg->bg", wb, resps)
-            else:
-                boot = resps[np.argmin(crits, axis=0), np.arange(n_bootstrap)]
+            boot = _bootstrap_curves(fits, ud, Y, R, n_obs, within, link, grid, selection)
             band_lo = np.quantile(boot, 0.025, axis=0).tolist()
             band_hi = np.quantile(boot, 0.975, axis=0).tolist()
             if delta is not None:
-                eff = boot - boot[:, :1]
-                hit = eff >= delta
-                any_hit = hit.any(axis=1)
-                first = np.argmax(hit, axis=1)
-                # linear interpolation between grid points for the crossing dose
-                tds = np.full(n_bootstrap, np.nan)
-                for b in np.nonzero(any_hit)[0]:
-                    i = first[b]
-                    if i == 0:
-                        tds[b] = 0.0
-                    else:
-                        e0, e1 = eff[b, i - 1], eff[b, i]
-                        tds[b] = grid[i - 1] + (delta - e0) / (e1 - e0) * (grid[i] - grid[i - 1])
-                reached = float(any_hit.mean())
-                if reached > 0:
-                    # replicates that never reach delta within the dose range count as "above the range"
-                    filled = np.where(np.isnan(tds), np.inf, tds)
-                    qlo, qhi = np.quantile(filled, [0.025, 0.975], method="inverted_cdf")
-                    lo = float(qlo) if np.isfinite(qlo) else None
-                    hi = float(qhi) if np.isfinite(qhi) else None
+                lo, hi, reached = _bootstrap_target_dose_ci(boot, grid, delta)
     has_placebo = bool(ud.min() == 0)
     notes = []
     if len(ud) < 4:
