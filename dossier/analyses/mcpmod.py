@@ -14,10 +14,16 @@ References
   singular correlation matrices that arise with more candidate models than dose groups minus one).
 
 The implementation follows the R package DoseFinding (Bornkamp, Pinheiro, Bretz; ``Mods``,
-``optContr``, ``MCTtest``, ``fitMod``, ``TD``, ``MCPMod``) so that its numbers can be reproduced: model
-functions and guesstimate parameterisation (``getLinPars``), optimal contrasts ``optC``, the default
-bounds ``defBnds``, the profile least-squares fit over a grid followed by local optimisation, AIC
-(normal) and generalized AIC (general) model selection, and the closed-form target doses of ``calcTD``.
+``optContr``, ``MCTtest``, ``fitMod``, ``vcov``, ``predict``, ``TD``, ``MCPMod``) so that its numbers can be
+reproduced: the nine model functions (linear, linlog, quadratic, linInt, emax, exponential, sigEmax,
+logistic, betaMod; betaMod's ``scal`` and linlog's ``off`` fixed, defaults 1.2 x and 0.01 x the highest
+dose; linInt interpolating at the doses) and their guesstimate parameterisation (``getLinPars``),
+optimal contrasts ``optC``, the default bounds ``defBnds``, the profile least-squares fit over a grid
+followed by a local search (here a vectorised pattern search: Torczon, SIAM J Optim 1997;7:1-25), AIC
+(normal) and generalized AIC (general) model selection, the closed-form target doses of ``calcTD``, the
+parameter covariance of ``vcov.DRMod`` and the delta-method standard errors of ``predict(se.fit = TRUE)``,
+and covariate adjustment (``addCovars``: ANCOVA dose coefficients in the test, covariates in the fits).
+Tested against DoseFinding 1.0.3 outputs frozen in tests/analyses/fixtures (R calls stored beside them).
 """
 
 from __future__ import annotations
