@@ -938,7 +938,10 @@ def analyse_mcpmod(doses: np.ndarray, y: np.ndarray, endpoint: str, data_type: s
     if not np.all(np.isfinite(vc)) or np.any(np.diag(vc) <= 0):
         return None
     cov_names: list[str] = []
-    if covariates and data_type == "normal":
+    if covariates and data_type != "normal":
+        raise DossierError(f"covariates given for the {data_type} endpoint {endpoint!r}", "mcpmod covariates",
+                           "covariate adjustment is available for continuous (normal) endpoints only")
+    if covariates:
         Zc, cov_names, center = covariate_design(covariates, len(doses))
         anc = ancova_dose_estimates(doses, np.asarray(y, float), Zc, center)
         est, vc, dfe = anc.coef, anc.coef_cov, anc.df

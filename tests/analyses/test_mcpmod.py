@@ -384,3 +384,19 @@ def test_mcpmod_on_dosefinding_example_candidate_set_with_linint():
     assert [f.model for f in res.fits] == ref["significant"] and res.selected_model == ref["selected"]
     np.testing.assert_allclose([f.criterion for f in res.fits], ref["aic"], atol=1e-3)
     assert abs(res.target_dose - ref["TD"][ref["TD_names"].index(ref["selected"])]) < 1e-3
+
+
+def test_user_mistakes_are_dossier_errors():
+    from dossier.analyses.mcpmod import add_args, candidate_means
+    from dossier.errors import DossierError
+
+    doses = np.array([0.0, 1, 2, 4])
+    with pytest.raises(DossierError, match="scal"):
+        add_args(doses, scal=3.0)
+    with pytest.raises(DossierError, match="linInt"):
+        candidate_means([("linInt", [1, 1])], doses)
+    with pytest.raises(DossierError, match="unknown"):
+        candidate_means([("hill", [1])], doses)
+    y = np.tile([0.0, 1.0], 20)
+    with pytest.raises(DossierError, match="covariates"):
+        analyse_mcpmod(np.repeat(doses, 10), y, "ae", data_type="binary", covariates={"sex": y})
