@@ -99,6 +99,32 @@ class Datasets(StrictModel):
     adtte: DatasetSpec | None = None
 
 
+class PKSpec(StrictModel):
+    """Concentration data for noncompartmental analysis (see dossier/ingest/pk.py and dossier/analyses/nca.py)."""
+
+    dataset: DatasetSpec | None = Field(None, description="ADPC (ADNCA), SDTM PC or a NONMEM-style CSV "
+                                         "(ID/TIME/DV/AMT/EVID); default: datasets.adpc")
+    ex: DatasetSpec | None = Field(None, description="SDTM EX giving dose times and amounts for SDTM PC")
+    layout: Literal["adpc", "sdtm", "nonmem"] | None = Field(None, description="taken from the columns when omitted")
+    analyte: str | None = Field(None, description="analyte to keep (PARAMCD, PCTESTCD or DVID value)")
+    conc_unit: str | None = Field(None, description="concentration unit when the data carry none, e.g. mg/L")
+    time_unit: str = "h"
+    lloq: float | None = Field(None, gt=0, description="lower limit of quantitation when the data carry none")
+    mdv_observations: Literal["blq", "exclude"] = Field(
+        "blq", description="NONMEM observation records with MDV=1: below quantitation or excluded")
+    tau: float | None = Field(None, gt=0, description="dosing interval of the steady-state profiles")
+    steady_state_profiles: list[str] = Field(default_factory=list, description="profiles at steady state")
+    nca: dict[str, Any] = Field(default_factory=dict, description="NCA settings (dossier.analyses.nca.NCASettings)")
+
+    @field_validator("nca")
+    @classmethod
+    def _nca_settings(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from dossier.analyses.nca import NCASettings  # one definition of the NCA options
+
+        NCASettings(**v)
+        return v
+
+
 class RecordFilters(StrictModel):
     """Which records of the BDS datasets carry the endpoints."""
 
@@ -274,6 +300,7 @@ class StudySpec(StrictModel):
     questions: list[Question] = Field(default_factory=list)
     pmr: PmrSettings = Field(default_factory=PmrSettings)
     analyses: AnalysisOptions = Field(default_factory=AnalysisOptions)
+    pk: PKSpec | None = Field(None, description="concentration data for NCA (default: datasets.adpc, if given)")
     simulation_study: SimulationStudySpec | None = Field(
         None, description="Grid of designs x scenarios simulated for the design comparison (dossier study)")
 

@@ -34,6 +34,7 @@ class DoseProportionalityResult(Result):
     """Power-model slope ``estimate`` with its CI (``lower``, ``upper``), the acceptance interval and verdict."""
 
     metric: str
+    profiles: str = ""  # which profiles the values come from, e.g. "single dose"
     verdict: Verdict
     reason: str = ""  # why it cannot be assessed
     model: Literal["ordinary least squares", "linear mixed model (random subject intercept, REML)", "none"]

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from dossier.analyses.dose_proportionality import DoseProportionalityResult, analyse_dose_proportionality
 from dossier.analyses.stats import Result
 from dossier.errors import DossierError
 
@@ -168,14 +169,37 @@ class NCAResult(Result):
                 "records": rows(self.records), "settings": self.settings.model_dump(mode="json")}
 
 
+_MASS_G = {"pg": 1e-12, "ng": 1e-9, "ug": 1e-6, "µg": 1e-6, "mcg": 1e-6, "mg": 1e-3, "g": 1.0}
+_VOLUME_L = {"ml": 1e-3, "dl": 0.1, "l": 1.0}
+
+
+def volume_factor(conc_unit: str, dose_unit: str) -> float | None:
+    """Factor turning dose/(concentration) into litres (e.g. mg/(ng/mL) -> 1000 L); None if not mass/volume."""
+    parts = conc_unit.replace(" ", "").split("/")
+    if len(parts) != 2 or dose_unit not in _MASS_G:
+        return None
+    mass, vol = parts[0], parts[1].lower()
+    if mass not in _MASS_G or vol not in _VOLUME_L:
+        return None
+    return _MASS_G[dose_unit] / (_MASS_G[mass] / _VOLUME_L[vol])
+
+
 def _unit(kind: str, s: NCASettings) -> str:
+    """Unit of a parameter kind from the concentration, time and dose units ("" where a unit is not given).
+    CL/F and Vz/F are in L/time and L when the units are mass and mass/volume (see :func:`volume_factor`)."""
     c, t, d = s.conc_unit, s.time_unit, s.dose_unit
-    vol = c.split("/", 1)[1] if "/" in c and c.split("/", 1)[0] == d else None
-    return {
-        "conc": c, "time": t, "auc": f"{c}*{t}" if c else t, "rate": f"1/{t}", "count": "", "percent": "%",
-        "clearance": f"{vol}/{t}" if vol else f"{d}/({c}*{t})",
-        "volume": vol if vol else f"{d}/({c})",
-    }[kind]
+    if kind in ("time", "rate", "count", "percent"):
+        return {"time": t, "rate": f"1/{t}", "count": "", "percent": "%"}[kind]
+    if not c:
+        return ""
+    if kind == "conc":
+        return c
+    if kind == "auc":
+        return f"{c}*{t}"
+    litres = volume_factor(c, d) is not None
+    if kind == "clearance":
+        return f"L/{t}" if litres else f"{d}/({c}*{t})"
+    return "L" if litres else f"{d}/({c})"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -464,6 +488,8 @@ def analyse_nca(conc: pd.DataFrame, settings: NCASettings | None = None) -> NCAR
         aucifo = auclast + clast / lamz
         aucifp = auclast + lz["clstp"] / lamz
         dose = prof["dose"].to_numpy(float)
+        vf = volume_factor(s.conc_unit, s.dose_unit) or 1.0  # CL/F in L/time and Vz/F in L when units allow
+        dose_l = dose * vf
         tau = prof["tau"].to_numpy(float)
         ss = np.isfinite(tau)
         cols: dict[str, np.ndarray] = {
@@ -477,9 +503,9 @@ def analyse_nca(conc: pd.DataFrame, settings: NCASettings | None = None) -> NCAR
             "AUCIFO": np.where(~ss, aucifo, np.nan), "AUCIFP": np.where(~ss, aucifp, np.nan),
             "AUCPEO": np.where(~ss, 100 * (1 - auclast / aucifo), np.nan),
             "AUCPEP": np.where(~ss, 100 * (1 - auclast / aucifp), np.nan),
-            "CLFO": np.where(~ss, dose / aucifo, np.nan), "CLFP": np.where(~ss, dose / aucifp, np.nan),
-            "VZFO": np.where(~ss, dose / (lamz * aucifo), np.nan),
-            "VZFP": np.where(~ss, dose / (lamz * aucifp), np.nan),
+            "CLFO": np.where(~ss, dose_l / aucifo, np.nan), "CLFP": np.where(~ss, dose_l / aucifp, np.nan),
+            "VZFO": np.where(~ss, dose_l / (lamz * aucifo), np.nan),
+            "VZFP": np.where(~ss, dose_l / (lamz * aucifp), np.nan),
         }
     lz_dependent = {"LAMZ", "LAMZHL", "LAMZNPT", "LAMZLL", "LAMZUL", "R2", "R2ADJ", "CLSTP", "AUCIFO", "AUCIFP",
                     "AUCPEO", "AUCPEP", "CLFO", "CLFP", "VZFO", "VZFP"}
@@ -515,8 +541,8 @@ def analyse_nca(conc: pd.DataFrame, settings: NCASettings | None = None) -> NCAR
                                   float(clast[i]), lz_i)
             inside = t_by[i] <= tu
             cmin = float(c_by[i][inside].min()) if inside.any() else math.nan
-            cl = dz / a if np.isfinite(dz) else math.nan
-            vz = dz / (lz_i * a) if np.isfinite(dz) else math.nan
+            cl = dz * vf / a if np.isfinite(dz) else math.nan
+            vz = dz * vf / (lz_i * a) if np.isfinite(dz) else math.nan
             why_v = why or ("λz not estimable: " + reason[i] if np.isnan(lz_i) else "")
             for pc, v, w in (("AUCTAU", a, why), ("CMIN", cmin, ""), ("CAVG", a / tu, why), ("CLFSS", cl, why),
                              ("VZFSS", vz, why_v)):
@@ -558,3 +584,237 @@ def _frame(prof: pd.DataFrame, code: str, vals: np.ndarray, why: np.ndarray, kee
                       "status": np.where(np.isnan(v), "not estimable", "estimated"), "reason": why,
                       "dose": prof["dose"], "tau": prof["tau"]})
     return f[keep]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The PK evidence: NCA table, summaries by dose, dose proportionality, accumulation
+# ----------------------------------------------------------------------------------------------------
+
+#: parameters summarised by dose (geometric statistics; TMAX by median and range)
+SUMMARY_PARAMETERS = ("CMAX", "TMAX", "AUCLST", "AUCIFO", "AUCPEO", "LAMZHL", "CLFO", "VZFO", "AUCTAU", "CMIN",
+                      "CAVG", "CLFSS")
+#: NCA parameters offered to exposure-response as exposure metrics (ADPP PARAMCD when ADPP is absent)
+EXPOSURE_METRICS = ("CMAX", "AUCLST", "AUCIFO", "AUCTAU", "CAVG", "CMIN")
+#: power-model metrics per kind of profile (single dose, steady state)
+PROPORTIONALITY_METRICS = {"single dose": ("AUCIFO", "AUCLST", "CMAX"), "steady state": ("AUCTAU", "CMAX")}
+
+
+class NCAParameterRow(Result):
+    usubjid: str
+    profile: str
+    paramcd: str
+    value: float | None
+    unit: str
+    start: float | None = None
+    end: float | None = None
+    status: str
+    reason: str = ""
+    dose: float | None = None
+    tau: float | None = None
+
+
+class LambdaZRow(Result):
+    usubjid: str
+    profile: str
+    method: str
+    n_points: int
+    start: float | None
+    end: float | None
+    adj_r2: float | None
+    estimable: bool
+    reason: str
+
+
+class NCARecordRow(Result):
+    usubjid: str
+    profile: str
+    time: float
+    conc: float | None
+    action: str
+
+
+class NCASummaryRow(Result):
+    """One parameter at one dose and kind of profile: n estimable, geometric mean and CV%, median, range."""
+
+    profile_type: str  # "single dose" / "steady state"
+    dose: float
+    paramcd: str
+    unit: str
+    n: int
+    n_profiles: int
+    geo_mean: float | None
+    geo_cv_pct: float | None
+    median: float | None
+    minimum: float | None
+    maximum: float | None
+
+
+class AccumulationRow(Result):
+    """Accumulation ratio Rac = AUCτ (steady state) / AUC(0-τ) (first dose), per dose: geometric mean, CV%."""
+
+    dose: float
+    tau: float
+    n: int
+    geo_mean: float | None
+    geo_cv_pct: float | None
+
+
+class ConcentrationPoint(Result):
+    usubjid: str
+    profile: str
+    profile_type: str
+    dose: float | None
+    dose_group: float | None  # the group of the summaries (subject's dose level, else the actual dose)
+    time: float
+    conc: float | None
+    blq: bool
+
+
+class PKResult(Result):
+    """The PK evidence: NCA per subject and profile (ADPP-like), summaries, proportionality, accumulation."""
+
+    analyte: str
+    conc_unit: str
+    time_unit: str
+    dose_unit: str
+    lloq: float | None  # the LLOQ when one value holds for every sample
+    n_subjects: int
+    n_profiles: int
+    doses: list[float]
+    dose_source: str  # "record" (dose given per sample), "arm" (subject's dose level) or "mixed"
+    parameters: list[NCAParameterRow]
+    lambda_z: list[LambdaZRow]
+    records: list[NCARecordRow]
+    summary: list[NCASummaryRow]
+    dose_proportionality: list[DoseProportionalityResult]
+    accumulation: list[AccumulationRow]
+    observations: list[ConcentrationPoint]
+    settings: NCASettings
+
+    def summary_for(self, profile_type: str, dose: float, paramcd: str) -> NCASummaryRow | None:
+        return next((r for r in self.summary if r.profile_type == profile_type and r.dose == dose
+                     and r.paramcd == paramcd), None)
+
+    def profile_types(self) -> list[str]:
+        return [t for t in ("single dose", "steady state") if any(r.profile_type == t for r in self.summary)]
+
+    def adpp(self) -> pd.DataFrame:
+        """ADPP-like table (usubjid, paramcd, value, unit) for exposure-response: one profile per subject,
+        the steady-state profile when there is one, else the first; exposure metrics only."""
+        p = pd.DataFrame([r.model_dump() for r in self.parameters if r.paramcd in EXPOSURE_METRICS
+                          and r.value is not None])
+        if p.empty:
+            return pd.DataFrame(columns=["usubjid", "paramcd", "value", "unit"])
+        p["ss"] = p["tau"].notna()
+        order = p[["usubjid", "profile", "ss"]].drop_duplicates().sort_values(["usubjid", "ss"], ascending=[True, False],
+                                                                               kind="mergesort")
+        chosen = order.drop_duplicates("usubjid")[["usubjid", "profile"]]
+        return p.merge(chosen, on=["usubjid", "profile"])[["usubjid", "paramcd", "value", "unit"]]
+
+
+def _none(v) -> float | None:
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) or pd.isna(v) else float(v)
+
+
+def _geo(values: np.ndarray) -> tuple[float | None, float | None]:
+    v = values[np.isfinite(values) & (values > 0)]
+    if len(v) == 0:
+        return None, None
+    lg = np.log(v)
+    cv = 100 * math.sqrt(math.exp(float(np.var(lg, ddof=1))) - 1) if len(v) > 1 else None
+    return float(np.exp(lg.mean())), cv
+
+
+def analyse_pk(profiles: pd.DataFrame, settings: NCASettings | None = None, dose_unit: str = "mg",
+               dose_group: pd.Series | None = None) -> PKResult:
+    """NCA of the typed PK table (:mod:`dossier.ingest.pk`), summaries by dose, dose proportionality
+    (:func:`dossier.analyses.dose_proportionality.analyse_dose_proportionality`) and accumulation.
+
+    ``dose_group`` (usubjid -> dose level) groups the summaries by the subject's dose level; without it
+    (or for subjects it lacks) the profile's actual dose is the group. The power model always uses the
+    actual dose of each profile.
+    """
+    s = (settings or NCASettings()).model_copy()
+    units = sorted({u for u in profiles["unit"].astype(str) if u}) if "unit" in profiles else []
+    if not s.conc_unit and len(units) == 1:
+        s.conc_unit = units[0]
+    s.dose_unit = dose_unit
+    taus = sorted({float(t) for t in profiles["tau"].dropna()}) if "tau" in profiles else []
+    for tau in taus:  # AUC(0-τ) after the first dose, for the accumulation ratio
+        if (0.0, tau) not in s.partial_aucs:
+            s.partial_aucs = [*s.partial_aucs, (0.0, tau)]
+    r = analyse_nca(profiles, s)
+    par = r.parameters.copy()
+    group_of = par["dose"]
+    if dose_group is not None:
+        g = par["usubjid"].map(dose_group.rename(index=str))
+        group_of = g.where(g.notna(), par["dose"])
+    par["group"] = group_of.astype(float)
+    par["profile_type"] = np.where(par["tau"].notna(), "steady state", "single dose")
+    summary: list[NCASummaryRow] = []
+    main = par[par["paramcd"].isin(SUMMARY_PARAMETERS)]
+    for (ptype, dose, code), grp in main.groupby(["profile_type", "group", "paramcd"], sort=True):
+        v = grp["value"].to_numpy(float)
+        ok = v[np.isfinite(v)]
+        if ptype == "single dose" and code in ("AUCTAU", "CMIN", "CAVG", "CLFSS"):
+            continue
+        gm, cv = (None, None) if code == "TMAX" else _geo(ok)
+        summary.append(NCASummaryRow(
+            profile_type=ptype, dose=float(dose), paramcd=code, unit=str(grp["unit"].iloc[0]), n=len(ok),
+            n_profiles=len(grp), geo_mean=gm, geo_cv_pct=cv, median=float(np.median(ok)) if len(ok) else None,
+            minimum=float(ok.min()) if len(ok) else None, maximum=float(ok.max()) if len(ok) else None))
+    dp: list[DoseProportionalityResult] = []
+    for ptype, metrics in PROPORTIONALITY_METRICS.items():
+        sub = par[par["profile_type"] == ptype]
+        if sub.empty:
+            continue
+        for code in metrics:
+            m = sub[sub["paramcd"] == code]
+            res = analyse_dose_proportionality(m["dose"].to_numpy(float), m["value"].to_numpy(float),
+                                               m["usubjid"].to_numpy(object), metric=code)
+            dp.append(res.model_copy(update={"profiles": ptype}))
+    acc: list[AccumulationRow] = []
+    if taus:
+        ss = par[(par["paramcd"] == "AUCTAU")][["usubjid", "group", "tau", "value"]]
+        sd = par[(par["paramcd"] == "AUCINT") & par["tau"].isna() & (par["start"] == 0.0)]
+        j = ss.merge(sd[["usubjid", "end", "value"]], left_on=["usubjid", "tau"], right_on=["usubjid", "end"],
+                     suffixes=("_ss", "_sd"))
+        for (dose, tau), grp in j.groupby(["group", "tau"], sort=True):
+            ratio = (grp["value_ss"] / grp["value_sd"]).to_numpy(float)
+            ok = ratio[np.isfinite(ratio) & (ratio > 0)]
+            gm, cv = _geo(ok)
+            acc.append(AccumulationRow(dose=float(dose), tau=float(tau), n=len(ok), geo_mean=gm, geo_cv_pct=cv))
+    lloqs = sorted({float(x) for x in profiles["lloq"].dropna()}) if "lloq" in profiles else []
+    if not lloqs and s.lloq is not None:
+        lloqs = [s.lloq]
+    src = sorted(set(profiles["dose_source"].astype(str))) if "dose_source" in profiles else ["record"]
+    obs = profiles.assign(usubjid=profiles["usubjid"].astype(str), profile=profiles["profile"].astype(str))
+    ptype = np.where(obs["tau"].notna(), "steady state", "single dose") if "tau" in obs else "single dose"
+    og = obs["dose"].astype(float)
+    if dose_group is not None:
+        og = obs["usubjid"].map(dose_group.rename(index=str)).astype(float).fillna(og)
+    observations = [ConcentrationPoint(usubjid=u, profile=p, profile_type=pt, dose=_none(d), dose_group=_none(g),
+                                       time=float(t), conc=_none(c), blq=bool(b))
+                    for u, p, pt, d, g, t, c, b in zip(obs["usubjid"], obs["profile"],
+                                                       np.broadcast_to(ptype, len(obs)), obs["dose"], og,
+                                                       obs["time"], obs["conc"],
+                                                    obs["blq"] if "blq" in obs else np.zeros(len(obs), bool),
+                                                    strict=True)]
+    rows = r.parameters.to_dict("records")
+    return PKResult(
+        analyte=str(profiles["analyte"].iloc[0]) if "analyte" in profiles and len(profiles) else "",
+        conc_unit=s.conc_unit, time_unit=s.time_unit, dose_unit=dose_unit,
+        lloq=lloqs[0] if len(lloqs) == 1 else None, n_subjects=int(par["usubjid"].nunique()),
+        n_profiles=int(r.lambda_z.shape[0]), doses=sorted({float(x) for x in par["group"].dropna()}),
+        dose_source=src[0] if len(src) == 1 else "mixed",
+        parameters=[NCAParameterRow(usubjid=str(x["usubjid"]), profile=str(x["profile"]), paramcd=x["paramcd"],
+                                    value=_none(x["value"]), unit=x["unit"], start=_none(x["start"]),
+                                    end=_none(x["end"]), status=x["status"], reason=str(x["reason"]),
+                                    dose=_none(x["dose"]), tau=_none(x["tau"])) for x in rows],
+        lambda_z=[LambdaZRow(usubjid=str(x["usubjid"]), profile=str(x["profile"]), method=x["method"],
+                             n_points=int(x["n_points"]), start=_none(x["start"]), end=_none(x["end"]),
+                             adj_r2=_none(x["adj_r2"]), estimable=bool(x["estimable"]), reason=x["reason"])
+                  for x in r.lambda_z.to_dict("records")],
+        records=[NCARecordRow(usubjid=str(x["usubjid"]), profile=str(x["profile"]), time=float(x["time"]),
+                              conc=_none(x["conc"]), action=str(x["action"])) for x in r.records.to_dict("records")],
+        summary=summary, dose_proportionality=dp, accumulation=acc, observations=observations, settings=s)

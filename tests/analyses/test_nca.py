@@ -223,3 +223,19 @@ def test_theoph_with_actual_doses():
     for sid, amt in dose.items():
         row = w.loc[(str(sid), "1")]
         assert row["CLFO"] * row["AUCIFO"] == pytest.approx(amt, rel=1e-12)
+
+
+def test_clearance_and_volume_in_litres():
+    """mg dose, ng/mL concentrations: CL/F = 1000 x dose/AUCinf in L/h, Vz/F in L."""
+    from dossier.analyses.nca import volume_factor
+
+    assert volume_factor("ng/mL", "mg") == pytest.approx(1000.0)
+    assert volume_factor("mg/L", "mg") == pytest.approx(1.0)
+    assert volume_factor("ug/mL", "mg") == pytest.approx(1.0)
+    assert volume_factor("nmol/L", "mg") is None
+    t = np.array([0.0, 1, 2, 4, 8, 12])
+    c = np.array([0.0, 90.0, 80.0, 60.0, 35.0, 20.0])
+    r = analyse_nca(pd.DataFrame({"usubjid": "U", "time": t, "conc": c, "dose": 5.0}), NCASettings(conc_unit="ng/mL"))
+    p = r.parameters.set_index("paramcd")
+    assert p.at["CLFO", "value"] == pytest.approx(1000 * 5.0 / p.at["AUCIFO", "value"], rel=1e-12)
+    assert (p.at["CLFO", "unit"], p.at["VZFO", "unit"], p.at["AUCIFO", "unit"]) == ("L/h", "L", "ng/mL*h")
