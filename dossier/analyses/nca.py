@@ -250,6 +250,24 @@ def _prepare(df: pd.DataFrame, s: NCASettings) -> tuple[pd.DataFrame, list[pd.Da
         reason[m["index"].to_numpy()] = ("excluded: " + m["reason"]).to_numpy()
         record(drop, reason)
         d = d[~drop].reset_index(drop=True)
+    # predose samples (time < 0): the last one becomes C(0) when the profile has no sample at time 0,
+    # the others are excluded (the AUC interval starts at the dose)
+    neg = d["time"] < 0
+    if neg.any():
+        keys = [d["usubjid"], d["profile"]]
+        has_zero = (d["time"] == 0).groupby(keys).transform("any")
+        last_neg = neg & ~has_zero & (d.loc[neg, "time"].groupby([d.loc[neg, "usubjid"], d.loc[neg, "profile"]])
+                                      .transform("max").reindex(d.index) == d["time"])
+        record(last_neg, "predose sample taken as time 0")
+        d.loc[last_neg, "time"] = 0.0
+        drop = neg & ~last_neg
+        record(drop, "excluded: predose sample (time < 0)")
+        d = d[~drop].reset_index(drop=True)
+    dup = d.duplicated(["usubjid", "profile", "time"], keep=False)
+    if dup.any():
+        r = d[dup].iloc[0]
+        raise DossierError(f"two samples at the same time {r['time']:g} in profile {r['profile']} of subject "
+                           f"{r['usubjid']}", where="NCA input", hint="keep one sample per time in each profile")
     blq = d["blq"] | (d["conc"] <= 0) | (d["conc"] < d["lloq"])
     missing_conc = d["conc"].isna() & ~d["blq"]
     record(missing_conc, "excluded: concentration missing")

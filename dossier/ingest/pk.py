@@ -295,6 +295,13 @@ def read_pk_concentrations(pk: PKSpec, base_dir: Path, report: IngestReport, iss
     if no_dose.any():
         issues.warning(f"{int(no_dose.sum())} sample(s) without a known dose: CL/F and Vz/F not estimable for "
                        "their profiles", file=shown)
+    dup = out.duplicated(["usubjid", "analyte", "profile", "time"], keep=False)
+    if dup.any():
+        r = out[dup].iloc[0]
+        issues.error(f"{int(dup.sum())} samples share a time with another sample of the same profile (first: "
+                     f"subject {r['usubjid']}, profile {r['profile']}, time {r['time']:g})", file=shown,
+                     usubjid=str(r["usubjid"]), hint="keep one sample per time and profile, or filter the records")
+        return None
     count.rows_out = len(out)
     out = out.sort_values(["usubjid", "analyte", "profile", "time"], kind="mergesort").reset_index(drop=True)
     return out.astype({k: v for k, v in COLUMNS.items() if k not in ("blq",)}).astype({"blq": bool})[list(COLUMNS)]

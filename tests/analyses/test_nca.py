@@ -239,3 +239,18 @@ def test_clearance_and_volume_in_litres():
     p = r.parameters.set_index("paramcd")
     assert p.at["CLFO", "value"] == pytest.approx(1000 * 5.0 / p.at["AUCIFO", "value"], rel=1e-12)
     assert (p.at["CLFO", "unit"], p.at["VZFO", "unit"], p.at["AUCIFO", "unit"]) == ("L/h", "L", "ng/mL*h")
+
+
+def test_predose_sample_and_duplicate_times():
+    """A predose sample (time < 0) is C(0) when there is no time-0 sample; earlier ones are excluded;
+    two samples at one time are a user error naming the subject."""
+    from dossier.errors import DossierError
+
+    df = pd.DataFrame({"usubjid": "P", "time": [-1.0, -0.25, 1, 2, 4, 8], "conc": [0.0, 0.2, 6, 5, 3, 1]})
+    r = analyse_nca(df, NCASettings(auc_method="linear"))
+    acts = dict(zip(r.records["time"], r.records["action"], strict=True))
+    assert acts[-1.0] == "excluded: predose sample (time < 0)"
+    assert acts[-0.25] == "predose sample taken as time 0"  # recorded at its original time
+    assert r.value("P", "AUCLST") == pytest.approx((0.2 + 6) / 2 + (6 + 5) / 2 + 2 * (5 + 3) / 2 + 4 * (3 + 1) / 2)
+    with pytest.raises(DossierError, match="two samples at the same time 2 in profile 1 of subject P"):
+        analyse_nca(pd.DataFrame({"usubjid": "P", "time": [0.0, 2, 2, 4], "conc": [0.0, 5, 4, 3]}))
