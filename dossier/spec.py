@@ -112,6 +112,8 @@ class PKSpec(StrictModel):
     lloq: float | None = Field(None, gt=0, description="lower limit of quantitation when the data carry none")
     mdv_observations: Literal["blq", "exclude"] = Field(
         "blq", description="NONMEM observation records with MDV=1: below quantitation or excluded")
+    replicates: Literal["error", "mean", "first"] = Field(
+        "error", description="several samples at one time of a profile: an error, their mean, or the first")
     tau: float | None = Field(None, gt=0, description="dosing interval of the steady-state profiles")
     steady_state_profiles: list[str] = Field(default_factory=list, description="profiles at steady state")
     nca: dict[str, Any] = Field(default_factory=dict, description="NCA settings (dossier.analyses.nca.NCASettings)")

@@ -295,13 +295,23 @@ def read_pk_concentrations(pk: PKSpec, base_dir: Path, report: IngestReport, iss
     if no_dose.any():
         issues.warning(f"{int(no_dose.sum())} sample(s) without a known dose: CL/F and Vz/F not estimable for "
                        "their profiles", file=shown)
-    dup = out.duplicated(["usubjid", "analyte", "profile", "time"], keep=False)
-    if dup.any():
+    keys = ["usubjid", "analyte", "profile", "time"]
+    dup = out.duplicated(keys, keep=False)
+    if dup.any() and pk.replicates == "error":
         r = out[dup].iloc[0]
         issues.error(f"{int(dup.sum())} samples share a time with another sample of the same profile (first: "
                      f"subject {r['usubjid']}, profile {r['profile']}, time {r['time']:g})", file=shown,
-                     usubjid=str(r["usubjid"]), hint="keep one sample per time and profile, or filter the records")
+                     usubjid=str(r["usubjid"]),
+                     hint="set pk.replicates to mean or first, or filter the records")
         return None
+    if dup.any():
+        extra = out.duplicated(keys, keep="first")
+        if pk.replicates == "mean":  # mean of the quantified replicates; BLQ only when all are BLQ
+            mean = out.groupby(keys, sort=False)["conc"].transform("mean")
+            out["conc"] = np.where(dup, mean, out["conc"])
+            out["blq"] = np.where(dup, out["conc"].isna(), out["blq"])
+        c.drop(extra.to_numpy(), f"replicate sample at the same time ({pk.replicates} kept)")
+        out = out[~extra]
     count.rows_out = len(out)
     out = out.sort_values(["usubjid", "analyte", "profile", "time"], kind="mergesort").reset_index(drop=True)
     return out.astype({k: v for k, v in COLUMNS.items() if k not in ("blq",)}).astype({"blq": bool})[list(COLUMNS)]

@@ -49,19 +49,28 @@ def test_warfarin_needs_an_analyte_and_keeps_cp():
     t, rep = read(NLMIXR, dataset=DatasetSpec(path="warfarin.csv"))
     assert t is None and "several analytes (cp, pca)" in rep.errors[0].message
     t, rep = read(NLMIXR, dataset=DatasetSpec(path="warfarin.csv"), analyte="cp", conc_unit="mg/L")
-    assert rep.errors == [] and len(t) == 251 and t["usubjid"].nunique() == 32
-    assert [(e.reason, e.rows) for e in rep.datasets[0].excluded] == [("observation of another analyte than cp", 232)]
+    # subject 9 has two samples at 3, 6, 9 and 12 h: an error unless the spec says what to do
+    assert t is None and rep.errors[0].message == ("8 samples share a time with another sample of the same profile "
+                                                   "(first: subject 9, profile dose 1, time 3)")
+    t, rep = read(NLMIXR, dataset=DatasetSpec(path="warfarin.csv"), analyte="cp", conc_unit="mg/L",
+                  replicates="mean")
+    assert rep.errors == [] and len(t) == 251 - 4 and t["usubjid"].nunique() == 32
+    assert [(e.reason, e.rows) for e in rep.datasets[0].excluded] == [
+        ("observation of another analyte than cp", 232), ("replicate sample at the same time (mean kept)", 4)]
+    s9 = t[t["usubjid"] == "9"].set_index("time")["conc"]
+    assert s9[3.0] == pytest.approx((12.7 + 8.0) / 2) and s9[12.0] == pytest.approx((11.4 + 11.0) / 2)
 
 
 @needs_data
 def test_mavoglurant_mdv_blq_and_occasions():
     """53 MDV=1 observations are BLQ (README); OCC gives 198 subject-occasions; crossover doses per occasion."""
-    t, rep = read(NLMIXR, dataset=DatasetSpec(path="mavoglurant.csv"))
+    t, rep = read(NLMIXR, dataset=DatasetSpec(path="mavoglurant.csv"), replicates="first")
     assert rep.errors == [] and int(t["blq"].sum()) == 53 and t["conc"][t["blq"]].isna().all()
     assert len(t.groupby(["usubjid", "profile"])) == 198
     per_subject = t.groupby("usubjid")["dose"].nunique()
     assert int((per_subject == 2).sum()) == 78  # the crossover subjects got two different doses
-    t2, rep2 = read(NLMIXR, dataset=DatasetSpec(path="mavoglurant.csv"), mdv_observations="exclude")
+    t2, rep2 = read(NLMIXR, dataset=DatasetSpec(path="mavoglurant.csv"), mdv_observations="exclude",
+                    replicates="first")
     assert len(t2) == len(t) - 53
     assert ("observation with MDV = 1 (excluded by pk.mdv_observations)", 53) in \
         [(e.reason, e.rows) for e in rep2.datasets[0].excluded]
