@@ -112,6 +112,13 @@ def _dose_response(data: StudyData, settings: AnalysisSettings, rng: np.random.G
     return DoseResponseResult(endpoints=results) if results else None
 
 
+def with_nca_exposure(data: StudyData, pk: PKResult | None) -> StudyData:
+    """``data`` with the NCA parameters as its ADPP-like exposure table when ADPP is absent (else unchanged)."""
+    if data.pk is not None or pk is None:
+        return data
+    return dataclasses.replace(data, pk=pk.adpp())
+
+
 def _pk(data: StudyData, spec: StudySpec) -> PKResult:
     pk = spec.pk
     nca = dict(pk.nca) if pk is not None else {}
@@ -148,8 +155,7 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
         b.escalation = None
     if data.pk_profiles is not None and not data.pk_profiles.empty:
         b.pk = timed("pk", _pk, data, spec)
-        if data.pk is None:  # exposure-response takes its exposure from the NCA when ADPP is absent
-            data = dataclasses.replace(data, pk=b.pk.adpp())
+        data = with_nca_exposure(data, b.pk)
     b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms)
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)

@@ -164,6 +164,11 @@ def test_pk_section_end_to_end_feeds_exposure_response(tmp_path):
     pk = ev["analyses"]["pk"]
     assert pk["n_profiles"] == 2 * pk["n_subjects"] and pk["dose_source"] == "record"
     assert ev["analyses"]["exposure_response"]["metric"] == "AUCTAU"
+    # the PMDA ethnic-sensitivity analysis takes the same NCA exposure; one dose-proportionality implementation
+    assert ev["ethnic"]["dose_proportionality"]["metric"] == "AUCTAU"
+    assert ev["ethnic"]["dose_proportionality"]["verdict"] in ("proportional", "inconclusive", "less than proportional",
+                                                               "more than proportional")
+    assert "pk" in {i["name"] for i in ev["provenance"]["inputs"]}
     assert {d["profiles"] for d in pk["dose_proportionality"]} == {"single dose", "steady state"}
     assert all(a["geo_mean"] > 1 for a in pk["accumulation"])
     import pyreadstat
