@@ -90,7 +90,7 @@ class DatasetSpec(StrictModel):
 class Datasets(StrictModel):
     """ADaM datasets of the study. ADSL is required; the others enable their analyses."""
 
-    adsl: DatasetSpec
+    adsl: DatasetSpec | None = Field(None, description="required, except for a PK-only study (a pk section)")
     adex: DatasetSpec | None = None
     adae: DatasetSpec | None = None
     adpp: DatasetSpec | None = None
@@ -308,6 +308,8 @@ class StudySpec(StrictModel):
 
     @model_validator(mode="after")
     def _dosages_are_levels(self) -> StudySpec:
+        if self.datasets.adsl is None and self.pk is None:
+            raise ValueError("datasets.adsl is required (only a PK-only study, with a pk section, may omit it)")
         levels = set(self.doses.levels)
         if self.proposed_dosage not in levels:
             raise ValueError(f"proposed_dosage {self.proposed_dosage:g} is not one of doses.levels "

@@ -128,9 +128,7 @@ def _pk(data: StudyData, spec: StudySpec) -> PKResult:
             nca.setdefault("conc_unit", pk.conc_unit)
         if pk.lloq is not None:
             nca.setdefault("lloq", pk.lloq)
-    subj = data.subjects
-    group = subj.assign(usubjid=subj["usubjid"].astype(str)).set_index("usubjid")["dose"].astype(float)
-    return analyse_pk(data.pk_profiles, NCASettings(**nca), spec.doses.unit, group[group > 0])
+    return analyse_pk(data.pk_profiles, NCASettings(**nca), spec.doses.unit)
 
 
 def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,

@@ -681,8 +681,7 @@ class ConcentrationPoint(Result):
     usubjid: str
     profile: str
     profile_type: str
-    dose: float | None
-    dose_group: float | None  # the group of the summaries (subject's dose level, else the actual dose)
+    dose: float | None  # the dose given before the sample (the group of the summaries and figures)
     time: float
     conc: float | None
     blq: bool
@@ -743,14 +742,12 @@ def _geo(values: np.ndarray) -> tuple[float | None, float | None]:
     return float(np.exp(lg.mean())), cv
 
 
-def analyse_pk(profiles: pd.DataFrame, settings: NCASettings | None = None, dose_unit: str = "mg",
-               dose_group: pd.Series | None = None) -> PKResult:
+def analyse_pk(profiles: pd.DataFrame, settings: NCASettings | None = None, dose_unit: str = "mg") -> PKResult:
     """NCA of the typed PK table (:mod:`dossier.ingest.pk`), summaries by dose, dose proportionality
     (:func:`dossier.analyses.dose_proportionality.analyse_dose_proportionality`) and accumulation.
 
-    ``dose_group`` (usubjid -> dose level) groups the summaries by the subject's dose level; without it
-    (or for subjects it lacks) the profile's actual dose is the group. The power model always uses the
-    actual dose of each profile.
+    Summaries are by the dose of each profile (the dose given before its samples, so a crossover subject
+    counts at each of its doses); the power model uses the same doses.
     """
     s = (settings or NCASettings()).model_copy()
     units = sorted({u for u in profiles["unit"].astype(str) if u}) if "unit" in profiles else []
@@ -763,11 +760,7 @@ def analyse_pk(profiles: pd.DataFrame, settings: NCASettings | None = None, dose
             s.partial_aucs = [*s.partial_aucs, (0.0, tau)]
     r = analyse_nca(profiles, s)
     par = r.parameters.copy()
-    group_of = par["dose"]
-    if dose_group is not None:
-        g = par["usubjid"].map(dose_group.rename(index=str))
-        group_of = g.where(g.notna(), par["dose"])
-    par["group"] = group_of.astype(float)
+    par["group"] = par["dose"].astype(float)
     par["profile_type"] = np.where(par["tau"].notna(), "steady state", "single dose")
     summary: list[NCASummaryRow] = []
     main = par[par["paramcd"].isin(SUMMARY_PARAMETERS)]
@@ -808,14 +801,10 @@ def analyse_pk(profiles: pd.DataFrame, settings: NCASettings | None = None, dose
     src = sorted(set(profiles["dose_source"].astype(str))) if "dose_source" in profiles else ["record"]
     obs = profiles.assign(usubjid=profiles["usubjid"].astype(str), profile=profiles["profile"].astype(str))
     ptype = np.where(obs["tau"].notna(), "steady state", "single dose") if "tau" in obs else "single dose"
-    og = obs["dose"].astype(float)
-    if dose_group is not None:
-        og = obs["usubjid"].map(dose_group.rename(index=str)).astype(float).fillna(og)
-    observations = [ConcentrationPoint(usubjid=u, profile=p, profile_type=pt, dose=_none(d), dose_group=_none(g),
-                                       time=float(t), conc=_none(c), blq=bool(b))
-                    for u, p, pt, d, g, t, c, b in zip(obs["usubjid"], obs["profile"],
-                                                       np.broadcast_to(ptype, len(obs)), obs["dose"], og,
-                                                       obs["time"], obs["conc"],
+    observations = [ConcentrationPoint(usubjid=u, profile=p, profile_type=pt, dose=_none(d), time=float(t),
+                                       conc=_none(c), blq=bool(b))
+                    for u, p, pt, d, t, c, b in zip(obs["usubjid"], obs["profile"], np.broadcast_to(ptype, len(obs)),
+                                                    obs["dose"], obs["time"], obs["conc"],
                                                     obs["blq"] if "blq" in obs else np.zeros(len(obs), bool),
                                                     strict=True)]
     rows = r.parameters.to_dict("records")

@@ -27,7 +27,7 @@ from dossier.ingest.mapping import (
     map_adsl,
     map_adtte,
 )
-from dossier.ingest.pk import pk_spec_of, read_pk_concentrations
+from dossier.ingest.pk import pk_spec_of, read_pk_concentrations, subjects_from_pk
 from dossier.ingest.readers import RawDataset, read_dataset
 from dossier.ingest.report import DatasetCount, Exclusion, IngestReport, Issue, IssueCollector
 from dossier.ingest.tables import TABLE_COLUMNS, StudyData
@@ -91,6 +91,9 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         tables["pk_profiles"] = read_pk_concentrations(pk_spec, base_dir, report, issues, tables.get("subjects"))
         if pk_spec.dataset is not None:
             sources["pk_profiles"] = str(base_dir / pk_spec.dataset.path)
+        if spec.datasets.adsl is None and tables["pk_profiles"] is not None:  # PK-only study
+            tables["subjects"] = subjects_from_pk(tables["pk_profiles"], list(spec.doses.levels), spec.doses.unit,
+                                                  issues, pk_spec.dataset.path)
     try:
         _cross_checks(spec, tables, issues, report)
     except Exception as err:  # a defect must not surface as a traceback to the user

@@ -291,6 +291,9 @@ def read_pk_concentrations(pk: PKSpec, base_dir: Path, report: IngestReport, iss
     if (out["dose_source"] == "arm").any():
         issues.warning("dose per sample not in the data: the subject's dose level is used", file=shown,
                        hint="give DOSEA (ADPC) or use SDTM PC + EX so that the dose actually given is known")
+    if not (out["unit"].astype(str) != "").any():
+        issues.warning("the concentration unit is not given: NCA parameters are shown without units", file=shown,
+                       hint="set pk.conc_unit (e.g. ng/mL)")
     no_dose = out["dose"].isna()
     if no_dose.any():
         issues.warning(f"{int(no_dose.sum())} sample(s) without a known dose: CL/F and Vz/F not estimable for "
@@ -315,3 +318,32 @@ def read_pk_concentrations(pk: PKSpec, base_dir: Path, report: IngestReport, iss
     count.rows_out = len(out)
     out = out.sort_values(["usubjid", "analyte", "profile", "time"], kind="mergesort").reset_index(drop=True)
     return out.astype({k: v for k, v in COLUMNS.items() if k not in ("blq",)}).astype({"blq": bool})[list(COLUMNS)]
+
+
+def subjects_from_pk(table: pd.DataFrame, levels: list[float], dose_unit: str, issues: IssueCollector,
+                     shown: str) -> pd.DataFrame | None:
+    """The subjects table of a PK-only study (no ADSL): one subject per usubjid, its dose level the dose of
+    its first profile, which must be one of the spec's dose levels; every subject in the safety population."""
+    from dossier.ingest.mapping import _finish, _snap
+
+    first = table.sort_values(["usubjid", "profile", "time"], kind="mergesort").drop_duplicates("usubjid")
+    dose = first["dose"].to_numpy(float)
+    snapped = _snap(dose, np.asarray(sorted(levels), float))
+    bad = np.isnan(snapped)
+    if bad.any():
+        u, d = first["usubjid"].iloc[int(np.argmax(bad))], dose[int(np.argmax(bad))]
+        issues.error(f"{int(bad.sum())} subject(s) have a dose that is not one of the spec's dose levels (first: "
+                     f"subject {u}, {d:g} {dose_unit})", file=shown, usubjid=str(u),
+                     hint="list the doses given in doses.levels (same unit), or give ADSL")
+        return None
+    n = len(first)
+    nan = np.full(n, np.nan)
+    empty = np.full(n, "", dtype=object)
+    no = np.zeros(n, dtype=bool)
+    data = {"usubjid": first["usubjid"].to_numpy(object), "arm": np.array([f"{x:g} {dose_unit}" for x in snapped],
+                                                                           dtype=object),
+            "dose": snapped, "planned_dose": snapped, "part": empty, "randomized": no, "safety": ~no,
+            "efficacy": no, "dlt_evaluable": no, "weight_kg": nan, "age": nan, "sex": empty, "race": empty,
+            "country": empty, "region": empty, "first_dose_date": np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
+            "control": no}
+    return _finish("subjects", data, np.ones(n, dtype=bool))

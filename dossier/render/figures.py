@@ -282,7 +282,7 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
     """Individual concentration-time profiles by dose group, linear (left) and log (right) scale, with the
     LLOQ as a dashed line; BLQ samples are not drawn (they have no concentration)."""
     pts = [p for p in pk.observations if p.profile_type == profile_type and p.conc is not None]
-    groups = sorted({p.dose_group for p in pts if p.dose_group is not None})
+    groups = sorted({p.dose for p in pts if p.dose is not None})
     with rc_context(RC):
         fig, axes = _new(7.2, 3.2, ncols=2)
         for ax, scale in zip(axes, ("linear", "log"), strict=True):
@@ -291,7 +291,7 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
                 ys: list[float] = []
                 key = None
                 for p in pts:
-                    if p.dose_group != g or (scale == "log" and p.conc <= 0):
+                    if p.dose != g or (scale == "log" and p.conc <= 0):
                         continue
                     if key is not None and key != (p.usubjid, p.profile):
                         xs.append(np.nan)

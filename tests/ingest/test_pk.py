@@ -200,3 +200,69 @@ def test_no_concentrations_says_not_collected():
         evidence=SimpleNamespace(analyses=SimpleNamespace(pk=None)), figures={}, terms={})
     assert "PK concentrations were not collected or not provided" in sec
     assert "data-eid" not in sec
+
+
+def _pk_only_spec(tmp_path: Path, name: str, levels: list[float], pk: dict) -> Path:
+    """A PK-only study spec (no ADSL) whose data path points at ../shared/data, relative to the spec."""
+    import os
+
+    rel = os.path.relpath(NLMIXR / name, tmp_path)
+    spec = {"study": {"id": name.split(".")[0], "title": f"{name} as delivered (nlmixr2data)", "sponsor": "public data",
+                      "compound": name.split(".")[0], "modality": "small_molecule", "indication": "pharmacokinetics",
+                      "line_of_therapy": "not applicable"},
+            "doses": {"unit": "mg", "schedule": "single dose", "levels": levels}, "proposed_dosage": max(levels),
+            "datasets": {}, "pk": {"dataset": {"path": rel}, **pk}, "design": {"scenarios": []}, "agencies": ["fda"]}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@needs_data
+def test_real_mavoglurant_pk_only_spec_validates_and_builds(tmp_path, capsys):
+    """The real crossover data as delivered, mapped by the spec alone: validate, build, NCA evidence with the
+    crossover doses per occasion and a mixed-model power model."""
+    from dossier.cli import main
+    from dossier.pipeline import build
+
+    spec = _pk_only_spec(tmp_path, "mavoglurant.csv", [25, 37.5, 50], {"replicates": "mean"})
+    assert main(["validate", str(spec)]) == 0
+    assert "no errors" in capsys.readouterr().out
+    result = build(spec, formats="html", out_dir=tmp_path / "out")
+    pk = json.loads((result.study_dir / "evidence.json").read_text())["analyses"]["pk"]
+    assert pk["n_subjects"] == 120 and pk["n_profiles"] == 198 and pk["doses"] == [25.0, 37.5, 50.0]
+    n_by_dose = {r["dose"]: r["n_profiles"] for r in pk["summary"] if r["paramcd"] == "CMAX"}
+    raw = pd.read_csv(NLMIXR / "mavoglurant.csv")
+    expected = raw[raw["EVID"] == 1].groupby("AMT").size().to_dict()  # one dose record per subject-occasion
+    assert n_by_dose == {float(k): v for k, v in expected.items()}
+    dp = {d["metric"]: d for d in pk["dose_proportionality"]}
+    assert dp["AUCIFO"]["model"].startswith("linear mixed model") and dp["AUCIFO"]["n_subjects"] == 120
+    assert dp["AUCIFO"]["acceptance_lower"] == pytest.approx(1 + np.log(0.8) / np.log(2))
+    html = (result.study_dir / "fda" / "dossier.html").read_text()
+    assert "Noncompartmental analysis was done for" in _pk_section(html)
+
+
+@needs_data
+def test_real_theophylline_pk_only_spec_validates(tmp_path, capsys):
+    """theo_sd as delivered: EVID 101 doses; each subject's dose (AMT, mg) is a level of the spec."""
+    from dossier.cli import main
+    from dossier.ingest import load_study
+
+    raw = pd.read_csv(NLMIXR / "theo_sd.csv")
+    amt = sorted(raw.loc[raw["EVID"] == 101, "AMT"].astype(float).unique().tolist())
+    spec_path = _pk_only_spec(tmp_path, "theo_sd.csv", amt, {"conc_unit": "mg/L"})
+    assert main(["validate", str(spec_path)]) == 0
+    capsys.readouterr()
+    from dossier.spec import load_spec
+
+    data, _ = load_study(load_spec(spec_path), tmp_path)
+    assert len(data.subjects) == 12 and data.pk_profiles["usubjid"].nunique() == 12
+    assert sorted(data.subjects["dose"]) == sorted(raw.loc[raw["EVID"] == 101, "AMT"].astype(float))
+    # a dose missing from the spec's levels is a validation error naming the subject
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["doses"]["levels"] = amt[1:]
+    spec["proposed_dosage"] = amt[-1]
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert main(["validate", str(spec_path)]) == 2
+    out = capsys.readouterr()
+    first = raw[(raw["EVID"] == 101) & (raw["AMT"] == amt[0])]["ID"].iloc[0]
+    assert f"(first: subject {first}, {amt[0]:g} mg)" in " ".join((out.out + out.err).split())
