@@ -380,7 +380,6 @@ def _lambda_z(T: np.ndarray, C: np.ndarray, elig: np.ndarray, tlast: np.ndarray,
     adj_m = np.where(ok, adj, -np.inf)
     best = adj_m.max(axis=1)
     within = ok & (adj_m > best[:, None] - s.adj_r2_tolerance)
-    within |= ok & (adj_m == best[:, None])
     k = np.where(within.any(axis=1), within.argmax(axis=1), -1)  # earliest start = most points
     rows = np.arange(P)
     kk = np.maximum(k, 0)
@@ -392,9 +391,9 @@ def _lambda_z(T: np.ndarray, C: np.ndarray, elig: np.ndarray, tlast: np.ndarray,
         "adj": np.where(est, adj[rows, kk], np.nan),
         "npt": np.where(est, n[rows, kk], 0).astype(int),
         "lower": np.where(est, T[rows, kk], np.nan),
+        "upper": np.where(est, T[rows, N - 1 - elig[:, ::-1].argmax(axis=1)], np.nan),
         "clstp": np.where(est, np.exp(intercept[rows, kk]), np.nan),
         "n_eligible": elig.sum(axis=1),
-        "n_negative": (elig & (n >= s.min_lambda_z_points) & np.isfinite(adj)).sum(axis=1),
     }
     return out
 
@@ -515,7 +514,7 @@ def analyse_nca(conc: pd.DataFrame, settings: NCASettings | None = None) -> NCAR
             "TLST": np.where(has_pos, tlast, np.nan),
             "AUCLST": np.where(has_pos, auclast, np.nan), "AUCALL": aucall,
             "LAMZ": lamz, "LAMZHL": math.log(2) / lamz, "LAMZNPT": np.where(est, lz["npt"], np.nan),
-            "LAMZLL": np.where(est, lz["lower"], np.nan), "LAMZUL": np.where(est, tlast, np.nan),
+            "LAMZLL": np.where(est, lz["lower"], np.nan), "LAMZUL": np.where(est, lz["upper"], np.nan),
             "R2": np.where(est, lz["r2"], np.nan), "R2ADJ": np.where(est, lz["adj"], np.nan),
             "CLSTP": np.where(est, lz["clstp"], np.nan),
             "AUCIFO": np.where(~ss, aucifo, np.nan), "AUCIFP": np.where(~ss, aucifp, np.nan),
@@ -584,7 +583,7 @@ def analyse_nca(conc: pd.DataFrame, settings: NCASettings | None = None) -> NCAR
         "usubjid": prof["usubjid"], "profile": prof["profile"],
         "method": [m or f"automatic (best adjusted R², tolerance {s.adj_r2_tolerance:g})" for m in manual_desc],
         "n_points": np.where(est, lz["npt"], 0), "start": np.where(est, lz["lower"], np.nan),
-        "end": np.where(est, tlast, np.nan), "adj_r2": np.where(est, lz["adj"], np.nan),
+        "end": np.where(est, lz["upper"], np.nan), "adj_r2": np.where(est, lz["adj"], np.nan),
         "estimable": est, "reason": reason.astype(str),
     })
     rec = (pd.concat(records, ignore_index=True) if records

@@ -204,6 +204,12 @@ def test_manual_override_and_exclusions_recorded():
     manual_times = analyse_nca(df, NCASettings(lambda_z_overrides=[LambdaZOverride(usubjid="B", times=[4, 8, 12])]))
     b2, _ = np.polyfit(t[[3, 5, 6]], np.log(c[[3, 5, 6]]), 1)
     assert manual_times.value("B", "LAMZ") == pytest.approx(-b2, rel=1e-10)
+    # a window ending before Tlast: λz from its points, Clast predicted at Tlast by that line
+    early = analyse_nca(df, NCASettings(lambda_z_overrides=[LambdaZOverride(usubjid="A", start=2, end=6)]))
+    b3, a3 = np.polyfit(t[2:5], np.log(c[2:5]), 1)
+    assert early.value("A", "LAMZ") == pytest.approx(-b3, rel=1e-10)
+    assert (early.value("A", "LAMZLL"), early.value("A", "LAMZUL")) == (2.0, 6.0)
+    assert early.value("A", "CLSTP") == pytest.approx(np.exp(a3 + b3 * 12), rel=1e-10)
 
 
 def test_auc_interval_rejects_bad_intervals():
