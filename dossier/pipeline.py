@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from dossier import __version__
-from dossier.analyses import AnalysisSettings, run_analyses
+from dossier.analyses import AnalysisSettings, run_analyses, with_nca_exposure
 from dossier.analyses.dose_summary import analyse_dose_summary
 from dossier.analyses.ethnic_sensitivity import analyse_ethnic_sensitivity
 from dossier.errors import BuildError, DossierError, SpecError
@@ -122,14 +122,17 @@ def plan_build(spec_path: str | Path, agencies: Sequence[str] | str | None = Non
     agency_list = _parse_list(agencies, AGENCIES, "agency", list(spec.agencies))
     format_list = _parse_list(formats, FORMATS, "format", list(FORMATS))
     inputs = []
-    for name in ("adsl", "adex", "adae", "adpp", "adpc", "adrs", "adtte"):
-        ds = getattr(spec.datasets, name)
+    named = [(f"datasets.{n}", n, getattr(spec.datasets, n)) for n in ("adsl", "adex", "adae", "adpp", "adpc", "adrs",
+                                                                         "adtte")]
+    if spec.pk is not None:  # concentration data (and SDTM EX) given in the PK section
+        named += [("pk.dataset", "pk", spec.pk.dataset), ("pk.ex", "pk_ex", spec.pk.ex)]
+    for where, name, ds in named:
         if ds is None:
             continue
         p = Path(ds.path)
         resolved = p if p.is_absolute() else spec_path.parent / p
         if not resolved.is_file():
-            raise SpecError(f"dataset file not found: {resolved}", where=f"datasets.{name}.path",
+            raise SpecError(f"dataset file not found: {resolved}", where=f"{where}.path",
                             hint="paths are relative to the spec file's folder; check the name and location")
         inputs.append(InputFile(name=name, path=ds.path, sha256=sha256_file(resolved)))
     return BuildPlan(spec_path=spec_path, spec=spec, agencies=agency_list, formats=format_list,
@@ -263,7 +266,7 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None, *, execu
     pmda = load_profile("pmda", spec.overrides.get("pmda"))
     candidates = sorted(set(spec.randomized_dosages) | {spec.proposed_dosage})
     ethnic = analyse_ethnic_sensitivity(
-        data, exposure_paramcd=spec.filters.exposure_paramcd, candidate_doses=candidates,
+        with_nca_exposure(data, analyses.pk), exposure_paramcd=spec.filters.exposure_paramcd, candidate_doses=candidates,
         reference_weight_kg=float(pmda.assumptions["reference_body_weight_kg"]), rng=stage_rng(spec, "ethnic"))
     return CoreEvidence(
         study=spec.study, doses=spec.doses, proposed_dosage=spec.proposed_dosage,

@@ -90,13 +90,41 @@ class DatasetSpec(StrictModel):
 class Datasets(StrictModel):
     """ADaM datasets of the study. ADSL is required; the others enable their analyses."""
 
-    adsl: DatasetSpec
+    adsl: DatasetSpec | None = Field(None, description="required, except for a PK-only study (a pk section)")
     adex: DatasetSpec | None = None
     adae: DatasetSpec | None = None
     adpp: DatasetSpec | None = None
     adpc: DatasetSpec | None = None
     adrs: DatasetSpec | None = None
     adtte: DatasetSpec | None = None
+
+
+class PKSpec(StrictModel):
+    """Concentration data for noncompartmental analysis (see dossier/ingest/pk.py and dossier/analyses/nca.py)."""
+
+    dataset: DatasetSpec | None = Field(None, description="ADPC (ADNCA), SDTM PC or a NONMEM-style CSV "
+                                         "(ID/TIME/DV/AMT/EVID); default: datasets.adpc")
+    ex: DatasetSpec | None = Field(None, description="SDTM EX giving dose times and amounts for SDTM PC")
+    layout: Literal["adpc", "sdtm", "nonmem"] | None = Field(None, description="taken from the columns when omitted")
+    analyte: str | None = Field(None, description="analyte to keep (PARAMCD, PCTESTCD or DVID value)")
+    conc_unit: str | None = Field(None, description="concentration unit when the data carry none, e.g. mg/L")
+    time_unit: str = "h"
+    lloq: float | None = Field(None, gt=0, description="lower limit of quantitation when the data carry none")
+    mdv_observations: Literal["blq", "exclude"] = Field(
+        "blq", description="NONMEM observation records with MDV=1: below quantitation or excluded")
+    replicates: Literal["error", "mean", "first"] = Field(
+        "error", description="several samples at one time of a profile: an error, their mean, or the first")
+    tau: float | None = Field(None, gt=0, description="dosing interval of the steady-state profiles")
+    steady_state_profiles: list[str] = Field(default_factory=list, description="profiles at steady state")
+    nca: dict[str, Any] = Field(default_factory=dict, description="NCA settings (dossier.analyses.nca.NCASettings)")
+
+    @field_validator("nca")
+    @classmethod
+    def _nca_settings(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from dossier.analyses.nca import NCASettings  # one definition of the NCA options
+
+        NCASettings(**v)
+        return v
 
 
 class RecordFilters(StrictModel):
@@ -274,11 +302,14 @@ class StudySpec(StrictModel):
     questions: list[Question] = Field(default_factory=list)
     pmr: PmrSettings = Field(default_factory=PmrSettings)
     analyses: AnalysisOptions = Field(default_factory=AnalysisOptions)
+    pk: PKSpec | None = Field(None, description="concentration data for NCA (default: datasets.adpc, if given)")
     simulation_study: SimulationStudySpec | None = Field(
         None, description="Grid of designs x scenarios simulated for the design comparison (dossier study)")
 
     @model_validator(mode="after")
     def _dosages_are_levels(self) -> StudySpec:
+        if self.datasets.adsl is None and self.pk is None:
+            raise ValueError("datasets.adsl is required (only a PK-only study, with a pk section, may omit it)")
         levels = set(self.doses.levels)
         if self.proposed_dosage not in levels:
             raise ValueError(f"proposed_dosage {self.proposed_dosage:g} is not one of doses.levels "

@@ -11,6 +11,7 @@ building blocks in :mod:`.stats` and :mod:`.endpoints`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from dossier.analyses.exposure_response import (
     fit_logistic_er,
 )
 from dossier.analyses.mcpmod import MCPModResult, analyse_mcpmod
+from dossier.analyses.nca import NCASettings, PKResult, analyse_pk
 from dossier.analyses.predictions import PredictionsResult, analyse_predictions
 from dossier.analyses.randomized import RandomizedResult, analyse_randomized
 from dossier.analyses.stats import Result
@@ -81,6 +83,7 @@ class AnalysesBundle(Result):
     predictions: PredictionsResult | None = None
     benefit_risk: BenefitRiskResult | None = None
     model_credibility: CredibilityResult | None = None
+    pk: PKResult | None = None  # NCA of concentration data (dossier.analyses.nca)
     settings: AnalysisSettings = AnalysisSettings()
 
 
@@ -109,6 +112,25 @@ def _dose_response(data: StudyData, settings: AnalysisSettings, rng: np.random.G
     return DoseResponseResult(endpoints=results) if results else None
 
 
+def with_nca_exposure(data: StudyData, pk: PKResult | None) -> StudyData:
+    """``data`` with the NCA parameters as its ADPP-like exposure table when ADPP is absent (else unchanged)."""
+    if data.pk is not None or pk is None:
+        return data
+    return dataclasses.replace(data, pk=pk.adpp())
+
+
+def _pk(data: StudyData, spec: StudySpec) -> PKResult:
+    pk = spec.pk
+    nca = dict(pk.nca) if pk is not None else {}
+    if pk is not None:
+        nca.setdefault("time_unit", pk.time_unit)
+        if pk.conc_unit:
+            nca.setdefault("conc_unit", pk.conc_unit)
+        if pk.lloq is not None:
+            nca.setdefault("lloq", pk.lloq)
+    return analyse_pk(data.pk_profiles, NCASettings(**nca), spec.doses.unit)
+
+
 def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
                  settings: AnalysisSettings | None = None, timings: dict[str, float] | None = None) -> AnalysesBundle:
     """Run every analysis the data allow. ``timings`` (optional) receives seconds per analysis."""
@@ -129,6 +151,9 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
                              spec.design.target, spec.design.cohort_size, spec.design.n_cohorts)
     except (ImportError, ValueError, DossierError):  # designs unavailable or unusable escalation data
         b.escalation = None
+    if data.pk_profiles is not None and not data.pk_profiles.empty:
+        b.pk = timed("pk", _pk, data, spec)
+        data = with_nca_exposure(data, b.pk)
     b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms)
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)

@@ -3,8 +3,8 @@ East-Asian patients with body weight as covariate, exposure predictions at candi
 Japanese body-weight distribution, and the MRCT consistency plan (ICH E17; MHLW 2007 Method 1).
 
 Methods
-- Dose proportionality: power model log(AUC) = a + b log(dose) (Smith et al., Pharm Res 2000;17:1278),
-  OLS (statsmodels) with a 95% CI for b; b = 1 is dose-proportional.
+- Dose proportionality: power model with the Smith et al. (2000) acceptance interval and verdict, by
+  :func:`dossier.analyses.dose_proportionality.analyse_dose_proportionality` (the one implementation).
 - Exposure covariates: log(AUC/dose) = c0 + c1 log(weight/70) + c2 [East Asian] (OLS); exp(c2) is the
   weight-adjusted ratio of geometric means East Asian vs other, exp of the unadjusted group difference
   the crude ratio.
@@ -25,6 +25,7 @@ import statsmodels.api as sm
 from pydantic import BaseModel
 from scipy import stats
 
+from dossier.analyses.dose_proportionality import DoseProportionalityResult, analyse_dose_proportionality
 from dossier.ingest.tables import StudyData
 
 EAST_ASIAN_COUNTRIES = {"JPN", "KOR", "CHN", "TWN", "HKG"}
@@ -66,7 +67,7 @@ class EthnicSensitivityResult(BaseModel):
     exposure_unit: str
     n_total: int
     groups: list[GroupSummary]
-    dose_proportionality: Coefficient | None
+    dose_proportionality: DoseProportionalityResult | None
     weight_exponent: Coefficient | None
     east_asian_ratio_adjusted: Coefficient | None  # ratio of geometric means (not log)
     east_asian_ratio_crude: Coefficient | None
@@ -124,8 +125,7 @@ def analyse_ethnic_sensitivity(data: StudyData, *, exposure_paramcd: str, candid
     resid_sd = None
     predictions: list[ExposurePrediction] = []
     if len(df) >= 8 and df["dose"].nunique() >= 2:
-        x = sm.add_constant(pd.DataFrame({"log_dose": np.log(df["dose"])}))
-        dp = _coef(sm.OLS(np.log(df["value"]), x).fit(), "log_dose")
+        dp = analyse_dose_proportionality(df["dose"], df["value"], df["usubjid"], metric=exposure_paramcd)
         y = np.log(df["value"] / df["dose"])
         xc = sm.add_constant(pd.DataFrame({"log_wt": np.log(df["weight_kg"] / 70.0),
                                            "east_asian": df["east_asian"].astype(float)}))

@@ -27,6 +27,7 @@ from dossier.ingest.mapping import (
     map_adsl,
     map_adtte,
 )
+from dossier.ingest.pk import pk_spec_of, read_pk_concentrations, subjects_from_pk
 from dossier.ingest.readers import RawDataset, read_dataset
 from dossier.ingest.report import DatasetCount, Exclusion, IngestReport, Issue, IssueCollector
 from dossier.ingest.tables import TABLE_COLUMNS, StudyData
@@ -85,6 +86,14 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         tables[TABLE_OF[name]] = table
         count.rows_out = 0 if table is None else int(m.keep.sum())
         tables[f"_mapper_{name}"] = m  # type: ignore[assignment]
+    pk_spec = pk_spec_of(spec)
+    if pk_spec is not None:
+        tables["pk_profiles"] = read_pk_concentrations(pk_spec, base_dir, report, issues, tables.get("subjects"))
+        if pk_spec.dataset is not None:
+            sources["pk_profiles"] = str(base_dir / pk_spec.dataset.path)
+        if spec.datasets.adsl is None and tables["pk_profiles"] is not None:  # PK-only study
+            tables["subjects"] = subjects_from_pk(tables["pk_profiles"], list(spec.doses.levels), spec.doses.unit,
+                                                  issues, pk_spec.dataset.path)
     try:
         _cross_checks(spec, tables, issues, report)
     except Exception as err:  # a defect must not surface as a traceback to the user
@@ -165,7 +174,8 @@ def _cross_checks(spec: StudySpec, tables: dict, issues: IssueCollector, report:
 def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
     return StudyData(subjects=tables["subjects"], exposure=tables.get("exposure"),
                      adverse_events=tables.get("adverse_events"), pk=tables.get("pk"),
-                     concentrations=tables.get("concentrations"), response=tables.get("response"),
+                     concentrations=tables.get("concentrations"), pk_profiles=tables.get("pk_profiles"),
+                     response=tables.get("response"),
                      time_to_event=tables.get("time_to_event"), sources=sources)
 
 

@@ -49,6 +49,10 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "pk": {"usubjid": "string", "paramcd": "string", "value": "float64", "unit": "string"},
     # ADPC (long concentrations)
     "concentrations": {"usubjid": "string", "time_h": "float64", "value": "float64", "unit": "string"},
+    # PK concentrations for NCA, one row per sample (ADPC, SDTM PC + EX or NONMEM CSV: dossier/ingest/pk.py)
+    "pk_profiles": {"usubjid": "string", "analyte": "string", "profile": "string", "time": "float64",
+                    "conc": "float64", "blq": "bool", "lloq": "float64", "dose": "float64",
+                    "dose_source": "string", "tau": "float64", "unit": "string"},
     # ADRS (best overall response record chosen by filters.response_paramcd)
     "response": {"usubjid": "string", "bor": "string", "responder": "bool"},
     # ADTTE (records of filters.pfs_paramcd)
@@ -66,6 +70,7 @@ class StudyData:
     adverse_events: pd.DataFrame | None = None
     pk: pd.DataFrame | None = None
     concentrations: pd.DataFrame | None = None
+    pk_profiles: pd.DataFrame | None = None
     response: pd.DataFrame | None = None
     time_to_event: pd.DataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)  # table name -> input file path

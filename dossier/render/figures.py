@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dossier.analyses.escalation import EscalationResult
     from dossier.analyses.exposure_response import ExposureResponseResult
     from dossier.analyses.mcpmod import MCPModResult
+    from dossier.analyses.nca import PKResult
     from dossier.analyses.predictions import PredictionsResult
     from dossier.analyses.stats import KMCurve
     from dossier.analyses.tolerability import TolerabilityResult
@@ -277,6 +278,42 @@ def escalation_plot(esc: EscalationResult) -> str:
         return _svg(fig)
 
 
+def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> str:
+    """Individual concentration-time profiles by dose group, linear (left) and log (right) scale, with the
+    LLOQ as a dashed line; BLQ samples are not drawn (they have no concentration)."""
+    pts = [p for p in pk.observations if p.profile_type == profile_type and p.conc is not None]
+    groups = sorted({p.dose for p in pts if p.dose is not None})
+    with rc_context(RC):
+        fig, axes = _new(7.2, 3.2, ncols=2)
+        for ax, scale in zip(axes, ("linear", "log"), strict=True):
+            for i, g in enumerate(groups):
+                xs: list[float] = []
+                ys: list[float] = []
+                key = None
+                for p in pts:
+                    if p.dose != g or (scale == "log" and p.conc <= 0):
+                        continue
+                    if key is not None and key != (p.usubjid, p.profile):
+                        xs.append(np.nan)
+                        ys.append(np.nan)
+                    key = (p.usubjid, p.profile)
+                    xs.append(p.time)
+                    ys.append(p.conc)
+                colour = PALETTE[i % len(PALETTE)] if len(groups) <= len(PALETTE) else PALETTE[0]
+                label = f"{g:g} {pk.dose_unit}" if len(groups) <= len(PALETTE) else (
+                    "individual profiles" if i == 0 else None)
+                ax.plot(xs, ys, color=colour, lw=0.7, alpha=0.7, marker="o", ms=1.8, label=label)
+            if pk.lloq is not None:
+                ax.axhline(pk.lloq, color="black", ls="--", lw=0.8, label="LLOQ")
+            if scale == "log":
+                ax.set_yscale("log")
+            ax.set_xlabel(f"Time after dose ({pk.time_unit})")
+            ax.set_ylabel(f"Concentration ({pk.conc_unit})" if pk.conc_unit else "Concentration")
+            ax.set_title(f"{scale.capitalize()} scale", fontsize=8)
+        axes[0].legend(loc="best", fontsize=6.5)
+        return _svg(fig)
+
+
 def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
     """Every figure the bundle supports: name -> SVG markup."""
     out: dict[str, str] = {}
@@ -308,4 +345,8 @@ def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
         out["predictions"] = prediction_plot(bundle.predictions)
     if bundle.benefit_risk is not None:
         out["utility"] = utility_plot(bundle.benefit_risk)
+    pk = getattr(bundle, "pk", None)
+    if pk is not None:
+        for ptype in pk.profile_types():
+            out[f"pk_conc_{ptype.replace(' ', '_')}"] = concentration_time_plot(pk, ptype)
     return out

@@ -35,6 +35,7 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("tolerability", "Tolerability over time"),
     ("randomized", "Randomized comparison of dosages"),
     ("dose_response", "Dose-response (MCP-Mod)"),
+    ("pk", "Pharmacokinetics"),
     ("exposure_response", "Exposure-response"),
     ("predictions", "Predictions at the candidate dosages"),
     ("benefit_risk", "Benefit-risk and the proposed dosage"),
@@ -65,6 +66,9 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
     "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "
            "multiple contrast test (multivariate t), model fit, AIC selection or averaging, target dose; "
            "numbers checked against R DoseFinding."),
+    "pk": ("Pharmacokinetics", "Noncompartmental analysis per subject and profile (dossier/analyses/nca.py: "
+           "linear-up/log-down AUC, lambda_z by best adjusted R-squared with the PKNCA tolerance rule, PKNCA BLQ "
+           "rules); geometric means and CVs by dose; power model with the Smith et al. 2000 acceptance interval."),
     "er": ("Exposure-response", "Logistic regression (statsmodels GLM) of each binary endpoint on log exposure; Emax "
            "fit; Cox model of PFS on exposure; observed rates by exposure quartile with exact CIs."),
     "pred": ("Predictions at candidate dosages", "Dose-proportional scaling of observed exposures, propagated "
