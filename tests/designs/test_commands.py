@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dossier.designs.commands import register
+from dossier.commands.designs import register
 from dossier.errors import DesignError
 
 runner = CliRunner()
