@@ -1,4 +1,4 @@
-"""CLI commands (dossier/designs/commands.py): the stable JSON contracts of the issue."""
+"""CLI commands (dossier/commands/designs.py): the stable JSON contracts of the issue."""
 
 from __future__ import annotations
 

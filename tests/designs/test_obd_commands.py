@@ -1,4 +1,4 @@
-"""CLI ``simulate --design boin12|bf-boin|tite-boin`` (dossier/designs/commands.py): JSON contract."""
+"""CLI ``simulate --design boin12|bf-boin|tite-boin`` (dossier/commands/designs.py): JSON contract."""
 
 from __future__ import annotations
 
