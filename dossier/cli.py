@@ -160,13 +160,13 @@ def diff(dir_a: Annotated[Path, typer.Argument(help="A built variant folder, e.g
 
 
 def _register_design_commands() -> None:
-    from dossier.designs.commands import register
+    from dossier.commands.designs import register
 
     register(app)
 
 
 def _register_study_commands() -> None:
-    from dossier.simstudy.commands import register
+    from dossier.commands.study import register
 
     register(app)
 

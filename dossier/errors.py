@@ -7,6 +7,11 @@ The CLI prints it as one block and exits with status 2; tracebacks are shown onl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class DossierError(Exception):
     """A user-facing error: what went wrong, where, and how to fix it."""
@@ -42,3 +47,31 @@ class DesignError(DossierError):
 
 class BuildError(DossierError):
     """A build could not be completed (rendering, writing outputs, stale manifest)."""
+
+
+# pydantic validation errors of the study spec and of a simulation study's spec, as one SpecError
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "(top level)"
+
+
+def format_validation_error(err: ValidationError, source: str) -> SpecError:
+    """Turn a pydantic ValidationError into one SpecError listing every key path and what is allowed."""
+    problems = []
+    for e in err.errors():
+        # pydantic puts union members / function names into loc; keep only real keys
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not allowed here; check spelling, see `dossier schema`)"
+        elif e["type"] in ("literal_error", "enum"):
+            msg = f"{msg}"
+        problems.append(f"{_loc(loc)}: {msg}")
+    what = f"the study spec is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
+    return SpecError(what + ":\n    " + "\n    ".join(problems), where=source,
+                     hint="fix the keys listed above; `dossier schema` prints every allowed key and value")

@@ -152,19 +152,14 @@ def stage_rng(spec: StudySpec, stage: str) -> np.random.Generator:
 
 def make_spec_design(spec: StudySpec):
     """The spec's escalation design object (MTD or OBD design)."""
-    from dossier.designs import make_design, make_obd_design
-    from dossier.spec import OBD_DESIGNS
+    from dossier.designs import design_from_spec
 
-    d = spec.design
-    factory = make_obd_design if d.name in OBD_DESIGNS else make_design
-    return factory(d.name, target=d.target, n_doses=len(spec.doses.levels), cohort_size=d.cohort_size,
-                   n_cohorts=d.n_cohorts, **d.design_options())
+    return design_from_spec(spec.design, len(spec.doses.levels))
 
 
 def simulate_design(spec: StudySpec) -> DesignEvidence:
     """The spec's escalation design: its decision table and OCs under each true-toxicity scenario."""
-    from dossier.designs import simulate_obd, simulate_trials
-    from dossier.spec import OBD_DESIGNS
+    from dossier.designs import simulate_design as simulate
 
     d = spec.design
     design = make_spec_design(spec)
@@ -177,10 +172,7 @@ def simulate_design(spec: StudySpec) -> DesignEvidence:
     scenarios = []
     for sc, ss in zip(d.scenarios, streams, strict=False):
         rng = np.random.default_rng(ss)
-        if d.name in OBD_DESIGNS:
-            oc = simulate_obd(design, sc.true_tox, sc.true_eff, d.n_trials, rng)
-        else:
-            oc = simulate_trials(design, sc.true_tox, d.n_trials, rng)
+        oc = simulate(design, sc.true_tox, sc.true_eff, d.n_trials, rng)
         scenarios.append({"name": sc.name, "oc": oc})
     return DesignEvidence(name=d.name, target=d.target, cohort_size=d.cohort_size, n_cohorts=d.n_cohorts,
                           n_trials=d.n_trials, seed=d.seed, decision_table=table, scenarios=scenarios)
@@ -318,7 +310,7 @@ def _make_figures(evidence: CoreEvidence) -> dict[str, str]:
 
     figures: dict[str, str] = all_figures(evidence.analyses) if evidence.analyses is not None else {}
     if evidence.simulation_study is not None:
-        from dossier.simstudy.figures import design_study_svg
+        from dossier.render.study_figures import design_study_svg
 
         figures["design_study"] = design_study_svg(evidence.simulation_study)
     if evidence.pmr_risk is not None:

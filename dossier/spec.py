@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dossier.errors import SpecError
+from dossier.designs import REGISTRY, design_parameters
+from dossier.errors import SpecError, format_validation_error
 from dossier.simstudy.grid import SimulationStudySpec
 from dossier.yamlio import read_yaml
 
@@ -138,8 +139,10 @@ class RecordFilters(StrictModel):
 
 
 Prob = Annotated[float, Field(ge=0, le=1)]
-MTD_DESIGNS = ("3+3", "i3+3", "mtpi2", "boin", "crm")
-OBD_DESIGNS = ("boin12", "uboin", "bf-boin", "tite-boin")
+#: the registered designs, by what they select (the capabilities are declared by the design classes)
+MTD_DESIGNS = tuple(k for k, c in REGISTRY.items() if c.selects == "MTD" and not c.needs_efficacy
+                    and not c.uses_calendar_time)
+OBD_DESIGNS = tuple(k for k in REGISTRY if k not in MTD_DESIGNS)
 
 
 class Scenario(StrictModel):
@@ -193,7 +196,7 @@ class BackfillSettings(StrictModel):
 class DesignSettings(StrictModel):
     """Dose-escalation design and the settings of its simulation."""
 
-    name: Literal["3+3", "i3+3", "mtpi2", "boin", "crm", "boin12", "uboin", "bf-boin", "tite-boin"] = "boin"
+    name: Literal["3+3", "i3+3", "mtpi2", "keyboard", "boin", "crm", "boin12", "uboin", "bf-boin", "tite-boin"] = "boin"
     target: float = Field(0.30, gt=0, lt=1, description="Target DLT rate")
     cohort_size: int = Field(3, ge=1, le=12)
     n_cohorts: int = Field(10, ge=1, le=100)
@@ -206,10 +209,37 @@ class DesignSettings(StrictModel):
     uboin: UboinSettings = Field(default_factory=UboinSettings)
     accrual: AccrualSettings = Field(default_factory=AccrualSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+    # options of the reference packages (README "R packages and dossier options"); None: the design's
+    # default.  Each applies to the designs that take it; giving it to another design is an error.
+    p_saf: float | None = Field(None, gt=0, lt=1, description="BOIN p.saf: highest sub-therapeutic DLT rate (0.6 x target)")
+    p_tox: float | None = Field(None, gt=0, lt=1, description="BOIN p.tox: lowest overly toxic DLT rate (1.4 x target)")
+    cutoff_eli: float | None = Field(None, ge=0.5, lt=1, description="BOIN/Keyboard cutoff.eli: dose elimination cutoff (0.95)")
+    bound_mtd: bool | None = Field(None, description="BOIN boundMTD: the MTD's isotonic estimate must be <= lambda_d")
+    extrasafe: bool | None = Field(None, description="BOIN/Keyboard extrasafe: stricter stop at the lowest dose")
+    offset: float | None = Field(None, gt=0, lt=0.5, description="BOIN/Keyboard offset of the extrasafe cutoff (0.05)")
+    ei_lower: float | None = Field(None, gt=0, lt=1, description="i3+3/mTPI-2/Keyboard: lower end of the EI (target - 0.05)")
+    ei_upper: float | None = Field(None, gt=0, lt=1, description="i3+3/mTPI-2/Keyboard: upper end of the EI (target + 0.05)")
+    skeleton: list[Prob] | None = Field(None, description="CRM skeleton (dfcrm prior), one value per dose")
+    model: Literal["empiric", "logistic"] | None = Field(None, description="CRM working model (dfcrm model)")
+    prior_sd: float | None = Field(None, gt=0, description="CRM prior SD of beta (dfcrm scale, sqrt(1.34))")
+    intcpt: float | None = Field(None, description="CRM logistic intercept (dfcrm intcpt, 3)")
+    explore: bool | None = Field(None, description="BOIN12 exploration rule (on)")
+    n_explore: int | None = Field(None, ge=1, description="BOIN12: patients at a dose before exploring (9)")
+    strict_selection: bool | None = Field(None, description="BOIN12: no OBD when every dose up to the MTD is "
+                                                            "eliminated (on; off: the authors' code)")
+
+    @model_validator(mode="after")
+    def _options_apply(self) -> DesignSettings:
+        accepted = set(design_parameters(self.name))
+        wrong = [k for k in _PACKAGE_OPTIONS if getattr(self, k) is not None and k not in accepted]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} do{'es' if len(wrong) == 1 else ''} not apply to design "
+                             f"{self.name}")
+        return self
 
     @model_validator(mode="after")
     def _efficacy_scenarios(self) -> DesignSettings:
-        if self.name in ("boin12", "uboin", "bf-boin"):
+        if REGISTRY[self.name].needs_efficacy:
             missing = [s.name for s in self.scenarios if s.true_eff is None]
             if missing:
                 raise ValueError(f"design {self.name} needs true_eff in every scenario; missing in {missing}")
@@ -232,7 +262,12 @@ class DesignSettings(StrictModel):
                         accrual=self.accrual.model)
         if self.name == "bf-boin":
             opts.update(self.backfill.model_dump())
+        opts.update({k: getattr(self, k) for k in _PACKAGE_OPTIONS if getattr(self, k) is not None})
         return opts
+
+
+_PACKAGE_OPTIONS = ("p_saf", "p_tox", "cutoff_eli", "bound_mtd", "extrasafe", "offset", "ei_lower", "ei_upper",
+                    "skeleton", "model", "prior_sd", "intcpt", "explore", "n_explore", "strict_selection")
 
 
 class Question(StrictModel):
@@ -326,33 +361,6 @@ class StudySpec(StrictModel):
     # -- convenience -----------------------------------------------------------------------
     def dose_label(self, dose: float) -> str:
         return f"{dose:g} {self.doses.unit} {self.doses.schedule}"
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for p in loc:
-        if isinstance(p, int):
-            parts.append(f"[{p}]")
-        else:
-            parts.append(("." if parts else "") + str(p))
-    return "".join(parts) or "(top level)"
-
-
-def format_validation_error(err: ValidationError, source: str) -> SpecError:
-    """Turn a pydantic ValidationError into one SpecError listing every key path and what is allowed."""
-    problems = []
-    for e in err.errors():
-        # pydantic puts union members / function names into loc; keep only real keys
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (not allowed here; check spelling, see `dossier schema`)"
-        elif e["type"] in ("literal_error", "enum"):
-            msg = f"{msg}"
-        problems.append(f"{_loc(loc)}: {msg}")
-    what = f"the study spec is invalid ({len(problems)} problem{'s' if len(problems) != 1 else ''})"
-    return SpecError(what + ":\n    " + "\n    ".join(problems), where=source,
-                     hint="fix the keys listed above; `dossier schema` prints every allowed key and value")
 
 
 def parse_spec(data: Any, source: str = "<spec>") -> StudySpec:

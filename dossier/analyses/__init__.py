@@ -147,8 +147,7 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
 
     b = AnalysesBundle(settings=s)
     try:
-        b.escalation = timed("escalation", analyse_escalation, data, list(spec.doses.levels), spec.design.name,
-                             spec.design.target, spec.design.cohort_size, spec.design.n_cohorts)
+        b.escalation = timed("escalation", analyse_escalation, data, list(spec.doses.levels), spec.design)
     except (ImportError, ValueError, DossierError):  # designs unavailable or unusable escalation data
         b.escalation = None
     if data.pk_profiles is not None and not data.pk_profiles.empty:

@@ -30,9 +30,13 @@ class EscalationResult(Result):
     selection_note: str
 
 
-def analyse_escalation(data: StudyData, levels: list[float], design: str, target: float, cohort_size: int = 3,
-                       n_cohorts: int = 10) -> EscalationResult | None:
-    """DLT summary of DLT-evaluable patients and the design's MTD; ``None`` without DLT-evaluable data."""
+def analyse_escalation(data: StudyData, levels: list[float], design, target: float | None = None,
+                       cohort_size: int = 3, n_cohorts: int = 10) -> EscalationResult | None:
+    """DLT summary of DLT-evaluable patients and the design's MTD; ``None`` without DLT-evaluable data.
+
+    ``design`` is the spec's design section (:class:`dossier.spec.DesignSettings`: the design is built
+    with its options by :func:`dossier.designs.design_from_spec`) or a design name with ``target``,
+    ``cohort_size`` and ``n_cohorts``."""
     subj = data.subjects
     if "dlt_evaluable" not in subj or not subj["dlt_evaluable"].astype(bool).any():
         return None
@@ -46,10 +50,13 @@ def analyse_escalation(data: StudyData, levels: list[float], design: str, target
     n_pat = [int((ev["dose"].astype(float) == d).sum()) for d in levels]
     n_dlt = [int(sum(1 for u, dd in zip(ev["usubjid"].astype(str), ev["dose"].astype(float), strict=True)
                      if dd == d and u in dlt_ids)) for d in levels]
-    from dossier.designs import OBD_DESIGNS, make_design, make_obd_design
+    from dossier.designs import build_design, design_from_spec
 
-    factory = make_obd_design if design in OBD_DESIGNS else make_design
-    des = factory(design, target=target, n_doses=len(levels), cohort_size=cohort_size, n_cohorts=n_cohorts)
+    if isinstance(design, str):
+        des = build_design(design, target=target, n_doses=len(levels), cohort_size=cohort_size, n_cohorts=n_cohorts)
+    else:
+        des = design_from_spec(design, len(levels))
+        design, target = design.name, design.target
     sel = des.select_mtd(n_pat, n_dlt)
     out = [EscalationDose(dose=d, dlt=rate(x, n), isotonic_estimate=(sel.estimates[i] if n else None))
            for i, (d, n, x) in enumerate(zip(levels, n_pat, n_dlt, strict=True))]

@@ -14,6 +14,8 @@ efficacy, duration and patients below/at/above the MTD); the randomized comparis
 
 from __future__ import annotations
 
+import inspect
+
 from dossier.designs.backfill import BfBoin
 from dossier.designs.base import (
     Decision,
@@ -87,17 +89,65 @@ OBD_DESIGNS: dict[str, type[Design]] = {
 
 OBD_ALIASES = {"u-boin": "uboin", "bfboin": "bf-boin", "backfill": "bf-boin", "titeboin": "tite-boin", "tite": "tite-boin"}
 
+#: every design, by name: the one registry (adding a design: its module, its tests and one line here)
+REGISTRY: dict[str, type[Design]] = DESIGNS | OBD_DESIGNS
+REGISTRY_ALIASES: dict[str, str] = ALIASES | OBD_ALIASES
 
 #: how documents name the designs
 DESIGN_LABELS = {"3+3": "3+3", "i3+3": "i3+3", "mtpi2": "mTPI-2", "keyboard": "Keyboard", "boin": "BOIN", "crm": "CRM",
                  "boin12": "BOIN12", "uboin": "U-BOIN", "bf-boin": "BF-BOIN", "tite-boin": "TITE-BOIN"}
 
 
+def design_key(name: str) -> str:
+    """The registry name of a design name or alias ("U-BOIN" -> "uboin"); unknown names lower-cased."""
+    key = str(name).strip().lower()
+    return REGISTRY_ALIASES.get(key, key)
+
+
+def design_class(name: str) -> type[Design]:
+    """The class of a registered design; DesignError for unknown names."""
+    key = design_key(name)
+    if key not in REGISTRY:
+        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(REGISTRY)}")
+    return REGISTRY[key]
+
+
+def design_parameters(name: str) -> list[str]:
+    """The keyword options a design accepts beyond target, n_doses, cohort_size and n_cohorts."""
+    sig = inspect.signature(design_class(name).__init__)
+    return [p for p in sig.parameters if p not in ("self", "target", "n_doses", "cohort_size", "n_cohorts")]
+
+
+def needs_efficacy(name: str) -> bool:
+    """Whether a design needs the true efficacy probabilities to be simulated."""
+    return design_class(name).needs_efficacy
+
+
+def build_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
+                 **options) -> Design:
+    """Any registered design (MTD or OBD) by name; DesignError for unknown names or options."""
+    return _build(REGISTRY, REGISTRY_ALIASES, name, target=target, n_doses=n_doses, cohort_size=cohort_size,
+                  n_cohorts=n_cohorts, **options)
+
+
+def design_from_spec(settings, n_doses: int) -> Design:
+    """The design of a study spec's ``design`` section (:class:`dossier.spec.DesignSettings`), with its
+    options: the one place a design is built from the spec (pipeline and escalation analysis)."""
+    return build_design(settings.name, target=settings.target, n_doses=n_doses, cohort_size=settings.cohort_size,
+                        n_cohorts=settings.n_cohorts, **settings.design_options())
+
+
+def simulate_design(design: Design, p_true, p_resp, n_trials: int, rng):
+    """Operating characteristics of any design: :func:`simulate_trials` for MTD designs,
+    :func:`simulate_obd` for the OBD / timed designs (``p_resp`` is ignored by MTD designs)."""
+    if design.name in OBD_DESIGNS:
+        return simulate_obd(design, p_true, p_resp, n_trials, rng)
+    return simulate_trials(design, p_true, n_trials, rng)
+
+
 def design_label(name: str) -> str:
     """The name of a design as documents print it ("uboin" -> "U-BOIN"); unknown names upper-cased."""
-    key = str(name).strip().lower()
-    key = ALIASES.get(key, OBD_ALIASES.get(key, key))
-    return DESIGN_LABELS.get(key, str(name).upper())
+    return DESIGN_LABELS.get(design_key(name), str(name).upper())
 
 
 def obd_design_names() -> list[str]:
@@ -113,13 +163,14 @@ def make_obd_design(name: str, *, target: float, n_doses: int, cohort_size: int 
 
 def simulate_obd(design: Design, p_true, p_resp, n_trials: int, rng) -> ObdOperatingCharacteristics:
     """Operating characteristics of an OBD / timed design (``p_resp`` may be None for TITE-BOIN)."""
-    if isinstance(design, Boin12 | UBoin | BfBoin) and p_resp is None:
+    if design.needs_efficacy and p_resp is None:
         raise DesignError(f"{design.name} needs the true response probabilities", "p_resp / --true-eff")
     return design.simulate(p_true, p_resp, n_trials, rng)
 
 
 __all__ = [
-    "DEFAULT_UTILITY", "OBD_DESIGNS", "BfBoin", "Boin", "Boin12", "Crm", "Decision", "DecisionRow",
+    "DEFAULT_UTILITY", "OBD_DESIGNS", "REGISTRY", "build_design", "design_class", "design_from_spec", "design_key",
+    "design_parameters", "needs_efficacy", "simulate_design", "BfBoin", "Boin", "Boin12", "Crm", "Decision", "DecisionRow",
     "DecisionTable", "Design", "DesignError", "FittedScenario", "I3plus3", "Keyboard", "Mtpi2", "MtdSelection",
     "ObdOperatingCharacteristics", "OperatingCharacteristics", "ThreePlusThree", "TiteBoin", "TransitionPathway", "UBoin",
     "closed_form_3plus3", "crm_fit", "design_label", "design_names", "exact_comparison", "getprior", "make_design",

@@ -78,6 +78,8 @@ class BfBoin(Boin):
     """BF-BOIN (Zhao et al. 2024): BOIN escalation with backfilling of cleared doses (see module doc)."""
 
     name = "bf-boin"
+    needs_efficacy = True
+    uses_calendar_time = True
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, p_saf: float | None = None, p_tox: float | None = None,

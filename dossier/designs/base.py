@@ -225,6 +225,16 @@ class Design:
     """
 
     name: str = "design"
+    #: capabilities, declared once per design (the registry, the spec, the CLI and simulation studies
+    #: read them): the design needs the true efficacy probabilities to simulate; it simulates calendar
+    #: time (accrual, DLT window); it selects the MTD or the optimal biological dose (OBD)
+    needs_efficacy: bool = False
+    uses_calendar_time: bool = False
+    selects: str = "MTD"
+
+    @property
+    def selects_obd(self) -> bool:
+        return self.selects == "OBD"
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0):

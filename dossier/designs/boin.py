@@ -39,16 +39,19 @@ class Boin(IntervalDesign):
     prior are eliminated with all higher doses; the trial stops with no MTD when the lowest dose is
     eliminated.  Optional stop when ``n_earlystop`` patients are on the current dose (default 100:
     off).  ``bound_mtd=True`` restricts the MTD to doses whose isotonic estimate is below lambda_d.
+    ``extrasafe=True`` adds get.oc's stricter stop at the lowest dose (cutoff ``cutoff_eli - offset``,
+    see :mod:`dossier.designs.interval`).
     """
 
     name = "boin"
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, p_saf: float | None = None, p_tox: float | None = None,
-                 cutoff_eli: float = 0.95, n_earlystop: int = 100, bound_mtd: bool = False):
+                 cutoff_eli: float = 0.95, n_earlystop: int = 100, bound_mtd: bool = False,
+                 extrasafe: bool = False, offset: float = 0.05):
         super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
                          start_dose=start_dose, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop,
-                         bound_mtd=bound_mtd)
+                         bound_mtd=bound_mtd, extrasafe=extrasafe, offset=offset)
         p_saf = 0.6 * self.target if p_saf is None else float(p_saf)
         p_tox = 1.4 * self.target if p_tox is None else float(p_tox)
         # the same checks as BOIN::get.boundary / get.oc

@@ -27,7 +27,7 @@ The design
   the most desirable of {d, next lower, next higher non-eliminated dose}, where the higher dose is
   admissible only while n < ``n_star`` (6) or y_T <= escalation boundary.  Exploration rule
   (supplement): with n >= ``n_explore`` (9) at d, y_T below the de-escalation boundary and the next
-  dose untried, escalate.  The trial stops (no dose selected) when the lowest dose is too toxic,
+  dose untried, escalate (``explore=False`` turns the rule off).  The trial stops (no dose selected) when the lowest dose is too toxic,
   every dose is eliminated, or the chosen dose is eliminated; it ends at ``n_cohorts`` cohorts or
   when ``n_earlystop`` patients are at the current dose (default: off, as the authors).
 * OBD selection: isotonic toxicity estimates (PAVA of (y+0.05)/(n+0.1), weights n+0.1, plus
@@ -220,15 +220,17 @@ class Boin12(Design):
     """BOIN12 (Lin et al. 2020), see the module docstring for the rules and their sources."""
 
     name = "boin12"
-    selects_obd = True
+    needs_efficacy = True
+    selects = "OBD"
 
     def __init__(self, *, target: float = 0.35, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, eff_lower: float = 0.25, utility: Mapping[str, float] | None = None,
                  n_star: int = 6, n_explore: int = 9, cutoff_tox: float = 0.95, cutoff_eff: float = 0.90,
                  p_saf: float | None = None, p_tox: float | None = None, n_earlystop: int = 10**6,
-                 strict_selection: bool = True):
+                 strict_selection: bool = True, explore: bool = True):
         super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
                          start_dose=start_dose)
+        _check(int(n_explore) >= 1, f"n_explore must be >= 1, got {n_explore}", "n_explore")
         _check(0 < eff_lower < 1, f"eff_lower must be in (0, 1), got {eff_lower}", "eff_lower",
                "the lowest acceptable response rate, e.g. 0.25")
         _check(0.5 <= cutoff_tox < 1 and 0.5 <= cutoff_eff < 1, "cutoffs must be in [0.5, 1)", "cutoff_tox/eff")
@@ -240,6 +242,7 @@ class Boin12(Design):
         self.p_tox = 1.4 * self.target if p_tox is None else float(p_tox)
         self.n_earlystop = int(n_earlystop)
         self.strict_selection = bool(strict_selection)
+        self.explore = bool(explore)
         u01, u11, u00, u10 = _utility_tuple(self.utility)
         t, e = self.target, self.eff_lower
         u_bar = u01 * e * (1 - t) + u00 * (1 - t) * (1 - e) + u11 * t * e + u10 * t * (1 - e)
@@ -251,7 +254,8 @@ class Boin12(Design):
             "eff_lower": self.eff_lower, "utility": self.utility, "n_star": self.n_star,
             "n_explore": self.n_explore, "cutoff_tox": self.cutoff_tox, "cutoff_eff": self.cutoff_eff,
             "p_saf": self.p_saf, "p_tox": self.p_tox, "n_earlystop": self.n_earlystop,
-            "strict_selection": self.strict_selection, "benchmark_utility": self.benchmark}
+            "strict_selection": self.strict_selection, "benchmark_utility": self.benchmark} | (
+                {} if self.explore else {"explore": False})  # listed only when off: existing outputs unchanged
 
     # --- tables -------------------------------------------------------------------------------
     def _build_tables(self, n_max: int) -> None:
@@ -356,7 +360,7 @@ class Boin12(Design):
         pick = np.choose(choice, [d, below, above])
         nxt = np.where(deesc, nxt, pick)
         no_dec |= elim[r, nxt]
-        explore = has_above & (nd >= self.n_explore) & (n[r, above] == 0) & (yt < self.de_t[nd])
+        explore = self.explore & has_above & (nd >= self.n_explore) & (n[r, above] == 0) & (yt < self.de_t[nd])
         nxt = np.where(explore & ~no_dec, above, nxt)
         no_sel = no_pre | (no_dec & ~brk)
         finish = no_pre | brk | no_dec

@@ -11,7 +11,11 @@ and ``y`` of them with a DLT, escalate if ``y <= escalate_max[n]``, de-escalate 
 * escalation never skips a dose and never enters an eliminated dose (the dose is kept instead);
 * at the lowest dose a de-escalation decision keeps the dose; at the highest an escalation keeps it;
 * optional convergence stop: when ``n_earlystop`` patients have been treated at the current dose
-  and the decision is to stay (or cannot be carried out), the trial stops and selects the MTD.
+  and the decision is to stay (or cannot be carried out), the trial stops and selects the MTD;
+* optional extra-safe stop (BOIN / Keyboard ``extrasafe = TRUE``): when the lowest dose is the current
+  dose, has n >= 3 and Pr(p_1 > target | data) > ``cutoff_eli - offset`` the trial stops with no MTD
+  (checked, as get.oc does, only where the elimination rule has a boundary at that n), and
+  :meth:`IntervalDesign.select_mtd` selects no dose when the final data at dose 1 meet that rule.
 
 The MTD is selected with BOIN::select.mtd's conventions (see :meth:`IntervalDesign.select_mtd`).
 """
@@ -61,16 +65,21 @@ class IntervalDesign(Design):
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, cutoff_eli: float = 0.95, n_earlystop: int = 100,
-                 bound_mtd: bool = False):
+                 bound_mtd: bool = False, extrasafe: bool = False, offset: float = 0.05):
         super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
                          start_dose=start_dose)
         _check(0.5 <= cutoff_eli < 1.0, f"cutoff_eli must be in [0.5, 1), got {cutoff_eli}", "cutoff_eli",
                "the recommended value is 0.95")
         _check(int(n_earlystop) >= 1, f"n_earlystop must be >= 1, got {n_earlystop}", "n_earlystop")
+        _check(0 < offset < 0.5, f"offset must be in (0, 0.5), got {offset}", "offset",
+               "BOIN's default is 0.05; a larger offset stops earlier")
         self.cutoff_eli = float(cutoff_eli)
         self.n_earlystop = int(n_earlystop)
         self.bound_mtd = bool(bound_mtd)
+        self.extrasafe = bool(extrasafe)
+        self.offset = float(offset)
         self._tables: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._stop: np.ndarray | None = None
 
     # --- the table ----------------------------------------------------------------------------
     def _boundaries(self, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,6 +94,20 @@ class IntervalDesign(Design):
             esc[0], de[0], eli[0] = -1, NEVER, NEVER
             self._tables = (esc, de, eli)
         return self._tables
+
+    def stop_boundary(self, n_max: int | None = None) -> np.ndarray:
+        """Extra-safe stopping boundary at the lowest dose (BOIN get.boundary's ``stop_boundary``):
+        smallest y with Pr(p_1 > target | y of n) > cutoff_eli - offset, for n = 0..n_max (n >= 3)."""
+        need = max(self.max_patients, n_max or 0)
+        if self._stop is None or len(self._stop) <= need:
+            self._stop = elimination_boundary(self.target, need, self.cutoff_eli - self.offset)
+        return self._stop
+
+    def _extrasafe_stop(self, n1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+        """Trials whose data at the lowest dose meet the extra-safe rule (all False when it is off)."""
+        if not self.extrasafe:
+            return np.zeros(n1.shape, dtype=bool)
+        return y1 >= self.stop_boundary(int(n1.max(initial=0)))[n1]
 
     def decision_table(self) -> DecisionTable:
         esc, de, eli = self.tables()
@@ -116,6 +139,8 @@ class IntervalDesign(Design):
         cols = np.arange(self.n_doses)
         state.eliminated |= elim_now[:, None] & (cols[None, :] >= d[:, None])
         safety = elim_now & (d == 0)
+        # get.oc checks extrasafe only where the elimination rule has a boundary at this n
+        safety |= (d == 0) & (eli_t[nd] < NEVER) & self._extrasafe_stop(nd, yd)
 
         esc = yd <= esc_t[nd]
         de = (yd >= de_t[nd]) & ~esc
@@ -163,7 +188,7 @@ class IntervalDesign(Design):
         dist = np.where(adm, dist, np.inf)
         dist = np.where(np.isnan(dist), np.inf, dist)
         sel = np.argmin(dist, axis=1)  # first minimum, as R's stable sort(...)$ix[1]
-        none = elim[:, 0] | ~adm.any(axis=1) | ~np.isfinite(dist.min(axis=1))
+        none = elim[:, 0] | ~adm.any(axis=1) | ~np.isfinite(dist.min(axis=1)) | self._extrasafe_stop(n[:, 0], y[:, 0])
         return np.where(none, -1, sel)
 
     def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]) -> MtdSelection:
@@ -204,7 +229,7 @@ class IntervalDesign(Design):
                 est[i], lo[i], hi[i] = float(p_all[k]), float(ci_l[k]), float(ci_u[k])
         if sel >= 0:
             note = f"dose {sel + 1} selected: isotonic estimate closest to the target {self.target}"
-        elif elim[0]:
+        elif elim[0] or self._extrasafe_stop(n[:1], y[:1])[0]:
             note = "no dose selected: the lowest dose is eliminated (overly toxic)"
         else:
             note = "no dose selected: no treated dose remains admissible"
@@ -212,8 +237,11 @@ class IntervalDesign(Design):
                             eliminated=[bool(v) for v in elim], note=note)
 
     def describe(self) -> dict:
-        return super().describe() | {"cutoff_eli": self.cutoff_eli, "n_earlystop": self.n_earlystop,
-                                     "bound_mtd": self.bound_mtd}
+        out = super().describe() | {"cutoff_eli": self.cutoff_eli, "n_earlystop": self.n_earlystop,
+                                    "bound_mtd": self.bound_mtd}
+        if self.extrasafe:  # only when on, so that the parameters of existing designs are unchanged
+            out |= {"extrasafe": True, "offset": self.offset}
+        return out
 
 
 class EquivalenceIntervalDesign(IntervalDesign):
@@ -223,9 +251,11 @@ class EquivalenceIntervalDesign(IntervalDesign):
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, ei_lower: float | None = None, ei_upper: float | None = None,
-                 cutoff_eli: float = 0.95, n_earlystop: int = 100):
+                 cutoff_eli: float = 0.95, n_earlystop: int = 100, bound_mtd: bool = False,
+                 extrasafe: bool = False, offset: float = 0.05):
         super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                         start_dose=start_dose, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop)
+                         start_dose=start_dose, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop,
+                         bound_mtd=bound_mtd, extrasafe=extrasafe, offset=offset)
         # rounded so that 0.3 - 0.05 is 0.25 exactly, as when the EI is typed in R
         lo = round(self.target - 0.05, 10) if ei_lower is None else float(ei_lower)
         hi = round(self.target + 0.05, 10) if ei_upper is None else float(ei_upper)

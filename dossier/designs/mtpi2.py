@@ -14,11 +14,15 @@ of n patients, find the interval most supported by the posterior:
 * mTPI-2: every interval, including the shorter ones at 0 and 1, scored by its unit probability
   mass (posterior probability / length); intervals are laid out from the EI outwards and rounded to
   3 decimals, as in the published decision-table generators;
-* Keyboard: only full-width keys, scored by their posterior probability (the partial keys at 0 and
-  1 are not used).
+* Keyboard: keys laid out from the EI outwards as in the Keyboard R package's ``get.boundary.kb``
+  (Keyboard 0.1.3): the partial keys at 0 and 1 are kept and the posterior probability of the
+  first and the last key is multiplied by (key width) / (its width), so that a short end key is
+  scored as if it were a full key; other keys are scored by their posterior probability.  Ties go
+  to the highest key (``max(which(targetp == max(targetp)))``).  Without the end keys no key fits
+  below the EI when ``ei_lower`` is less than the key width (e.g. target 0.1 with EI 0.05-0.15) and
+  the design could never escalate.
 
-If the winning interval lies below the EI: escalate; is the EI: stay; lies above: de-escalate.  The
-two designs give the same decisions except where a truncated end interval wins in mTPI-2.  Dose
+If the winning interval lies below the EI: escalate; is the EI: stay; lies above: de-escalate.  Dose
 exclusion: Pr(p > target | y, n) > 0.95 with n >= 3 eliminates the dose and all higher doses.
 Trial conduct and MTD selection are those of :class:`~dossier.designs.interval.IntervalDesign`.
 """
@@ -35,7 +39,6 @@ class Mtpi2(EquivalenceIntervalDesign):
     """mTPI-2 design (Guo et al. 2017); see the module docstring."""
 
     name = "mtpi2"
-    full_keys_only = False
 
     def intervals(self) -> np.ndarray:
         """(start, end, side) rows: side -1 below the EI, 0 the EI, +1 above."""
@@ -44,23 +47,25 @@ class Mtpi2(EquivalenceIntervalDesign):
         rows = []
         k = 1
         while lo - (k - 1) * eps > 1e-9:
-            start, end = lo - k * eps, lo - (k - 1) * eps
-            if start < -1e-9 and self.full_keys_only:
-                break
-            rows.append((max(start, 0.0), end, -1))
+            rows.append((max(lo - k * eps, 0.0), lo - (k - 1) * eps, -1))
             k += 1
         rows.reverse()
         rows.append((lo, hi, 0))
         k = 1
         while hi + (k - 1) * eps < 1 - 1e-9:
-            start, end = hi + (k - 1) * eps, hi + k * eps
-            if end > 1 + 1e-9 and self.full_keys_only:
-                break
-            rows.append((start, min(end, 1.0), 1))
+            rows.append((hi + (k - 1) * eps, min(hi + k * eps, 1.0), 1))
             k += 1
         out = np.array(rows, dtype=float)
         out[:, :2] = np.round(out[:, :2], 3)
         return out
+
+    def scores(self, mass: np.ndarray, iv: np.ndarray) -> np.ndarray:
+        """Unit probability mass: posterior probability / interval length."""
+        return mass / (iv[:, 1] - iv[:, 0])
+
+    def best_key(self, score: np.ndarray) -> np.ndarray:
+        """Index of the winning interval per row (ties: the lowest, as ``which.max``)."""
+        return np.argmax(score, axis=1)
 
     def _boundaries(self, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         iv = self.intervals()
@@ -70,8 +75,7 @@ class Mtpi2(EquivalenceIntervalDesign):
         for n in range(1, n_max + 1):
             y = np.arange(n + 1)[:, None]
             mass = stats.beta.cdf(end, y + 1, n - y + 1) - stats.beta.cdf(start, y + 1, n - y + 1)
-            score = mass if self.full_keys_only else mass / (end - start)
-            best = side[np.argmax(score, axis=1)]
+            best = side[self.best_key(self.scores(mass, iv))]
             e = np.flatnonzero(best < 0)
             d = np.flatnonzero(best > 0)
             esc[n] = e.max() if e.size else -1
@@ -87,4 +91,36 @@ class Keyboard(Mtpi2):
     """Keyboard design (Yan, Mandrekar & Yuan 2017); see the module docstring."""
 
     name = "keyboard"
-    full_keys_only = True
+
+    def intervals(self) -> np.ndarray:
+        """Keys as ``get.boundary.kb`` lays them out: full-width keys from the EI outwards, the last
+        one on each side cut at 0 / 1 (not rounded).  (start, end, side) rows as in mTPI-2."""
+        lo, hi = self.ei_lower, self.ei_upper
+        width = hi - lo
+        left = []
+        cut, i = lo, 0
+        while cut > 0:
+            i += 1
+            cut = lo - i * width
+            left.insert(0, max(cut, 0.0))
+        right = []
+        cut, i = hi, 0
+        while cut < 1:
+            i += 1
+            cut = hi + i * width
+            right.append(min(cut, 1.0))
+        edges = np.array(left + [lo, hi] + right)
+        side = np.sign(np.arange(len(edges) - 1) - len(left))
+        return np.column_stack([edges[:-1], edges[1:], side])
+
+    def scores(self, mass: np.ndarray, iv: np.ndarray) -> np.ndarray:
+        """Posterior probability of each key; the first and the last key's scaled by
+        (key width) / (its width), the package's compensation for incomplete keys."""
+        comp = np.ones(len(iv))
+        width = self.ei_upper - self.ei_lower
+        comp[[0, -1]] = width / (iv[[0, -1], 1] - iv[[0, -1], 0])
+        return mass * comp
+
+    def best_key(self, score: np.ndarray) -> np.ndarray:
+        """The highest key among the best scored (``max(which(targetp == max(targetp)))``)."""
+        return score.shape[1] - 1 - np.argmax(score[:, ::-1], axis=1)

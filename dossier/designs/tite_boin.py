@@ -58,6 +58,7 @@ class TiteBoin(Boin):
     """TITE-BOIN (Yuan et al. 2018); see the module docstring."""
 
     name = "tite-boin"
+    uses_calendar_time = True
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, p_saf: float | None = None, p_tox: float | None = None,

@@ -132,7 +132,8 @@ class UBoin(Design):
     """U-BOIN (Zhou, Lee & Yuan 2019); see the module docstring for the rules and their sources."""
 
     name = "uboin"
-    selects_obd = True
+    needs_efficacy = True
+    selects = "OBD"
 
     def __init__(self, *, target: float = 0.25, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, tox_upper: float | None = None, eff_lower: float = 0.2,

@@ -6,8 +6,8 @@ result table.
 * :mod:`~dossier.simstudy.executors`: where tasks run (Dask imported only by the Dask executor);
 * :mod:`~dossier.simstudy.runner`: :func:`run_study` (cache, resume, progress);
 * :mod:`~dossier.simstudy.results`: :class:`SimulationStudyResult`, the comparison and tidy tables;
-* :mod:`~dossier.simstudy.figures`: the design-comparison figure (SVG);
-* :mod:`~dossier.simstudy.commands`: the ``dossier study`` command.
+* the design-comparison figure (SVG) is :mod:`dossier.render.study_figures`;
+* the ``dossier study`` command is :mod:`dossier.commands.study`.
 """
 
 from __future__ import annotations

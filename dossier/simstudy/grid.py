@@ -40,7 +40,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dossier.errors import DossierError, SpecError
+from dossier.errors import DossierError, SpecError, format_validation_error
 
 #: bump when the simulation engine or the unit payload changes: cached units are then recomputed
 ENGINE_VERSION = "simstudy-1"
@@ -55,9 +55,6 @@ DESIGN_SETTINGS = ("target", "cohort_size", "n_cohorts")
 #: (OBD designs: simulate_unit's CPU time for 5 doses, 10 cohorts of 3, blocks of 2,500, rounded down)
 COST_PER_TRIAL_COHORT = {"crm": 1.0e-6, "3+3": 0.12e-6, "boin12": 3.5e-6, "uboin": 2.5e-6, "bf-boin": 5.5e-6, "tite-boin": 3.0e-6}
 
-#: designs that simulate with an efficacy curve (OBD designs, built by ``make_obd_design``): they need the
-#: scenario's ``true_eff``; TITE-BOIN uses it (optionally) only for the mean numbers of responses
-OBD_NEEDS_EFF = ("boin12", "uboin", "bf-boin")
 DEFAULT_COST_PER_TRIAL_COHORT = 0.18e-6
 
 
@@ -150,8 +147,6 @@ class SimulationStudySpec(_Strict):
 
 def parse_study_spec(data: Any, source: str = "<simulation_study>") -> SimulationStudySpec:
     """Validate a grid (a mapping) into a :class:`SimulationStudySpec`; errors are :class:`SpecError`."""
-    from dossier.spec import format_validation_error
-
     if not isinstance(data, dict):
         raise SpecError("the simulation study must be a YAML mapping", where=source,
                         hint="give keys such as `designs:`, `scenarios:`, `n_trials:`")
@@ -275,23 +270,22 @@ def build_design(kwargs: dict[str, Any]):
     return _build_design(canonical_json(kwargs))
 
 
-def obd_key(name: str) -> str | None:
-    """The canonical name of an OBD / timed design ("boin12", "uboin", "bf-boin", "tite-boin"), else None."""
-    from dossier.designs import OBD_ALIASES, OBD_DESIGNS
-
-    key = str(name).strip().lower()
-    key = OBD_ALIASES.get(key, key)
-    return key if key in OBD_DESIGNS else None
-
-
 @functools.lru_cache(maxsize=512)
 def _build_design(key: str):
-    from dossier.designs import make_design, make_obd_design
+    from dossier.designs import build_design as from_registry
 
     kw = json.loads(key)
-    factory = make_obd_design if obd_key(kw["name"]) is not None else make_design
-    return factory(kw["name"], target=kw["target"], n_doses=kw["n_doses"], cohort_size=kw["cohort_size"],
-                       n_cohorts=kw["n_cohorts"], **kw["options"])
+    return from_registry(kw["name"], target=kw["target"], n_doses=kw["n_doses"], cohort_size=kw["cohort_size"],
+                         n_cohorts=kw["n_cohorts"], **kw["options"])
+
+
+def _needs_efficacy(name: str) -> bool:
+    """Whether the design needs the scenarios' true_eff (declared by the design class; unknown names: no,
+    building the design reports them)."""
+    from dossier.designs import REGISTRY, design_key
+
+    cls = REGISTRY.get(design_key(name))
+    return cls is not None and cls.needs_efficacy
 
 
 def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
@@ -319,20 +313,15 @@ def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
                                cohort_size=settings["cohort_size"], n_cohorts=settings["n_cohorts"],
                                options=options, swept=swept)
             for s in spec.scenarios:
-                if obd_key(d.name) in OBD_NEEDS_EFF and s.true_eff is None:
+                if _needs_efficacy(d.name) and s.true_eff is None:
                     raise SpecError(f"design {d.name!r} needs the true efficacy probabilities, but scenario "
                                     f"{s.name!r} has no true_eff", where,
                                     "add true_eff (one probability per dose) to every scenario")
                 try:
                     cfg.build(len(s.true_tox))
                 except DossierError as err:
-                    hint = err.hint
-                    if err.what.startswith("unknown design") and hint:
-                        from dossier.designs import obd_design_names
-
-                        hint = f"{hint}, {', '.join(obd_design_names())}"  # the OBD / timed designs too
                     raise SpecError(f"{err.what} (scenario {s.name!r}{', ' + label if swept else ''})", where,
-                                    hint) from None
+                                    err.hint) from None
                 except (TypeError, ValueError) as err:
                     raise SpecError(f"invalid setting for design {d.name!r}: {err}", where,
                                     "check the sweep values and options") from None
@@ -354,7 +343,9 @@ def expand_scenarios(spec: SimulationStudySpec) -> list[ScenarioConfig]:
 
 
 def cost_per_trial(cfg: DesignConfig) -> float:
-    key = obd_key(cfg.name) or cfg.name.strip().lower()
+    from dossier.designs import design_key
+
+    key = design_key(cfg.name)
     return COST_PER_TRIAL_COHORT.get(key, DEFAULT_COST_PER_TRIAL_COHORT) * cfg.n_cohorts
 
 

@@ -206,7 +206,7 @@ def summarize_obd_cell(design, true_tox: list[float], true_eff: list[float] | No
                        ) -> tuple[ObdOperatingCharacteristics, int]:
     """The OCs of an OBD / timed design as its own ``simulate`` summarises them, and the dose whose
     selection is correct (the true OBD for the utility designs BOIN12 and U-BOIN, the true MTD otherwise)."""
-    if getattr(design, "selects_obd", False):
+    if design.selects_obd:
         oc = design.summarize_outcomes(true_tox, true_eff, out)
         return oc, oc.true_obd
     p = np.asarray(true_tox, dtype=float)

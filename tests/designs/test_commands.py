@@ -1,4 +1,4 @@
-"""CLI commands (dossier/designs/commands.py): the stable JSON contracts of the issue."""
+"""CLI commands (dossier/commands/designs.py): the stable JSON contracts of the issue."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dossier.designs.commands import register
+from dossier.commands.designs import register
 from dossier.errors import DesignError
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""CLI ``simulate --design boin12|bf-boin|tite-boin`` (dossier/designs/commands.py): JSON contract."""
+"""CLI ``simulate --design boin12|bf-boin|tite-boin`` (dossier/commands/designs.py): JSON contract."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dossier.designs.commands import register
+from dossier.commands.designs import register
 from dossier.errors import DesignError
 
 APP = typer.Typer()
@@ -28,7 +28,7 @@ def run(*args):
 @pytest.mark.parametrize("design,extra", [
     ("bf-boin", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--n-earlystop", "9", "--stay-on-1-of-3",
                  "--accrual-per-month", "3", "--dlt-window-months", "1"]),
-    ("boin12", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--utility", "100,60,40,0", "--eff-lower", "0.2"]),
+    ("boin12", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--utility", "eff_no_tox=100,eff_tox=60,neither=40,tox_no_eff=0", "--eff-lower", "0.2"]),
     ("tite-boin", ["--dlt-window-months", "3", "--accrual-per-month", "2"]),
     ("uboin", ["--true-eff", "0.1,0.2,0.3,0.45,0.58", "--s1", "9", "--s2", "18", "--allocation", "proportional",
                "--association", "0.3", "--tox-upper", "0.3"]),
@@ -102,7 +102,7 @@ def test_decide_boin12_and_errors():
     out = json.loads(r.output)
     assert out["selected"] == 2 and out["mtd"] == 2 and out["next"]["dose"] in (1, 2, 3)
     # non-additive utilities need the joint cell
-    r = decide("--design", "boin12", "--n", "3,3", "--dlt", "0,1", "--resp", "1,1", "--utility", "100,70,50,0")
+    r = decide("--design", "boin12", "--n", "3,3", "--dlt", "0,1", "--resp", "1,1", "--utility", "eff_no_tox=100,eff_tox=70,neither=50,tox_no_eff=0")
     assert isinstance(r.exception, DesignError) and "--both" in str(r.exception)
     r = decide("--design", "uboin", "--n", "3,3", "--dlt", "0,1")
     assert isinstance(r.exception, DesignError)

@@ -65,7 +65,7 @@ def test_dask_missing_is_a_dossier_error(make_grid):
 
 def test_core_never_imports_dask():
     code = ("import sys\n"
-            "import dossier.simstudy, dossier.simstudy.commands, dossier.simstudy.figures\n"
+            "import dossier.simstudy, dossier.commands.study, dossier.render.study_figures\n"
             "from dossier.simstudy import parse_study_spec, run_study\n"
             "spec = parse_study_spec({'n_trials': 20, 'designs': [{'name': 'boin'}],"
             " 'scenarios': [{'name': 'a', 'true_tox': [0.1, 0.3]}]})\n"

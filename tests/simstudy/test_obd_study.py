@@ -158,7 +158,7 @@ def test_study_command_shows_months_and_unknown_design_hint_lists_obd_designs(tm
     import yaml
     from typer.testing import CliRunner
 
-    from dossier.simstudy.commands import register
+    from dossier.commands.study import register
 
     app = typer.Typer()
     app.callback()(lambda: None)

@@ -13,12 +13,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from dossier.commands.study import register
 from dossier.designs import make_design
 from dossier.designs.simulate import run_trials, summarize
 from dossier.errors import SpecError
+from dossier.render.study_figures import design_study_svg
 from dossier.simstudy import parse_study_spec, run_study
-from dossier.simstudy.commands import register
-from dossier.simstudy.figures import design_study_svg
 from dossier.simstudy.grid import expand_scenarios, unit_seed
 
 

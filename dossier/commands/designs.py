@@ -39,7 +39,15 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from dossier.designs import OBD_ALIASES, OBD_DESIGNS, make_design, make_obd_design, simulate_obd
+from dossier.designs import (
+    OBD_ALIASES,
+    OBD_DESIGNS,
+    design_key,
+    design_parameters,
+    make_design,
+    make_obd_design,
+    simulate_obd,
+)
 from dossier.designs.boin12 import DEFAULT_UTILITY, additive_utility
 from dossier.designs.simulate import progress_steps, simulate_trials
 from dossier.errors import DesignError
@@ -59,7 +67,24 @@ ModelOpt = Annotated[str | None, typer.Option("--model", help="CRM model: empiri
 PriorSdOpt = Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")]
 EffLowerOpt = Annotated[float | None, typer.Option("--eff-lower", help="boin12/uboin: lowest acceptable response")]
 UtilityOpt = Annotated[str | None, typer.Option(
-    "--utility", help="boin12/uboin: utilities of (eff no tox, eff+tox, neither, tox no eff), e.g. 100,60,40,0")]
+    "--utility", help="boin12/uboin: utilities by outcome, e.g. eff_no_tox=100,eff_tox=60,neither=40,tox_no_eff=0")]
+# options of the reference packages (README "R packages and dossier options"); each applies to the designs
+# whose constructor takes it
+def _option(kind, decl: str, help: str):
+    """An optional CLI option (None when not given: the design's default applies)."""
+    return Annotated[kind | None, typer.Option(decl, help=help)]
+
+
+CutoffEliOpt = _option(float, "--cutoff-eli", "BOIN/Keyboard/i3+3/mTPI-2 cutoff.eli: dose elimination cutoff (0.95)")
+BoundMtdOpt = _option(bool, "--bound-mtd/--no-bound-mtd", "BOIN boundMTD: the MTD's estimate must be <= lambda_d")
+ExtrasafeOpt = _option(bool, "--extrasafe/--no-extrasafe", "BOIN/Keyboard extrasafe: stricter stop at dose 1")
+OffsetOpt = _option(float, "--offset", "BOIN/Keyboard offset of extrasafe (0.05)")
+IntcptOpt = _option(float, "--intcpt", "CRM logistic intercept (dfcrm intcpt, 3)")
+ExploreOpt = _option(bool, "--explore/--no-explore", "boin12: exploration rule (on)")
+NExploreOpt = _option(int, "--n-explore", "boin12: patients at a dose before exploring (9)")
+StrictOpt = _option(bool, "--strict-selection/--no-strict-selection",
+                    "boin12: no OBD when every dose up to the MTD is eliminated")
+ConfLevelOpt = _option(float, "--conf-level", "CRM: level of the probability intervals (dfcrm conf.level, 0.90)")
 S1Opt = Annotated[int | None, typer.Option("--s1", help="uboin: patients on a dose that end stage I")]
 S2Opt = Annotated[int | None, typer.Option("--s2", help="uboin: patients on a dose that end the trial")]
 AllocationOpt = Annotated[str | None, typer.Option(
@@ -132,12 +157,42 @@ def _design_options(design: str, *, skeleton: str | None = None, model: str | No
     return opts
 
 
+#: names accepted by --utility for each outcome (the spec's keys and the short names of the issue)
+UTILITY_NAMES = {"eff_no_tox": "eff_no_tox", "eff_tox": "eff_tox", "no_eff_no_tox": "no_eff_no_tox",
+                 "neither": "no_eff_no_tox", "no_eff_tox": "no_eff_tox", "tox_no_eff": "no_eff_tox"}
+UTILITY_EXAMPLE = "eff_no_tox=100,eff_tox=60,neither=40,tox_no_eff=0"
+
+
 def _utility(text: str) -> dict[str, float]:
-    u = _floats(text, "--utility") or []
-    if len(u) != 4:
-        raise DesignError("--utility needs 4 numbers: eff without tox, eff with tox, neither, tox without eff",
-                          "--utility", "e.g. 100,60,40,0")
-    return dict(zip(DEFAULT_UTILITY, u, strict=True))
+    """Utilities by outcome from ``name=value`` pairs (named, so that no order can be mistaken)."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, eq, value = part.partition("=")
+        key = UTILITY_NAMES.get(name.strip().lower())
+        if not eq or key is None:
+            raise DesignError(f"cannot read {part!r} in --utility: give each outcome by name", "--utility",
+                              f"e.g. {UTILITY_EXAMPLE} (names: {', '.join(UTILITY_NAMES)})")
+        if key in out:
+            raise DesignError(f"--utility gives {key} twice", "--utility", f"e.g. {UTILITY_EXAMPLE}")
+        out[key] = (_floats(value, "--utility") or [float("nan")])[0]
+    missing = [k for k in DEFAULT_UTILITY if k not in out]
+    if missing:
+        raise DesignError(f"--utility is missing {', '.join(missing)}", "--utility", f"e.g. {UTILITY_EXAMPLE}")
+    return {k: out[k] for k in DEFAULT_UTILITY}
+
+
+def _package_options(design: str, **values) -> dict:
+    """The options given (not None), each checked to apply to the design (its constructor takes it)."""
+    accepted = set(design_parameters(design))
+    opts = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name not in accepted:
+            raise DesignError(f"--{name.replace('_', '-')} does not apply to --design {design_key(design)}",
+                              f"--{name.replace('_', '-')}")
+        opts[name] = value
+    return opts
 
 
 def _dose1(d: int | None) -> int | None:
@@ -168,11 +223,14 @@ def boundaries(
     skeleton: SkeletonOpt = None,
     model: ModelOpt = None,
     prior_sd: PriorSdOpt = None,
+    cutoff_eli: CutoffEliOpt = None,
+    intcpt: IntcptOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Decision table of a design: escalate / de-escalate / eliminate boundaries by patients treated."""
     opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
                            p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper)
+    opts |= _package_options(design, cutoff_eli=cutoff_eli, intcpt=intcpt)
     if "skeleton" in opts:
         doses = len(opts["skeleton"])
     d = make_design(design, target=target, n_doses=doses, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
@@ -252,8 +310,19 @@ def simulate(
     allocation: AllocationOpt = None,
     association: AssociationOpt = None,
     tox_upper: ToxUpperOpt = None,
+    cutoff_eli: CutoffEliOpt = None,
+    bound_mtd: BoundMtdOpt = None,
+    extrasafe: ExtrasafeOpt = None,
+    offset: OffsetOpt = None,
+    intcpt: IntcptOpt = None,
+    explore: ExploreOpt = None,
+    n_explore: NExploreOpt = None,
+    strict_selection: StrictOpt = None,
 ) -> None:
     """Operating characteristics of a design by simulation, with Monte Carlo standard errors."""
+    package = _package_options(design, cutoff_eli=cutoff_eli, bound_mtd=bound_mtd, extrasafe=extrasafe,
+                               offset=offset, intcpt=intcpt, explore=explore, n_explore=n_explore,
+                               strict_selection=strict_selection)
     p_true = _floats(true_tox, "--true-tox")
     if not p_true:
         raise DesignError("give the true DLT probabilities", "--true-tox", "e.g. --true-tox 0.05,0.1,0.2,0.3")
@@ -269,7 +338,7 @@ def simulate(
                       dlt_window_months=dlt_window_months, accrual=accrual, n_cap=n_cap,
                       stay_on_1_of_3=stay_on_1_of_3, eff_lower=eff_lower, utility=utility, as_json=as_json,
                       uboin={"s1": s1, "s2": s2, "allocation": allocation, "association": association,
-                             "tox_upper": tox_upper})
+                             "tox_upper": tox_upper}, package=package)
         return
     given_obd = [k for k, v in obd_only.items() if v is not None]
     if given_obd:
@@ -277,7 +346,7 @@ def simulate(
                           given_obd[0])
     opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
                            p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper, n_earlystop=n_earlystop,
-                           start_dose=start_dose)
+                           start_dose=start_dose) | package
     if trials < 1:
         raise DesignError(f"--trials must be >= 1, got {trials}", "--trials")
     d = make_design(design, target=target, n_doses=len(p_true), cohort_size=cohort_size, n_cohorts=cohorts,
@@ -349,7 +418,7 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
                   p_saf: float | None, p_tox: float | None, accrual_per_month: float | None,
                   dlt_window_months: float | None, accrual: str | None, n_cap: int | None,
                   stay_on_1_of_3: bool | None, eff_lower: float | None, utility: str | None,
-                  as_json: bool, uboin: dict | None = None) -> None:
+                  as_json: bool, uboin: dict | None = None, package: dict | None = None) -> None:
     """``simulate`` for the OBD / timed designs (same JSON contract plus efficacy and duration keys)."""
     p_resp = _floats(true_eff, "--true-eff")
     if key in ("boin12", "uboin", "bf-boin") and not p_resp:
@@ -390,7 +459,7 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
             raise DesignError(f"--utility does not apply to --design {key}", "--utility")
         opts["utility"] = _utility(utility)
     d = make_obd_design(key, target=target, n_doses=len(p_true), cohort_size=cohort_size, n_cohorts=cohorts,
-                        **opts)
+                        **opts, **(package or {}))
     oc = simulate_obd(d, p_true, p_resp, trials, np.random.default_rng(seed))
     se = dict(oc.mc_se)
     se["overdose_pct"] = se["pct_patients_above_mtd"]
@@ -467,22 +536,36 @@ def decide(
     s2: S2Opt = None,
     allocation: AllocationOpt = None,
     tox_upper: ToxUpperOpt = None,
+    cutoff_eli: CutoffEliOpt = None,
+    bound_mtd: BoundMtdOpt = None,
+    extrasafe: ExtrasafeOpt = None,
+    offset: OffsetOpt = None,
+    intcpt: IntcptOpt = None,
+    conf_level: ConfLevelOpt = None,
+    strict_selection: StrictOpt = None,
 ) -> None:
     """The selected dose (MTD, or OBD for boin12/uboin) and estimates from the data observed; with --current
     also the next dose."""
+    package = _package_options(design, cutoff_eli=cutoff_eli, bound_mtd=bound_mtd, extrasafe=extrasafe,
+                               offset=offset, intcpt=intcpt, strict_selection=strict_selection)
+    if conf_level is not None and design_key(design) != "crm":
+        raise DesignError("--conf-level applies to --design crm only", "--conf-level")
+    if conf_level is not None and not 0 < conf_level < 1:
+        raise DesignError(f"--conf-level must be in (0, 1), got {conf_level}", "--conf-level", "e.g. 0.9")
     key = OBD_ALIASES.get(design.strip().lower(), design.strip().lower())
     obd = {"--resp": resp, "--both": both, "--eliminated": eliminated, "--eff-lower": eff_lower,
            "--utility": utility, "--s1": s1, "--s2": s2, "--allocation": allocation, "--tox-upper": tox_upper}
     if key in ("boin12", "uboin"):
         _decide_obd(key, target=target, n=n, dlt=dlt, resp=resp, both=both, current=current, eliminated=eliminated,
-                    stage2=stage2, cohort_size=cohort_size, cohorts=cohorts, options=obd, as_json=as_json)
+                    stage2=stage2, cohort_size=cohort_size, cohorts=cohorts, options=obd, as_json=as_json,
+                    package=package)
         return
     given = [k for k, v in obd.items() if v is not None] + (["--stage2"] if stage2 else [])
     if given:
         raise DesignError(f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} to --design boin12 or "
                           "uboin", given[0])
     opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
-                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper)
+                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper) | package
     is_crm = design.strip().lower() == "crm"
     if is_crm:
         if "skeleton" not in opts:
@@ -505,7 +588,7 @@ def decide(
                 raise DesignError("give --levels and --tox (or --n and --dlt)", "decide")
             counts, dlts = np.array(counts_l), np.array(dlts_l)
         d = make_design("crm", target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
-        fit = d.fit(counts, dlts)
+        fit = d.fit(counts, dlts) if conf_level is None else d.fit(counts, dlts, conf_level=conf_level)
         payload = {"design": "crm", "target": d.target, "model": d.model, "skeleton": d.skeleton,
                    "n": [int(v) for v in counts], "dlt": [int(v) for v in dlts],
                    "recommended": _dose1(fit.mtd), "ptox": fit.ptox, "ptox_lower": fit.ptox_lower,
@@ -561,7 +644,7 @@ def decide(
 
 def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp: str | None, both: str | None,
                 current: int | None, eliminated: str | None, stage2: bool, cohort_size: int, cohorts: int,
-                options: dict, as_json: bool) -> None:
+                options: dict, as_json: bool, package: dict | None = None) -> None:
     """``decide`` for the utility designs: the OBD with per-dose estimates; with --current the next dose."""
     counts, dlts, resps = _ints(n, "--n"), _ints(dlt, "--dlt"), _ints(resp, "--resp")
     if counts is None or dlts is None or resps is None:
@@ -587,7 +670,8 @@ def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp
         if not 1 <= d <= k:
             raise DesignError(f"--eliminated lists 1-based dose levels in 1..{k}", "--eliminated")
         el[d - 1] = True
-    d = make_obd_design(key, target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
+    d = make_obd_design(key, target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts,
+                        **(package or {}))
     additive = additive_utility(d.utility)
     y11 = _ints(both, "--both")
     if y11 is None:

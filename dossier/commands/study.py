@@ -68,7 +68,7 @@ def study(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
 ) -> None:
     """Simulation study: designs x scenarios x parameters, with MC standard errors and a comparison table."""
-    from dossier.simstudy.figures import design_study_svg
+    from dossier.render.study_figures import design_study_svg
     from dossier.simstudy.grid import load_study_spec
     from dossier.simstudy.runner import run_study
 
