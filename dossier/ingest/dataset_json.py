@@ -222,9 +222,9 @@ def _typed_column(vals: tuple, col: dict, shown: str, raw: RawDataset, decimals:
                 bad.append(i)
                 continue
             try:
-                if isinstance(v, str) and not JSON_NUMBER_RE.fullmatch(v.strip()):
+                if isinstance(v, str) and not JSON_NUMBER_RE.fullmatch(v):
                     raise InvalidOperation  # Python also reads "1_000", " 1", full-width digits: JSON does not
-                d = Decimal(v.strip()) if isinstance(v, str) else Decimal(repr(v))
+                d = Decimal(v) if isinstance(v, str) else Decimal(repr(v))
                 if not d.is_finite() or not np.isfinite(float(d)):
                     raise InvalidOperation
             except (InvalidOperation, ValueError, TypeError):

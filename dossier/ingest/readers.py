@@ -442,8 +442,24 @@ def read_csv(data: bytes, shown: str, encoding: str | None = None) -> RawDataset
         raise DataError(f"the CSV file cannot be parsed: {err}", where=shown,
                         hint="check quoting and that every line has the same number of fields") from None
     df.columns = [str(c).strip() for c in df.columns]
+    _check_csv_header(list(df.columns), shown)
     _check_csv_fields(text.lstrip("\ufeff"), sep, len(df.columns), shown)
     return RawDataset(frame=df, path=shown, format="csv", sha256="", encoding=enc)
+
+
+#: the longest column name accepted in a CSV header (CDISC names have at most 32 characters)
+MAX_CSV_NAME = 64
+
+
+def _check_csv_header(names: list[str], shown: str) -> None:
+    """A header names columns; a first line that cannot be one (a very long or control-character "name", as
+    in a password or log file) is refused *without echoing it*, since the file may not be meant to be shown."""
+    for i, name in enumerate(names, start=1):
+        if len(name) > MAX_CSV_NAME or any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in name):
+            raise DataError(f"the first line is not a CSV header: column {i}'s name has {len(name)} characters "
+                            f"(at most {MAX_CSV_NAME}) or control characters; its content is not shown",
+                            where=shown, hint="check `path:` points at the dataset; the first line must name the "
+                                              "columns")
 
 
 def _check_csv_fields(text: str, sep: str, ncol: int, shown: str) -> None:
