@@ -293,3 +293,19 @@ def test_empty_file(ds, how):
         path.write_text("" if how == "zero bytes" else ",".join(GOOD[ds].columns) + "\n")
 
     assert_located(run(copy_tables(), "csv", corrupt_file=empty), f"{ds}.csv")
+
+
+def test_corruption_campaign_fast_subset():
+    """50 cases of benchmarks/campaign_corruption.py (every format, byte/table/spec mutations): no traceback,
+    no hang, no silent difference; every outcome is a clean error, identical tables, or a warned difference."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "campaign_corruption.py"
+    spec = importlib.util.spec_from_file_location("campaign_corruption", path)
+    campaign = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(campaign)
+    res = campaign.run_campaign(50, seed=20261203, timeout_s=20)
+    counts = res["counts"]
+    assert sum(counts.values()) == 50
+    assert not res["failures"], "\n".join(res["failures"][:5])
+    assert counts["clean-error"] >= 25  # most mutations must be detected, not absorbed
