@@ -432,6 +432,7 @@ def read_csv(data: bytes, shown: str, encoding: str | None = None) -> RawDataset
     text = decode_text(data, encoding, shown)
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     sep = _sniff_separator(first)
+    _check_duplicate_names(first, sep, shown)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
                          skipinitialspace=False)
@@ -444,7 +445,27 @@ def read_csv(data: bytes, shown: str, encoding: str | None = None) -> RawDataset
     df.columns = [str(c).strip() for c in df.columns]
     _check_csv_header(list(df.columns), shown)
     _check_csv_fields(text.lstrip("\ufeff"), sep, len(df.columns), shown)
-    return RawDataset(frame=df, path=shown, format="csv", sha256="", encoding=enc)
+    raw = RawDataset(frame=df, path=shown, format="csv", sha256="", encoding=enc)
+    if text and not text.endswith(("\n", "\r")) and len(df):
+        raw.notes.append(("warning", None, len(df), "the file does not end with a line break: its last line may "
+                          "have been cut short", "compare the row count with the source; re-export if it is short"))
+    return raw
+
+
+def _check_duplicate_names(first_line: str, sep: str, shown: str) -> None:
+    """Two columns of one name: pandas would rename the second and the first would be used silently."""
+    import csv
+
+    try:
+        names = [n.strip() for n in next(csv.reader([first_line], delimiter=sep))]
+    except (csv.Error, StopIteration):
+        return
+    seen: set[str] = set()
+    for i, name in enumerate(names, start=1):
+        if name and name.upper() in seen and len(name) <= MAX_CSV_NAME:
+            raise data_error(f"the header names column {name} twice (again as column {i})", shown, column=name,
+                             hint="rename or remove one of the two columns; dossier does not guess which is meant")
+        seen.add(name.upper())
 
 
 #: the longest column name accepted in a CSV header (CDISC names have at most 32 characters)

@@ -186,3 +186,15 @@ def test_date_beyond_the_analysable_range_is_a_located_error():
                                   "targetDataType": "integer"}, ["2024-01-01", "9999-12-31"]), "x.json")
     assert [(n[0], n[1], n[2]) for n in raw.notes] == [("error", "TRTSDT", 2)]
     assert pd.isna(raw.frame["TRTSDT"].iloc[1])
+
+
+def test_csv_with_two_columns_of_one_name_is_an_error(tmp_path):
+    with pytest.raises(DataError, match="names column AGE twice") as err:
+        read_dataset(write(tmp_path, "a.csv", b"USUBJID,AGE,AGE\nS-1,54,55\n"), "a.csv")
+    assert "column AGE" in err.value.where
+
+
+def test_csv_without_final_newline_is_warned(tmp_path):
+    raw = read_dataset(write(tmp_path, "a.csv", CSV.rstrip("\n").encode()), "a.csv")
+    assert [(n[0], n[2]) for n in raw.notes] == [("warning", 2)]
+    assert read_dataset(write(tmp_path, "b.csv", CSV.encode()), "b.csv").notes == []
