@@ -7,7 +7,10 @@ to the spec, and ingests it as `dossier validate` / `build` would (spec parsed f
 
 - ``clean-error``: a DossierError (one located message, exit 2);
 - ``identical``: accepted, and the tables equal those of the unmutated study;
-- ``different-warned``: accepted with different tables, and the ingest report has more warnings;
+- ``different-warned``: accepted with different tables, and the ingest report has more warnings or
+  reports rows excluded (with their reason) that the unmutated study did not;
+- ``spec-changed``: a spec mutation that left a valid spec (e.g. an optional key dropped): the user's new
+  study definition, whose hash the evidence records; different results are expected;
 - ``silent-difference``: accepted with different tables and no new warning  -> failure;
 - ``traceback``: any other exception                                           -> failure;
 - ``hang``: over the per-case time limit                                     -> failure.
@@ -241,8 +244,12 @@ def run_case(case: int, seed: int, fmt: str, mutation: str, baselines: dict, tim
         base_data, base_report = baselines[fmt]
         if tables_equal(data, base_data):
             return "identical", ""
-        if len(report.warnings) > len(base_report.warnings):
-            return "different-warned", ""
+        if len(report.warnings) > len(base_report.warnings) or _exclusions(report) != _exclusions(base_report):
+            return "different-warned", ""  # a new warning, or rows excluded with their reason in the report
+        if mutation in SPEC_MUTATIONS:
+            # a spec that is still valid after the edit is the user's new study definition (its hash is in
+            # the evidence): different results are expected, not a silent change of the data
+            return "spec-changed", ""
         return "silent-difference", f"case {case}: {fmt} {mutation}"
     except Hang:
         return "hang", f"case {case}: {fmt} {mutation} (> {timeout_s:g} s)"
@@ -252,6 +259,10 @@ def run_case(case: int, seed: int, fmt: str, mutation: str, baselines: dict, tim
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exclusions(report) -> list:
+    return [(d.name, [(e.reason, e.rows) for e in d.excluded]) for d in report.datasets]
 
 
 def baseline(fmt: str):
@@ -299,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     res = run_campaign(args.cases, args.seed, args.timeout, progress=True)
     counts = res["counts"]
     print(f"corruption campaign: {args.cases} cases, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
-    for outcome in ("clean-error", "identical", "different-warned", "silent-difference", "traceback", "hang"):
+    for outcome in ("clean-error", "identical", "different-warned", "spec-changed", "silent-difference", "traceback",
+                    "hang"):
         print(f"  {outcome:18s} {counts.get(outcome, 0)}")
     bad = [(k, v) for k, v in sorted(res["by_pair"].items()) if k[2] in ("silent-difference", "traceback", "hang")]
     for (fmt, mutation, outcome), v in bad:

@@ -413,10 +413,10 @@ def read_parquet(path: Path, shown: str) -> RawDataset:
 
     try:
         table = pq.read_table(path)
-    except Exception as err:  # ArrowInvalid, OSError on truncated footers
-        raise DataError(f"cannot read the Parquet file ({type(err).__name__}: {err})", where=shown,
+        df = table.to_pandas()  # decoding (e.g. of a damaged UTF-8 string page) happens here too
+    except Exception as err:  # ArrowInvalid, OSError on truncated footers, UnicodeDecodeError in pages
+        raise DataError(f"cannot read the Parquet file ({type(err).__name__}: {str(err)[:200]})", where=shown,
                         hint="the file is truncated or corrupt; re-export it") from None
-    df = table.to_pandas()
     return RawDataset(frame=df, path=shown, format="parquet", sha256="")
 
 
