@@ -89,8 +89,24 @@ def check_plausibility(tables: dict, issues, document_date: str | None = None) -
         bad = np.flatnonzero((d.notna() & ((d < pd.Timestamp("1990-01-01")) | (d > latest))).to_numpy())
         flagged += _report(tables, issues, "subjects", "first_dose_date", bad, d.astype(str).to_numpy(),
                            f"first dose date outside 1990-01-01 .. {latest.date()} (the document date)")
+    for table, column, what in BLANK_CHECKS:
+        df = tables.get(table)
+        if df is None or column not in df:
+            continue
+        col = df[column]
+        blank = col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy() if col.dtype != float \
+            else col.isna().to_numpy()
+        flagged += _report(tables, issues, table, column, np.flatnonzero(blank), col.astype(str).to_numpy(),
+                           f"{what} is blank (kept as not collected)")
     flagged += _missing_subjects(tables, issues)
     return flagged
+
+
+#: values that a record needs to be interpretable; blank ones are read as "not collected" and warned
+BLANK_CHECKS = (("subjects", "arm", "the actual treatment arm"), ("pk", "paramcd", "the PK parameter code"),
+                ("pk", "value", "the PK value"),
+                ("adverse_events", "term", "the adverse event term"),
+                ("time_to_event", "paramcd", "the time-to-event parameter code"))
 
 
 def _report(tables, issues, table, column, bad, vals, message) -> int:

@@ -72,3 +72,9 @@ def test_dataset_cut_to_half_its_subjects_is_reported_naming_the_file():
         t["adrs"] = t["adrs"][t["adrs"]["USUBJID"].isin(keep)]
     hits = [w for w in validate(edit) if "have no record" in w.message]
     assert hits and hits[0].file == "adrs.csv" and "6 of 12" in hits[0].message
+
+
+@pytest.mark.parametrize("ds, col, table_col", [("adsl", "TRT01A", "TRT01A"), ("adpp", "PARAMCD", "PARAMCD")])
+def test_blank_key_values_are_warned(ds, col, table_col):
+    hits = [w for w in validate(_set(ds, col, 4, "")) if "is blank" in w.message]
+    assert hits and hits[0].file == f"{ds}.csv" and hits[0].column == table_col and hits[0].row == 5
