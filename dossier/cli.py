@@ -188,6 +188,21 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         err_console.print(err.format(), markup=False, style="bold red" if err_console.is_terminal else None)
         return err.exit_code
+    except OSError as exc:  # the environment failed (read-only folder, full disk, missing asset): one block
+        from dossier.render.write import os_error
+
+        if "--debug" in args:
+            traceback.print_exc()
+        err = os_error(exc, "complete the command")
+        err_console.print(err.format(), markup=False, style="bold red" if err_console.is_terminal else None)
+        return err.exit_code
+    except MemoryError:
+        if "--debug" in args:
+            traceback.print_exc()
+        err = DossierError("out of memory", where="(this machine)",
+                           hint="the input is too large for the available memory; the previous outputs are intact")
+        err_console.print(err.format(), markup=False)
+        return err.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted: the previous outputs are intact")
         return 130

@@ -35,6 +35,7 @@ from dossier.analyses.ethnic_sensitivity import analyse_ethnic_sensitivity
 from dossier.errors import BuildError, DossierError, SpecError
 from dossier.evidence import CoreEvidence, DesignEvidence, InputFile, Provenance
 from dossier.jurisdictions import load_profile
+from dossier.render import write
 from dossier.spec import AGENCIES, FORMATS, StudySpec, load_spec
 
 Progress = Callable[[str], None]
@@ -81,6 +82,11 @@ class BuildPlan:
     @property
     def base_dir(self) -> Path:
         return self.spec_path.parent
+
+    def protected_paths(self) -> list[Path]:
+        """The build's own inputs: no output folder it replaces may hold them."""
+        return [self.spec_path] + [(p if p.is_absolute() else self.base_dir / p)
+                                   for p in (Path(i.path) for i in self.inputs)]
 
     def evidence_key(self) -> str:
         """What the evidence depends on: package version, spec and inputs."""
@@ -420,6 +426,9 @@ def check_outputs(plan: BuildPlan) -> list[str]:
     """Why the built dossiers are stale or broken (empty list: up to date)."""
     manifest = read_manifest(plan.study_dir)
     if manifest is None:
+        old = write.interrupted_swap(plan.out_dir, plan.spec.study.id)
+        if old is not None:
+            return [f"an interrupted build left the previous output in {old}; the next build restores it"]
         return [f"no manifest at {plan.study_dir / 'manifest.json'}: the study was never built there"]
     problems = []
     if manifest.get("dossier_version") != __version__:
@@ -446,25 +455,6 @@ def check_outputs(plan: BuildPlan) -> list[str]:
     return problems
 
 
-def _swap_in(stage_dir: Path, study_dir: Path) -> None:
-    """Replace study_dir by stage_dir with two renames; the old folder survives any failure before them."""
-    study_dir.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if study_dir.exists():
-        old = study_dir.with_name(f".{study_dir.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(study_dir, old)
-    try:
-        os.replace(stage_dir, study_dir)
-    except OSError:
-        if old is not None:
-            os.replace(old, study_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
           formats: Sequence[str] | str | None = None, out_dir: str | Path = "output",
           progress: Progress | None = None, force: bool = False, *, executor: str = "inprocess",
@@ -483,6 +473,26 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     plan = plan_build(spec_path, agencies, formats, out_dir)
+    write.check_out_dir(plan.out_dir)
+    protected = plan.protected_paths()
+    write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)
+    try:
+        plan.out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write.os_error(err, "create the output folder", plan.out_dir) from None
+    try:
+        with write.study_lock(plan.out_dir, plan.spec.study.id, say=progress):
+            write.recover(plan.out_dir, plan.spec.study.id, say=progress)
+            write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)
+            return _build_locked(plan, progress, force, executor, workers, timings, t_start, protected)
+    except OSError as err:
+        raise write.os_error(err, "write the outputs", getattr(err, "filename", None) or plan.study_dir) from None
+
+
+def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, executor: str, workers: int | None,
+                  timings: dict[str, float], t_start: float, protected: list[Path]) -> BuildResult:
+    import time
+
     result = BuildResult(study_dir=plan.study_dir, timings=timings)
     manifest = read_manifest(plan.study_dir)
     if not force and manifest is not None and manifest.get("fingerprint") == plan.fingerprint() \
@@ -506,7 +516,6 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
         evidence = compute_evidence(plan, progress, executor=executor, workers=workers)
     timings["evidence"] = time.perf_counter() - t0
 
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
     stage_dir = Path(tempfile.mkdtemp(prefix=f".{plan.spec.study.id}.build-", dir=plan.out_dir))
     try:
         evidence_json = evidence.canonical_json() + "\n"
@@ -519,7 +528,10 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
         manifest_data = _manifest(plan, stage_dir, files, evidence_hash)
         (stage_dir / "manifest.json").write_text(json.dumps(manifest_data, sort_keys=True, indent=2) + "\n",
                                                  encoding="utf-8")
-        _swap_in(stage_dir, plan.study_dir)
+        (stage_dir / write.MARKER).write_text(write.marker_text(plan.spec.study.id), encoding="utf-8")
+        # the folder may have changed while the evidence was computed: check again right before replacing it
+        write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)
+        write.swap_in(stage_dir, plan.study_dir)
     except BaseException:
         shutil.rmtree(stage_dir, ignore_errors=True)
         raise

@@ -28,7 +28,8 @@ DATASET_FORMATS = ("xpt", "dataset-json", "ndjson", "csv", "parquet")
 class StrictModel(BaseModel):
     """Base for spec models: unknown keys are errors, values are validated on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    # floats must be finite: `.inf` / `.nan` in a spec is never a meaningful setting
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
 
 
 class Modality(StrEnum):
@@ -41,7 +42,7 @@ class Modality(StrEnum):
 class StudyInfo(StrictModel):
     """Study and compound metadata shown on every dossier's title page."""
 
-    id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                              description="Study identifier; also the output folder name.")]
     title: str
     sponsor: str
@@ -57,6 +58,19 @@ class StudyInfo(StrictModel):
     document_version: str = "1.0"
     document_date: str = Field("2026-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$",
                                description="Fixed date printed in the documents and PDF metadata (ISO).")
+
+    @field_validator("document_date")
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        import datetime as _dt
+
+        try:
+            day = _dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a calendar date (YYYY-MM-DD)") from None
+        if not 1990 <= day.year <= 2100:
+            raise ValueError(f"{value!r} is outside the years 1990-2100")
+        return value
 
 
 class Doses(StrictModel):
@@ -281,7 +295,8 @@ class Question(StrictModel):
 class AgencyOverrides(StrictModel):
     """Local assumptions of one agency that replace the jurisdiction profile's defaults."""
 
-    reference_body_weight_kg: float | None = Field(None, gt=0)
+    reference_body_weight_kg: float | None = Field(None, ge=20, le=200,
+                                                   description="adult reference body weight, 20-200 kg")
     document_id: str | None = None
     meeting_type: str | None = None
     prior_advice: list[str] | None = None

@@ -99,6 +99,13 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
     except Exception as err:  # a defect must not surface as a traceback to the user
         issues.error(f"cross-dataset checks failed ({type(err).__name__}: {err})",
                      hint="this is a defect of dossier, not of your data; please report it")
+    try:
+        from dossier.ingest.plausibility import check_plausibility
+
+        check_plausibility(tables, issues, getattr(spec.study, "document_date", None))
+    except Exception as err:  # a defect must not surface as a traceback to the user
+        issues.error(f"plausibility checks failed ({type(err).__name__}: {err})",
+                     hint="this is a defect of dossier, not of your data; please report it")
     issues.finish()
     for key in [k for k in tables if k.startswith("_mapper_")]:
         del tables[key]

@@ -44,6 +44,8 @@ COLUMN_KEYS = {"itemOID", "name", "label", "dataType", "targetDataType", "length
 REQUIRED_COLUMN = ("itemOID", "name", "label", "dataType")
 VERSION_RE = re.compile(r"^1.1(.(0|([1-9][0-9]*)))?$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+#: a JSON number (RFC 8259 section 6), ASCII digits only: what a decimal string may hold
+JSON_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
 HINT = "the file does not follow the CDISC Dataset-JSON 1.1 schema; re-export it with a conformant writer"
 MAX_LISTED = 10
 
@@ -116,17 +118,15 @@ def validate_metadata(meta: object, shown: str, *, layout: str) -> list[dict]:
 
 
 def _parse_rows_ndjson(lines: list[bytes], shown: str) -> list:
-    import json
-
     rows = []
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise data_error(f"row {i} is not valid JSON: {err}", shown, row=i,
-                             hint="the file may be truncated; re-export it") from None
+            rows.append(json_loads(line, shown))
+        except DataError as err:
+            raise data_error(f"row {i} is not valid JSON: {err.what.removeprefix('the file is not valid JSON: ')}",
+                             shown, row=i, hint="the file may be truncated; re-export it") from None
     return rows
 
 
@@ -203,6 +203,12 @@ def _typed_column(vals: tuple, col: dict, shown: str, raw: RawDataset, decimals:
         _bad(raw, name, [int(i) for i in unparsed], f"unparseable ISO 8601 {dtype}", vals)
         if parsed.dt.tz is not None:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        lo, hi = np.datetime64(pd.Timestamp.min.ceil("D")), np.datetime64(pd.Timestamp.max.floor("D"))
+        stamps = parsed.to_numpy()
+        outside = [int(i) for i in np.flatnonzero(parsed.notna().to_numpy() & ((stamps < lo) | (stamps > hi)))]
+        _bad(raw, name, outside, f"{dtype} outside the years 1678-2261 that can be analysed", vals)
+        if outside:
+            parsed = parsed.where(~parsed.index.isin(outside))
         return parsed.astype("datetime64[ns]").to_numpy()
     if dtype == "decimal" or target == "decimal":
         # decimals are JSON strings (schema); numbers are accepted but strings are parsed exactly
@@ -216,13 +222,15 @@ def _typed_column(vals: tuple, col: dict, shown: str, raw: RawDataset, decimals:
                 bad.append(i)
                 continue
             try:
+                if isinstance(v, str) and not JSON_NUMBER_RE.fullmatch(v):
+                    raise InvalidOperation  # Python also reads "1_000", " 1", full-width digits: JSON does not
                 d = Decimal(v) if isinstance(v, str) else Decimal(repr(v))
-                if not d.is_finite():
+                if not d.is_finite() or not np.isfinite(float(d)):
                     raise InvalidOperation
             except (InvalidOperation, ValueError, TypeError):
                 bad.append(i)
                 continue
-            out[i] = float(v) if isinstance(v, str) else float(v)
+            out[i] = float(d)
             if keep:
                 keep[i] = d
         _bad(raw, name, bad, "not a decimal number", vals)

@@ -15,10 +15,13 @@ Every failure to read (missing, truncated, corrupt file, wrong encoding) raises 
 
 from __future__ import annotations
 
-import gzip
+import codecs
 import hashlib
 import io
 import json
+import os
+import stat
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,13 @@ PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
 #: XPT v5 character variables hold at most 200 bytes; values this long may have been cut.
 XPT_V5_MAX_CHAR = 200
+#: decompressed size limits of gzip input (``.csv.gz``, ``.dsjc``): an absolute cap, and a ratio cap that
+#: applies beyond :data:`MAX_RATIO_FREE_BYTES` (real ADaM data compress 5-50x; zip bombs 1,000x and more)
+MAX_DECOMPRESSED_BYTES = int(os.environ.get("DOSSIER_MAX_DECOMPRESSED_BYTES", 2 << 30))
+MAX_COMPRESSION_RATIO = 200
+MAX_RATIO_FREE_BYTES = 64 << 20
+#: the longest CSV cell accepted (characters), as Python's csv module's default field limit
+MAX_CSV_CELL = 131_072
 
 
 @dataclass
@@ -69,6 +79,109 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def gunzip(path: Path, shown: str, limit: int | None = None) -> bytes:
+    """The decompressed content of a gzip file (all members), streamed with the size and ratio caps;
+    ``limit`` stops early after that many bytes (for sniffing). Corrupt or truncated data is a DataError."""
+    compressed_size = max(path.stat().st_size, 1)
+    cap = MAX_DECOMPRESSED_BYTES if limit is None else limit
+    hint = "re-export or re-download the file; it may have been damaged in transfer"
+    out = bytearray()
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        with path.open("rb") as fh:
+            buf = b""
+            while True:
+                if not buf:
+                    buf = fh.read(1 << 16)
+                    if not buf:
+                        break
+                if d.eof:
+                    if not buf.strip(b"\x00"):  # zero padding after the last member
+                        buf = b""
+                        continue
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # a further gzip member
+                out += d.decompress(buf, max(cap + 1 - len(out), 1))
+                buf = d.unused_data if d.eof else d.unconsumed_tail
+                if limit is not None and len(out) >= limit:
+                    return bytes(out[:limit])
+                _check_inflated(len(out), compressed_size, shown)
+    except zlib.error as err:
+        raise DataError(f"the gzip-compressed file is corrupt ({err})", where=shown, hint=hint) from None
+    except OSError as err:
+        raise DataError(f"cannot read the gzip-compressed file: {err.strerror or err}", where=shown,
+                        hint=hint) from None
+    if not d.eof and limit is None:
+        raise DataError("the gzip-compressed file is truncated (its compressed stream ends early)", where=shown,
+                        hint=hint)
+    return bytes(out)
+
+
+def _check_inflated(size: int, compressed: int, shown: str) -> None:
+    if size > MAX_DECOMPRESSED_BYTES:
+        raise DataError(f"the gzip-compressed file decompresses to more than {MAX_DECOMPRESSED_BYTES:,} bytes",
+                        where=shown, hint="decompress it yourself and check its content; dossier refuses "
+                                          "larger inputs (DOSSIER_MAX_DECOMPRESSED_BYTES)")
+    if size > MAX_RATIO_FREE_BYTES and size > MAX_COMPRESSION_RATIO * compressed:
+        raise DataError(f"the gzip-compressed file expands more than {MAX_COMPRESSION_RATIO}-fold "
+                        f"({compressed:,} bytes to over {size:,}): a decompression bomb or not a dataset",
+                        where=shown, hint="decompress it yourself and check its content")
+
+
+#: iconv names (used by pyreadstat for XPT) of Python's canonical codec names
+_ICONV = {"latin-1": "ISO-8859-1", "iso8859-1": "ISO-8859-1", "cp1252": "WINDOWS-1252", "utf-8": "UTF-8",
+          "ascii": "ASCII", "utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE",
+          "iso8859-15": "ISO-8859-15", "cp1250": "WINDOWS-1250", "shift_jis": "SHIFT_JIS", "cp932": "CP932",
+          "euc_jp": "EUC-JP", "utf-8-sig": "UTF-8"}
+_SINGLE_BYTE_LEGACY = ("latin-1", "iso8859-1", "cp1252", "iso8859-15", "cp1250")
+
+
+def canonical_encoding(encoding: str | None, shown: str) -> str | None:
+    """Python's canonical name of a declared encoding (``latin1``, ``ISO-8859-1`` -> ``iso8859-1``,
+    ``windows-1252`` -> ``cp1252``); an unknown name is a DataError."""
+    if encoding is None:
+        return None
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise DataError(f"unknown encoding '{encoding}'", where=shown,
+                        hint="use an encoding name such as utf-8, windows-1252, latin-1, utf-16") from None
+    return "iso8859-1" if name == "latin-1" else name
+
+
+def decode_text(data: bytes, encoding: str | None, shown: str) -> str:
+    """Text of a file in its declared encoding (UTF-8 when none; a BOM decides UTF-16/32). Bytes that do not
+    decode, and text that is evidently in another encoding than declared, are located DataErrors."""
+    enc = canonical_encoding(encoding, shown)
+    if enc is None:
+        enc = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    elif enc == "utf-8":
+        enc = "utf-8-sig"
+    hint = "set `encoding:` for this dataset in the spec to the file's encoding, e.g. `encoding: windows-1252`"
+    try:
+        text = data.decode(enc)
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise data_error(f"the file is not valid {encoding or 'UTF-8'} text (byte {data[err.start:err.start + 1]!r} "
+                         f"on line {line})", shown, row=max(line - 1, 1), hint=hint) from None
+    if enc in _SINGLE_BYTE_LEGACY and any(b > 0x7F for b in data[:1 << 20]):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise DataError(f"the file is declared {encoding} but its text is UTF-8 (reading it as {encoding} "
+                            f"would garble every accented character)", where=shown,
+                            hint="remove `encoding:` (UTF-8 is the default) or re-export the file in the "
+                                 "declared encoding")
+        c1 = next((i for i, ch in enumerate(text) if "\x80" <= ch <= "\x9f"), None)
+        if c1 is not None:
+            line = text[:c1].count("\n") + 1
+            raise data_error(f"the file decodes as {encoding} to control characters (U+{ord(text[c1]):04X} on "
+                             f"line {line}): it is probably windows-1252", shown, row=max(line - 1, 1),
+                             hint="declare `encoding: windows-1252`")
+    return text
+
+
 def sniff_format(head: bytes) -> str | None:
     """The format of a file from its first bytes (at least 4 KiB recommended), or None if unknown.
 
@@ -89,6 +202,12 @@ def sniff_format(head: bytes) -> str | None:
         return "dataset-json"
     if not text:
         return None
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text with its byte-order mark
+        try:
+            decoded = head[:len(head) - len(head) % 2].decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return sniff_format(decoded)
     if b"\x00" in head[:4096]:
         return None  # binary of an unknown kind
     return "csv"
@@ -108,6 +227,14 @@ def read_dataset(path: Path, shown: str, declared_format: str | None = None,
         raise DataError(f"dataset path is a folder, not a file: {path}", where=shown,
                         hint="point `path:` at the .xpt/.json/.ndjson/.csv/.parquet file")
     try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        raise DataError(f"cannot read dataset file: {err.strerror or err}", where=shown,
+                        hint="check the file exists and is readable") from None
+    if not stat.S_ISREG(mode):
+        raise DataError("the dataset path is not a regular file (a pipe, socket or device)", where=shown,
+                        hint="point `path:` at a data file; dossier does not read from pipes or devices")
+    try:
         with path.open("rb") as fh:
             head = fh.read(8192)
     except OSError as err:
@@ -119,12 +246,7 @@ def read_dataset(path: Path, shown: str, declared_format: str | None = None,
     sniffed = sniff_format(head)
     compressed = sniffed == "gzip"
     if compressed:
-        try:
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(8192)
-        except (OSError, EOFError) as err:
-            raise DataError(f"the gzip-compressed file is corrupt: {err}", where=shown,
-                            hint="re-export or re-download the file") from None
+        head = gunzip(path, shown, limit=8192)
         sniffed = sniff_format(head)
         if sniffed not in ("dataset-json", "ndjson", "csv"):
             raise DataError("gzip-compressed file does not hold Dataset-JSON, NDJSON or CSV", where=shown,
@@ -151,16 +273,19 @@ def read_dataset(path: Path, shown: str, declared_format: str | None = None,
         elif sniffed in ("dataset-json", "ndjson"):
             from dossier.ingest.dataset_json import read_dataset_json
 
-            data = gzip.open(path, "rb").read() if compressed else path.read_bytes()
+            data = gunzip(path, shown) if compressed else path.read_bytes()
             raw = read_dataset_json(data, shown, layout=sniffed, encoding=encoding)
         else:
-            data = gzip.open(path, "rb").read() if compressed else path.read_bytes()
+            data = gunzip(path, shown) if compressed else path.read_bytes()
             raw = read_csv(data, shown, encoding)
     except DataError:
         raise
-    except (OSError, EOFError) as err:
-        raise DataError(f"cannot read the {sniffed} file: {err}", where=shown,
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"cannot read the {sniffed} file: {getattr(err, 'strerror', None) or err}", where=shown,
                         hint="the file may be truncated or corrupt; re-export it") from None
+    except MemoryError:
+        raise DataError(f"the {sniffed} file is too large for the available memory", where=shown,
+                        hint="split the dataset or run on a machine with more memory") from None
     finally:
         pool.shutdown(wait=True)
     raw.sha256 = sha_future.result()
@@ -171,10 +296,12 @@ def read_xpt(path: Path, shown: str, encoding: str | None = None) -> RawDataset:
     """SAS transport v5 or v8 via pyreadstat, keeping labels and formats; dates become datetimes."""
     import pyreadstat
 
+    py_encoding = canonical_encoding(encoding, shown)
+    iconv = None if py_encoding is None else _ICONV.get(py_encoding, py_encoding.upper().replace("_", "-"))
     try:
         # dict output: pyreadstat's own DataFrame building converts every text column to pandas
         # strings, which costs more than the parse on big files; the mapping types what it uses
-        columns, meta = pyreadstat.read_xport(str(path), encoding=encoding, disable_datetime_conversion=True,
+        columns, meta = pyreadstat.read_xport(str(path), encoding=iconv, disable_datetime_conversion=True,
                                               output_format="dict")
     except UnicodeDecodeError as err:
         raise DataError(f"text in the XPT file is not valid {encoding or 'UTF-8'} "
@@ -203,7 +330,7 @@ def read_xpt(path: Path, shown: str, encoding: str | None = None) -> RawDataset:
         for col in df.columns:
             # only a variable stored 200 bytes wide can hold a value cut at the v5 limit
             if types.get(col) == "string" and len(df) and widths.get(col, 0) >= XPT_V5_MAX_CHAR:
-                lengths = np.fromiter((len(str(v).encode(encoding or "utf-8", "replace")) if v else 0
+                lengths = np.fromiter((len(str(v).encode(py_encoding or "utf-8", "replace")) if v else 0
                                        for v in df[col]), dtype=np.int64, count=len(df))
                 if (lengths >= XPT_V5_MAX_CHAR).any():
                     row = int((lengths >= XPT_V5_MAX_CHAR).nonzero()[0][0]) + 1
@@ -286,10 +413,10 @@ def read_parquet(path: Path, shown: str) -> RawDataset:
 
     try:
         table = pq.read_table(path)
-    except Exception as err:  # ArrowInvalid, OSError on truncated footers
-        raise DataError(f"cannot read the Parquet file ({type(err).__name__}: {err})", where=shown,
+        df = table.to_pandas()  # decoding (e.g. of a damaged UTF-8 string page) happens here too
+    except Exception as err:  # ArrowInvalid, OSError on truncated footers, UnicodeDecodeError in pages
+        raise DataError(f"cannot read the Parquet file ({type(err).__name__}: {str(err)[:200]})", where=shown,
                         hint="the file is truncated or corrupt; re-export it") from None
-    df = table.to_pandas()
     return RawDataset(frame=df, path=shown, format="parquet", sha256="")
 
 
@@ -301,19 +428,11 @@ def _sniff_separator(first_line: str) -> str:
 
 def read_csv(data: bytes, shown: str, encoding: str | None = None) -> RawDataset:
     """CSV with every cell as text (typing and its errors happen in the mapping, by row)."""
-    enc = encoding or "utf-8-sig"
-    try:
-        text = data.decode(enc)
-    except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise data_error(f"the file is not valid {encoding or 'UTF-8'} text (byte {data[err.start:err.start + 1]!r} "
-                         f"on line {line})", shown, row=max(line - 1, 1),
-                         hint="set `encoding:` for this dataset in the spec, e.g. `encoding: windows-1252`") from None
-    except LookupError:
-        raise DataError(f"unknown encoding '{encoding}'", where=shown,
-                        hint="use a Python codec name such as utf-8, windows-1252, latin-1") from None
+    enc = canonical_encoding(encoding, shown) or "utf-8-sig"
+    text = decode_text(data, encoding, shown)
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     sep = _sniff_separator(first)
+    _check_duplicate_names(first, sep, shown)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
                          skipinitialspace=False)
@@ -324,23 +443,75 @@ def read_csv(data: bytes, shown: str, encoding: str | None = None) -> RawDataset
         raise DataError(f"the CSV file cannot be parsed: {err}", where=shown,
                         hint="check quoting and that every line has the same number of fields") from None
     df.columns = [str(c).strip() for c in df.columns]
+    _check_csv_header(list(df.columns), shown)
     _check_csv_fields(text.lstrip("\ufeff"), sep, len(df.columns), shown)
-    return RawDataset(frame=df, path=shown, format="csv", sha256="", encoding=enc)
+    raw = RawDataset(frame=df, path=shown, format="csv", sha256="", encoding=enc)
+    if text and not text.endswith(("\n", "\r")) and len(df):
+        raw.notes.append(("warning", None, len(df), "the file does not end with a line break: its last line may "
+                          "have been cut short", "compare the row count with the source; re-export if it is short"))
+    return raw
+
+
+def _check_duplicate_names(first_line: str, sep: str, shown: str) -> None:
+    """Two columns of one name: pandas would rename the second and the first would be used silently."""
+    import csv
+
+    try:
+        names = [n.strip() for n in next(csv.reader([first_line], delimiter=sep))]
+    except (csv.Error, StopIteration):
+        return
+    seen: set[str] = set()
+    for i, name in enumerate(names, start=1):
+        if name and name.upper() in seen and len(name) <= MAX_CSV_NAME:
+            raise data_error(f"the header names column {name} twice (again as column {i})", shown, column=name,
+                             hint="rename or remove one of the two columns; dossier does not guess which is meant")
+        seen.add(name.upper())
+
+
+#: the longest column name accepted in a CSV header (CDISC names have at most 32 characters)
+MAX_CSV_NAME = 64
+
+
+def _check_csv_header(names: list[str], shown: str) -> None:
+    """A header names columns; a first line that cannot be one (a very long or control-character "name", as
+    in a password or log file) is refused *without echoing it*, since the file may not be meant to be shown."""
+    for i, name in enumerate(names, start=1):
+        if len(name) > MAX_CSV_NAME or any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in name):
+            raise DataError(f"the first line is not a CSV header: column {i}'s name has {len(name)} characters "
+                            f"(at most {MAX_CSV_NAME}) or control characters; its content is not shown",
+                            where=shown, hint="check `path:` points at the dataset; the first line must name the "
+                                              "columns")
 
 
 def _check_csv_fields(text: str, sep: str, ncol: int, shown: str) -> None:
     """Every record must have as many fields as the header (pandas silently pads short rows)."""
     import csv
 
-    for i, rec in enumerate(csv.reader(io.StringIO(text), delimiter=sep)):
-        if i and rec and len(rec) != ncol:
-            raise data_error(f"row {i} has {len(rec)} fields but the header names {ncol} columns", shown, row=i,
-                             hint="the file is truncated or a value holds an unquoted separator; re-export it")
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    i = 0
+    try:
+        for i, rec in enumerate(reader):
+            if i and rec and len(rec) != ncol:
+                raise data_error(f"row {i} has {len(rec)} fields but the header names {ncol} columns", shown, row=i,
+                                 hint="the file is truncated or a value holds an unquoted separator; re-export it")
+    except csv.Error as err:
+        row = reader.line_num - 1
+        raise data_error(f"the CSV file cannot be parsed near line {reader.line_num}: {err} (a cell holds at most "
+                         f"{MAX_CSV_CELL:,} characters)", shown, row=max(row, 1),
+                         hint="check quoting: an unclosed quote makes the rest of the file one cell") from None
 
 
 def json_loads(data: bytes, shown: str) -> object:
     try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return json.loads(data, parse_constant=_no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as err:
         raise DataError(f"the file is not valid JSON: {err}", where=shown,
                         hint="the file may be truncated or hand-edited; re-export it") from None
+    except RecursionError:
+        raise DataError("the JSON is nested too deeply to be a dataset", where=shown,
+                        hint="Dataset-JSON nests three levels; the file is corrupt or not a dataset") from None
+
+
+def _no_constant(name: str) -> object:
+    """NaN / Infinity are not JSON (RFC 8259); Python's json accepts them unless told not to."""
+    raise ValueError(f"{name} is not a JSON number")

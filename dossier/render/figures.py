@@ -52,7 +52,10 @@ register_fonts()
 
 RC = {"svg.hashsalt": "dossier-analyses", "svg.fonttype": "none", "font.size": 8, "font.family": FIGURE_FONT,
       "axes.spines.top": False, "axes.spines.right": False, "axes.linewidth": 0.6, "lines.linewidth": 1.2,
-      "xtick.major.width": 0.6, "ytick.major.width": 0.6, "legend.frameon": False, "path.simplify": False}
+      "xtick.major.width": 0.6, "ytick.major.width": 0.6, "legend.frameon": False, "path.simplify": False,
+      # text from the data or the spec (terms, labels, names) is drawn as given: "$" never starts mathtext
+      # (which would garble "US$ 5 vs US$ 6", fail on an unbalanced "$" and pull in a system math font)
+      "text.parse_math": False, "text.usetex": False}
 PALETTE = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93", "#00798c", "#8d6a9f", "#3d405b"]
 ENDPOINT_LABELS = {
     "response": "Objective response", "severe": "Grade \u22653 TEAE", "serious": "Serious TEAE",

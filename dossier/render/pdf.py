@@ -20,11 +20,58 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetchingError
-
 from dossier.errors import BuildError
 from dossier.render.html import ASSETS_DIR
+
+
+def pin_fontconfig() -> Path:
+    """Point fontconfig (which WeasyPrint's Pango uses to find fonts) at a configuration that knows only the
+    project's font folder, so that no system font can be used or embedded: a character that the project's
+    fonts lack is drawn as the same missing-glyph box on every machine, never in a font this machine happens
+    to have. Must run before the first font lookup of the process (this module is imported first)."""
+    import tempfile
+
+    fonts = (ASSETS_DIR / "fonts").resolve()
+    key = hashlib.sha256(str(fonts).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"dossier-fontconfig-{os.getuid() if hasattr(os, 'getuid') else 0}-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "fonts.conf"
+    text = ('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+            f"  <dir>{_xml_escape(str(fonts))}</dir>\n  <cachedir>{_xml_escape(str(folder / 'cache'))}</cachedir>\n"
+            "</fontconfig>\n")
+    if not conf.is_file() or conf.read_text(encoding="utf-8") != text:
+        tmp = folder / f".fonts.conf.{os.getpid()}"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, conf)
+    os.environ["FONTCONFIG_FILE"] = str(conf)
+    os.environ.pop("FONTCONFIG_PATH", None)
+    return conf
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def pin_text_locale() -> None:
+    """Pango takes its default language (line breaking, font choice for text without ``lang``) from the
+    process's LC_CTYPE and its preferred languages from PANGO_LANGUAGE / LANGUAGE: pin both, so that the
+    PDF's bytes do not depend on the machine's locale (de_DE moved a line break, ja_JP changed bytes)."""
+    import locale
+
+    os.environ["PANGO_LANGUAGE"] = "en"
+    for name in ("C.UTF-8", "C.utf8", "en_US.UTF-8", "C"):
+        try:
+            locale.setlocale(locale.LC_CTYPE, name)
+            return
+        except locale.Error:
+            continue
+
+
+FONTCONFIG_FILE = pin_fontconfig()
+pin_text_locale()
+
+from weasyprint import HTML  # noqa: E402  (after fontconfig is pinned)
+from weasyprint.urls import URLFetcher, URLFetchingError  # noqa: E402
 
 
 class AssetsOnlyFetcher(URLFetcher):

@@ -33,6 +33,7 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +131,9 @@ class SimulationStudySpec(_Strict):
     @model_validator(mode="after")
     def _designs_build(self) -> SimulationStudySpec:
         # unknown designs, options or sweep values fail when the spec is loaded (as a SpecError naming
-        # simulation_study.designs[i]), also when this model is embedded in the study spec
+        # simulation_study.designs[i]), also when this model is embedded in the study spec; the grid is
+        # counted first, so a huge sweep is refused before any configuration is built
+        check_grid_size(self)
         expand_designs(self)
         return self
 
@@ -286,6 +289,28 @@ def _needs_efficacy(name: str) -> bool:
 
     cls = REGISTRY.get(design_key(name))
     return cls is not None and cls.needs_efficacy
+
+
+#: the most design configurations (each design x its swept combinations) a study may hold, and the most
+#: configuration x scenario cells; both are counted before the grid is expanded
+MAX_DESIGN_CONFIGURATIONS = 1_000
+MAX_GRID_CELLS = 20_000
+
+
+def count_configurations(spec: SimulationStudySpec) -> int:
+    """The number of design configurations the grid expands to, from the sweep sizes alone."""
+    return sum(math.prod(len(v) for v in {**spec.sweep, **d.sweep}.values()) for d in spec.designs)
+
+
+def check_grid_size(spec: SimulationStudySpec) -> None:
+    """Refuse (SpecError) a grid above :data:`MAX_DESIGN_CONFIGURATIONS` / :data:`MAX_GRID_CELLS`."""
+    n = count_configurations(spec)
+    cells = n * len(spec.scenarios)
+    if n > MAX_DESIGN_CONFIGURATIONS or cells > MAX_GRID_CELLS:
+        raise SpecError(f"the simulation study expands to {n:,} design configurations x {len(spec.scenarios)} "
+                        f"scenarios = {cells:,} cells; at most {MAX_DESIGN_CONFIGURATIONS:,} configurations and "
+                        f"{MAX_GRID_CELLS:,} cells are simulated", "simulation_study.sweep",
+                        "sweep fewer values (each sweep key multiplies the grid), or split the study")
 
 
 def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:

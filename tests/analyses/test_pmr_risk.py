@@ -34,7 +34,8 @@ from dossier.analyses.pmr_risk import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLISHED = Path("/work/shared/reference/published.json")
+#: the project's shared reference values (sibling `shared` folder of the repository)
+PUBLISHED = ROOT / ".." / "shared" / "reference" / "published.json"
 LEVELS = [60.0, 120.0, 240.0, 480.0, 720.0, 960.0]
 COMMON = dict(mtd=720, max_administered_dose=960, modality="small_molecule", randomized_dosages=[240, 480],
               dose_levels=LEVELS, efficacy_er_slope=0.05, efficacy_er_ci=(-0.2, 0.3), safety_er_slope=1.3,
@@ -88,23 +89,29 @@ def test_base_rate_and_counts_match_published_reference():
     assert br["intercept"] == pytest.approx(logit(0.15))
     assert br["intercept_spread"] == pytest.approx(math.sqrt(1 / 7 + 1 / 47))
     assert 7 / 54 == pytest.approx(0.13, abs=0.005)  # Collins 2025: 7 of 54 (13%)
-    if PUBLISHED.is_file():  # the shared reference of the project
-        ref = json.loads(PUBLISHED.read_text())
-        pe, tb = ref["pmr_evidence"], ref["tolerability_benchmarks"]
-        assert br["value"] == pe["base_rate"]["value"]
-        lab = pe["label_dose_equals_mtd"]
-        prior = {f["name"]: f for f in table["factors"]}["label_dose_equals_mtd"]["prior"]
-        assert (prior["exposed_events"], prior["exposed_n"], prior["unexposed_events"], prior["unexposed_n"]) == (
-            lab["pmr_at_mtd"], lab["n_at_mtd"], lab["pmr_other"], lab["n_other"])
-        bench = {f["name"]: f.get("benchmark") for f in table["factors"]}
-        assert bench["dose_reduction_excess"] == tb["dose_reduction_pct"] / 100
-        assert bench["dose_interruption_excess"] == tb["dose_interruption_pct"] / 100
-        assert bench["discontinuation_excess"] == tb["discontinuation_pct"] / 100
-        er = pe["er_pattern_among_pmr"]
-        priors = {f["name"]: f["prior"] for f in table["factors"]}
-        assert priors["positive_safety_er"]["events"] == er["positive_safety_er"]
-        assert priors["positive_efficacy_er"]["events"] == er["positive_efficacy_er"]
-        assert priors["flat_efficacy_er"]["events"] == er["n"] - er["positive_efficacy_er"]
+
+
+def test_factor_table_matches_the_shared_published_reference():
+    if not PUBLISHED.is_file():
+        pytest.skip(f"shared reference values not available: {PUBLISHED} is missing")
+    table = load_factor_table()
+    br = table["base_rate"]
+    ref = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+    pe, tb = ref["pmr_evidence"], ref["tolerability_benchmarks"]
+    assert br["value"] == pe["base_rate"]["value"]
+    lab = pe["label_dose_equals_mtd"]
+    prior = {f["name"]: f for f in table["factors"]}["label_dose_equals_mtd"]["prior"]
+    assert (prior["exposed_events"], prior["exposed_n"], prior["unexposed_events"], prior["unexposed_n"]) == (
+        lab["pmr_at_mtd"], lab["n_at_mtd"], lab["pmr_other"], lab["n_other"])
+    bench = {f["name"]: f.get("benchmark") for f in table["factors"]}
+    assert bench["dose_reduction_excess"] == tb["dose_reduction_pct"] / 100
+    assert bench["dose_interruption_excess"] == tb["dose_interruption_pct"] / 100
+    assert bench["discontinuation_excess"] == tb["discontinuation_pct"] / 100
+    er = pe["er_pattern_among_pmr"]
+    priors = {f["name"]: f["prior"] for f in table["factors"]}
+    assert priors["positive_safety_er"]["events"] == er["positive_safety_er"]
+    assert priors["positive_efficacy_er"]["events"] == er["positive_efficacy_er"]
+    assert priors["flat_efficacy_er"]["events"] == er["n"] - er["positive_efficacy_er"]
 
 
 def test_er_pattern_prior_is_modest_and_wide():

@@ -23,8 +23,15 @@ def test_point_and_draws_from_standard_errors():
     draws = np.array([s.p_tox for s in sc[1:]])
     assert draws.shape == (400, 4)
     assert np.all(np.diff(draws, axis=1) >= 0)          # monotone toxicity
-    med = np.median(draws, axis=0)
-    np.testing.assert_allclose(med, fit.p_tox, rtol=0.15)  # centred on the fit (logit-normal median)
+    # draws are expit(logit(p) + 0.3 z), one z per scenario: on the logit scale every dose is shifted by the
+    # same 0.3 z, so the shifts are identical across doses, their median is 0 within its MC error (the SE of a
+    # sample median of N(0, 1) draws is sqrt(pi / 2) / sqrt(n)) and their SD is 0.3 within its MC error
+    # (SE of a sample SD: sigma / sqrt(2 (n - 1)))
+    z = (np.log(draws / (1 - draws)) - np.log(np.array(fit.p_tox) / (1 - np.array(fit.p_tox)))) / 0.3
+    np.testing.assert_allclose(z, z[:, :1].repeat(4, axis=1), atol=1e-9)
+    n = len(z)
+    assert abs(np.median(z[:, 0])) <= 3 * np.sqrt(np.pi / 2) / np.sqrt(n)
+    assert abs(np.std(z[:, 0], ddof=1) - 1) <= 3 / np.sqrt(2 * (n - 1))
 
 
 def test_draws_are_taken_from_given_draws():

@@ -30,6 +30,78 @@ def test_closed_form_equals_exhaustive_enumeration(p, deesc, six):
     np.testing.assert_allclose(cf.selection_prob + [cf.no_selection_prob], sel, atol=1e-14)
     assert abs(sum(cf.selection_prob) + cf.no_selection_prob - 1) < 1e-12
     np.testing.assert_allclose(cf.expected_patients, exp_n)
+    # and both against an enumeration written here from the published rule (not the product's step())
+    ref_sel, ref_n = rulebook_enumeration(p, deescalation=deesc, top_dose_needs_six=six)
+    np.testing.assert_allclose(cf.selection_prob + [cf.no_selection_prob], ref_sel, atol=1e-12)
+    np.testing.assert_allclose(cf.expected_patients, ref_n, atol=1e-12)
+    np.testing.assert_allclose(cf.expected_total_patients, ref_n.sum(), atol=1e-12)
+
+
+def rulebook_enumeration(p, *, deescalation=True, top_dose_needs_six=True):
+    """Selection probabilities (doses, then no MTD) and expected patients per dose of the 3+3 by walking the
+    rule as Storer (1989) / Lin & Shih (2001) state it, cohort by cohort, with binomial branch probabilities.
+    Independent of dossier's implementation (it shares no code with it)."""
+    from math import comb
+
+    D = len(p)
+    sel = np.zeros(D + 1)
+    exp_n = np.zeros(D)
+
+    def pr(k, d):
+        return comb(3, k) * p[d] ** k * (1 - p[d]) ** (3 - k)
+
+    def finish(n, mtd, w):
+        sel[mtd if mtd >= 0 else D] += w
+        exp_n[:] += w * np.array(n, dtype=float)
+
+    def add(n, y, d, k):
+        n, y = list(n), list(y)
+        n[d] += 3
+        y[d] += k
+        return n, y
+
+    def exceeded(d, n, y, w):  # >= 2 DLTs at d
+        if d == 0:
+            return finish(n, -1, w)
+        if not deescalation or n[d - 1] >= 6:
+            return finish(n, d - 1, w)
+        for k in range(4):  # 3 more at the dose below
+            n2, y2 = add(n, y, d - 1, k)
+            if y2[d - 1] <= 1:
+                finish(n2, d - 1, w * pr(k, d - 1))
+            else:
+                exceeded(d - 1, n2, y2, w * pr(k, d - 1))
+
+    def cleared(d, n, y, w):  # <= 1/6 or 0/3 where allowed: escalate, or the top dose is the MTD
+        if d == D - 1:
+            return finish(n, d, w)
+        first_cohort(d + 1, n, y, w)
+
+    def expansion(d, n, y, w):
+        for k in range(4):
+            n2, y2 = add(n, y, d, k)
+            (exceeded if y2[d] >= 2 else cleared)(d, n2, y2, w * pr(k, d))
+
+    def first_cohort(d, n, y, w):
+        for k in range(4):
+            n2, y2 = add(n, y, d, k)
+            if k >= 2:
+                exceeded(d, n2, y2, w * pr(k, d))
+            elif k == 1 or (d == D - 1 and top_dose_needs_six):
+                expansion(d, n2, y2, w * pr(k, d))
+            else:
+                cleared(d, n2, y2, w * pr(k, d))
+
+    first_cohort(0, [0] * D, [0] * D, 1.0)
+    return sel, exp_n
+
+
+def test_rulebook_enumeration_by_hand():
+    """The oracle itself on one dose (p = 0.2; see test_closed_form_by_hand_single_dose)."""
+    q = 0.8
+    sel, n = rulebook_enumeration([0.2])
+    assert sel[0] == pytest.approx(q**3 * (q**3 + 3 * 0.2 * q**2) + 3 * 0.2 * q**2 * q**3, abs=1e-14)
+    assert n[0] == pytest.approx(3 + 3 * (q**3 + 3 * 0.2 * q**2), abs=1e-14)
 
 
 def test_closed_form_by_hand_single_dose():
