@@ -562,7 +562,8 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
     cached = plan.study_dir / "evidence.json"
     if not force and manifest is not None and manifest.get("evidence_key") == plan.evidence_key() and cached.is_file():
         try:
-            evidence = CoreEvidence.model_validate_json(cached.read_text(encoding="utf-8"))
+            evidence = add_findings(plan.spec,
+                                    CoreEvidence.model_validate_json(cached.read_text(encoding="utf-8")))
             result.status = "rendered"
         except ValueError:
             evidence = None

@@ -38,6 +38,7 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("exposure_response", "Exposure-response"),
     ("predictions", "Predictions at the candidate dosages"),
     ("benefit_risk", "Benefit-risk and the proposed dosage"),
+    ("justification", "Justification of the proposed dosage"),
     ("model_credibility", "Model credibility (ICH M15)"),
     ("pmr_risk", "Risk of a post-marketing requirement on the dosage"),
     ("uncertainties", "Uncertainties and limitations"),
@@ -76,6 +77,12 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
     "simstudy": ("Simulation study", "Designs x scenarios simulated with common random numbers from the master "
                  "seed (SeedSequence per scenario and block of trials); MC SE binomial or SD/sqrt(N); differences "
                  "from the reference design with the paired MC SE."),
+    "just": ("Dosage justification", "Each candidate dose against each line of evidence by the explicit rules of "
+             "dossier/analyses/justification.py; favoured dosage: the lowest adequately studied dose without "
+             "evidence of lost efficacy."),
+    "ref": ("Values cited in the sponsor's text", "Evidence values cited by reference ({ev:KEY}) in the questions "
+            "and positions; keys and formats in dossier/findings.py."),
+    "finding": ("Findings", "Statements of the spec that the evidence does not bear out (dossier/findings.py)."),
     "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
 }
 
