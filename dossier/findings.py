@@ -6,7 +6,8 @@ spec and the evidence), stored in ``evidence.json``, printed by ``dossier build`
 check`` and turned into a failed build by ``dossier build --strict``.
 
 The sponsor's text (question texts, positions, agency notes and PMR override reasons) stays the
-sponsor's words, but it is checked:
+sponsor's words, but it is checked (numbers and facts everywhere; direction claims in positions, notes and
+reasons, not in the questions, which ask rather than claim):
 
 1. **References** ``{ev:KEY}`` cite an evidence value by its key (the catalogue below, e.g.
    ``{ev:randomized.480_vs_240.severe.rate_ratio}``); they are rendered with the value, formatted as in
@@ -20,7 +21,8 @@ sponsor's words, but it is checked:
    dose unit must be a studied dose level or a tablet strength. Not checked: numbers glued to letters
    (``Q3``, ``ICH E4``), labels (after "grade", "phase", "question", "cycle", "part", "step", "version",
    "line", "day(s)", "week(s)", "month(s)"), years (1900-2100) and numbers inside ``{ev:}``.
-3. **Direction claims**, clause by clause (clauses end at ``.``, ``;``, "while", "whereas", "but"): a clause
+3. **Direction claims**, clause by clause (clauses end at ``.``, ``;``, "while", "whereas", "but", ", with",
+   ", so"): a clause
    naming a *measure* (objective response, grade >= 3 / severe AEs, serious AEs, dose modifications,
    reductions, interruptions, discontinuations), a *direction* and one or two *doses* is checked against
    the observed rates -- the randomized arms when both doses were randomized, otherwise the per-dose
@@ -38,8 +40,9 @@ sponsor's words, but it is checked:
    more than doubled ...                         contradicted if r < k
    ============================================  ==========================================
 
-   A clause about the *exposure-response* ("exposure-response for efficacy/safety is flat / positive /
-   negative / increasing / decreasing") is checked against the logistic E-R slope: flat is contradicted
+   A clause about the *exposure-response* (it says "exposure-response", "with exposure", "above the
+   exposures of" or "per doubling of exposure"; e.g. "the odds of response rise with exposure", "no
+   further rise above the exposures of 240 mg") is checked against the logistic E-R slope: flat is contradicted
    when the slope's 95% CI excludes 0 (the model above the proposed dosage when the clause says "above"),
    a sign when the estimate has the other sign.
 4. **Facts**: "N Japanese" / "Japanese patients: N" (the Japanese count of the data), "N of M enrolled"
@@ -435,12 +438,14 @@ DIRECTIONS: list[tuple[str, str]] = [  # (regex, direction) checked in this orde
     (r"(?:about|approximately|roughly|nearly|almost|around)\s+halved", "~0.5"),
     (r"\bdoubled\b|\btwice\b|\btwo-fold\b|\b2-fold\b", "2"), (r"\btripled\b|\bthree-fold\b", "3"),
     (r"\bhalved\b", "0.5"),
-    (r"no (?:increase|difference|higher)|did not (?:increase|differ|rise)|not (?:higher|increased|different)|"
+    (r"no (?:further )?(?:increase|difference|higher|rise)|did not (?:increase|differ|rise)|not (?:higher|increased|different)|"
      r"\bsimilar\b|\bcomparable\b|\bplateau(?:ed)?\b|\bflat\b|\bunchanged\b", "same"),
     (r"\bincreas\w*|\bhigher\b|\brose\b|\brise[sn]?\b|\bgreater\b|\bmore frequent\w*", "up"),
     (r"\bdecreas\w*|\blower\b|\bfell\b|\bfewer\b|\bless frequent\w*", "down"),
 ]
-_CLAUSE = re.compile(r"[.;]\s|\bwhile\b|\bwhereas\b|\bbut\b")
+_CLAUSE = re.compile(r"[.;]\s|\bwhile\b|\bwhereas\b|\bbut\b|,\s+(?:with|so|and so)\b")
+_ER_CLAUSE = re.compile(r"exposure[-– ]response|\bE-R\b|\bwith (?:increasing |higher |the )?exposure\b|"
+                        r"\babove the exposures? of\b|per doubling of exposure", re.I)
 ER_DIRECTIONS = {"same": "flat", "up": "positive", "down": "negative"}
 
 
@@ -504,7 +509,7 @@ def check_directions(text: str, where: str, ev: CoreEvidence) -> list[Finding]:
         direction = _direction(clause)
         if direction is None:
             continue
-        if re.search(r"exposure[-– ]response|\bE-R\b", clause, flags=re.I):
+        if _ER_CLAUSE.search(clause):
             out += _check_er(clause, direction, where, ev)
             continue
         doses = _doses_in(clause, unit, levels)
@@ -557,13 +562,14 @@ def _check_er(clause: str, direction: str, where: str, ev: CoreEvidence) -> list
     er = ev.analyses.exposure_response if ev.analyses is not None else None
     if er is None or direction not in ER_DIRECTIONS:
         return []
-    if re.search(r"efficacy|response rate|\bORR\b|objective response", clause, flags=re.I):
+    if re.search(r"efficacy|\bresponse\b(?!-)|\bORR\b", re.sub(r"exposure[-– ]response", "", clause, flags=re.I),
+                 flags=re.I):
         key = "response"
     elif re.search(r"safety|toxicit|grade|severe|adverse", clause, flags=re.I):
         key = "severe"
     else:
         return []
-    above = key == "response" and re.search(r"\babove\b|and higher|or higher", clause, flags=re.I)
+    above = key == "response" and re.search(r"\babove\b|and higher|(?<!grade 3 )or higher", clause, flags=re.I)
     m = er.efficacy_above_proposed if above else er.model(key)
     eid = "er.response_above_proposed" if above else f"er.{key}"
     if m is None:
@@ -682,7 +688,8 @@ def collect_findings(spec: StudySpec, ev: CoreEvidence) -> list[Finding]:
             if normalise_key(key) not in values:
                 raise _unknown(key, where, set(values), BuildError, "not in this study's evidence")
         out += check_numbers(text, where, values, unit, list(ev.doses.levels), strengths)
-        out += check_directions(text, where, ev)
+        if not where.endswith(".text"):  # a question asks; its claims are checked in the position
+            out += check_directions(text, where, ev)
         out += check_facts(text, where, ev, values)
     out += check_annex(ev)
     just = getattr(ev, "justification", None)

@@ -17,9 +17,11 @@ clinically relevant difference in response probability (``analyses.mcpmod_delta_
   delta below the highest fitted response over the studied doses, else *supports*.
 * **er_efficacy** (predicted response, bootstrap intervals of the difference from P): d < P: *against*
   when significantly lower, *supports* when significantly higher, else *neutral*; d > P: *supports* when
-  significantly higher by at least delta, else *neutral*; P: *against* when a higher dose is
-  significantly better by at least delta, *supports* when every lower dose is significantly worse,
-  else *neutral*. An extrapolated prediction is *not assessable*.
+  significantly higher by at least delta *and* response still rises above P's exposures (the logistic
+  model fitted to the exposures of P and above has a slope whose 95% CI lies above 0; a logistic model
+  over the whole range cannot show a plateau, so this is the plateau test), else *neutral*; P: *against*
+  when such a higher dose exists, *supports* when every lower dose is significantly worse, else
+  *neutral*. An extrapolated prediction is *not assessable*.
 * **er_safety** (predicted grade >= 3 TEAE and dose-modification probabilities): d < P: *supports* when
   either is significantly lower than at P; d > P: *against* when either is significantly higher; P:
   *against* when a lower dose has significantly less of either, *supports* when a higher dose has
@@ -248,6 +250,9 @@ def _er(d: float, b: AnalysesBundle, P: float, delta: float, kind: str) -> Cell:
                     evidence=[f"pred.{_g(d)}"])
     diffs = _pred_diffs(b, keys)
     usable = {x.dose for x in p.dosages if not x.extrapolated}
+    er = b.exposure_response
+    above = er.efficacy_above_proposed if er is not None else None
+    rising = above is not None and above.slope_ci_lower > 0
     eids = [f"pred.{_g(d)}"]
 
     def txt(x: float, k: str) -> str:
@@ -261,11 +266,16 @@ def _er(d: float, b: AnalysesBundle, P: float, delta: float, kind: str) -> Cell:
             if d < P:
                 v = "against" if s < 0 else "supports" if s > 0 else "neutral"
             else:
-                v = "supports" if s > 0 and e >= delta else "neutral"
+                v = "supports" if s > 0 and e >= delta and rising else "neutral"
+                if s > 0 and e >= delta and not rising:
+                    return Cell(line=line, verdict=v, evidence=[*eids, "er.response_above_proposed"],
+                                reason=txt(d, "response") + f"; no rise of response above the exposures of {_g(P)} "
+                                       "(slope CI includes 0)")
             return Cell(line=line, verdict=v, reason=txt(d, "response"), evidence=eids)
         higher = [x for x in usable if x > P and (x, "response") in diffs]
         lower = [x for x in usable if x < P and (x, "response") in diffs]
-        better = [x for x in higher if _sig(*diffs[(x, "response")][1:]) > 0 and diffs[(x, "response")][0] >= delta]
+        better = [x for x in higher if _sig(*diffs[(x, "response")][1:]) > 0 and diffs[(x, "response")][0] >= delta
+                  and rising]
         if better:
             return Cell(line=line, verdict="against", evidence=eids,
                         reason="higher response at " + ", ".join(txt(x, "response") for x in better))
