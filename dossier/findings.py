@@ -381,8 +381,11 @@ def _matches(x: float, decimals: int, v: Value, pct: bool, hedged: bool) -> bool
 
 
 def check_numbers(text: str, where: str, values: dict[str, Value], unit: str, doses: list[float],
-                  strengths: list[float]) -> list[Finding]:
+                  strengths: list[float], skip: list[tuple[int, int]] = ()) -> list[Finding]:
+    """Plain numbers that match no evidence value (``skip``: spans already checked as facts)."""
     plain = _REF.sub(lambda m: " " * len(m.group(0)), text)
+    for a, b in skip:
+        plain = plain[:a] + " " * (b - a) + plain[b:]
     out = []
     u = re.compile(rf"\s*{re.escape(unit)}\b")
     for m in _NUM.finditer(plain):
@@ -467,6 +470,13 @@ def _direction(clause: str) -> str | None:
     return None
 
 
+def _strip_measures(clause: str) -> str:
+    """The clause without its measure names ("grade 3 or higher" is not a direction)."""
+    for rx, _ in MEASURES:
+        clause = re.sub(rx, " ", clause, flags=re.I)
+    return clause
+
+
 def _measures(clause: str) -> list[str]:
     out = []
     for rx, key in MEASURES:
@@ -506,7 +516,7 @@ def check_directions(text: str, where: str, ev: CoreEvidence) -> list[Finding]:
     out: list[Finding] = []
     plain = _REF.sub("", text)
     for clause in _CLAUSE.split(plain):
-        direction = _direction(clause)
+        direction = _direction(_strip_measures(clause))
         if direction is None:
             continue
         if _ER_CLAUSE.search(clause):
@@ -595,30 +605,39 @@ def _check_er(clause: str, direction: str, where: str, ev: CoreEvidence) -> list
 _ARROW = r"\s*(?:→|->|to)\s*"
 
 
-def check_facts(text: str, where: str, ev: CoreEvidence, values: dict[str, Value]) -> list[Finding]:
+def check_facts(text: str, where: str, ev: CoreEvidence, values: dict[str, Value],
+                spans: list[tuple[int, int]] | None = None) -> list[Finding]:
+    """Facts stated in the text (``spans`` receives the character spans of the facts checked)."""
     from dossier.render.html import dose_steps
 
     out: list[Finding] = []
-    plain = _REF.sub("", text)
+    plain = _REF.sub(lambda m: " " * len(m.group(0)), text)
+    spans = spans if spans is not None else []
     unit = ev.doses.unit
     jp = values.get("jp.n_japanese")
-    for m in re.finditer(r"(\d+)\s+(?:of\s+\d+\s+(?:\w+\s+)?)?Japanese|Japanese (?:patients|subjects)\s*[:(]?\s*"
-                         r"(?:N\s*=\s*)?(\d+)", plain):
+
+    def found(rx: str):
+        for m in re.finditer(rx, plain):
+            spans.append(m.span())
+            yield m
+
+    for m in found(r"(\d+)\s+(?:of\s+\d+\s+(?:\w+\s+)?)?Japanese|Japanese (?:patients|subjects)\s*[:(]?\s*"
+                   r"(?:N\s*=\s*)?(\d+)"):
         n = int(m.group(1) or m.group(2))
         if jp is not None and n != int(jp.value):
             out.append(Finding(kind="fact", where=where, evidence=["jp.n_japanese"],
                                what=f"{n} Japanese patients stated; the data have {int(jp.value)}",
                                hint="use {ev:jp.n_japanese}"))
     enrolled = values.get("study.n_enrolled")
-    for m in re.finditer(r"\bof\s+(\d+)\s+(?:patients\s+|subjects\s+)?enrolled", plain):
+    for m in found(r"\bof\s+(\d+)\s+(?:patients\s+|subjects\s+)?enrolled"):
         n = int(m.group(1))
         if enrolled is not None and n != int(enrolled.value):
             out.append(Finding(kind="fact", where=where, evidence=["study.n_enrolled"],
                                what=f"{n} enrolled stated; ADSL has {int(enrolled.value)} patients",
                                hint="use {ev:study.n_enrolled}"))
     arms = [values[f"randomized.{_d(d)}.n"] for d in ev.randomized_dosages if f"randomized.{_d(d)}.n" in values]
-    for m in re.finditer(r"((?:about|approximately|roughly|around|nearly)\s+)?(\d+)\s+(?:patients|subjects)\s+"
-                         r"(?:per|in each|each)\s+arm", plain):
+    for m in found(r"((?:about|approximately|roughly|around|nearly)\s+)?(\d+)\s+(?:patients|subjects)\s+"
+                   r"(?:per|in each|each)\s+arm"):
         n = int(m.group(2))
         tol = 0.1 * n if m.group(1) else 0
         wrong = [a for a in arms if abs(a.value - n) > tol]
@@ -627,7 +646,7 @@ def check_facts(text: str, where: str, ev: CoreEvidence, values: dict[str, Value
                                what=f"{n} patients per arm stated; the randomized arms have "
                                     f"{', '.join(str(int(a.value)) for a in arms)}",
                                hint="state the arm sizes of the data"))
-    for m in re.finditer(rf"\bMTD\b(?:\s+of|\s*\(|\s*=|\s+is|\s+was)?\s*(\d+(?:\.\d+)?)\s*{re.escape(unit)}", plain):
+    for m in found(rf"\bMTD\b(?:\s+of|\s*\(|\s*=|\s+is|\s+was)?\s*(\d+(?:\.\d+)?)\s*{re.escape(unit)}"):
         x = float(m.group(1))
         if ev.mtd is not None and x != ev.mtd:
             out.append(Finding(kind="fact", where=where, evidence=["esc.mtd"],
@@ -687,10 +706,12 @@ def collect_findings(spec: StudySpec, ev: CoreEvidence) -> list[Finding]:
         for key in references(text):
             if normalise_key(key) not in values:
                 raise _unknown(key, where, set(values), BuildError, "not in this study's evidence")
-        out += check_numbers(text, where, values, unit, list(ev.doses.levels), strengths)
+        spans: list[tuple[int, int]] = []
+        facts = check_facts(text, where, ev, values, spans)
+        out += check_numbers(text, where, values, unit, list(ev.doses.levels), strengths, spans)
         if not where.endswith(".text"):  # a question asks; its claims are checked in the position
             out += check_directions(text, where, ev)
-        out += check_facts(text, where, ev, values)
+        out += facts
     out += check_annex(ev)
     just = getattr(ev, "justification", None)
     if just is not None:

@@ -100,6 +100,8 @@ class MaterialResult(Result):
     p_value: float | None = None
     favourable_to_higher_exposure: bool  # True: more benefit / less harm with more exposure or dose
     evidence: str
+    arm: float | None = None  # randomized differences: arm minus reference
+    reference: float | None = None
 
 
 class JustificationResult(Result):
@@ -399,7 +401,8 @@ def material_results(b: AnalysesBundle) -> list[MaterialResult]:
                     higher_arm = c.arm > c.reference
                     good = (diff.estimate > 0) == (k == "response")
                     out.append(MaterialResult(source="randomized", endpoint=k, label=rnd.endpoint_labels.get(k, k),
-                                              measure=f"difference {_g(c.arm)} minus {_g(c.reference)} (points)",
+                                              measure="difference in percentage points", arm=c.arm,
+                                              reference=c.reference,
                                               estimate=100 * diff.estimate, ci_lower=100 * diff.ci_lower,
                                               ci_upper=100 * diff.ci_upper,
                                               evidence=f"rnd.cmp.{_g(c.arm)}_{_g(c.reference)}.{k}",
