@@ -187,28 +187,21 @@ def _randomized(d: float, b: AnalysesBundle, delta: float) -> Cell:
         worse = [k for k in SAFETY_KEYS if _rate(arms[hi_d].safety.get(k)) and _rate(arms[lo_d].safety.get(k))
                  and _sig(*newcombe_diff_ci(*_rate(arms[hi_d].safety[k]), *_rate(arms[lo_d].safety[k]))[1:]) > 0]
         g = f"{100 * gain:+.1f} points (95% CI {100 * glo:.1f} to {100 * ghi:.1f})"
-        if a > d:
-            if _sig(glo, ghi) > 0:
-                verdicts.append("against")
-                reasons.append(f"response significantly higher at {_g(a)}: {g}")
-            elif gain < delta and worse:
-                verdicts.append("supports")
-                reasons.append(f"{_g(a)} adds {g} response (< {100 * delta:.0f}) with significantly more "
-                               f"{' and '.join(worse)}")
-            else:
-                verdicts.append("neutral")
-                reasons.append(f"vs {_g(a)}: response {g}")
+        # a higher arm a: its significant response gain is against d, its toxicity without a relevant
+        # gain supports d; a lower arm a: d's relevant significant gain supports d, d's toxicity without
+        # one is against d
+        gain_counts = _sig(glo, ghi) > 0 and (a > d or gain >= delta)
+        first, second = ("against", "supports") if a > d else ("supports", "against")
+        if gain_counts:
+            verdicts.append(first)
+            reasons.append(f"response significantly higher {'at ' + _g(a) if a > d else 'than at ' + _g(a)}: {g}")
+        elif gain < delta and worse:
+            verdicts.append(second)
+            reasons.append(f"response gain of the higher dose {g} (< {100 * delta:.0f}) with significantly more "
+                           f"{' and '.join(worse)} (vs {_g(a)})")
         else:
-            if _sig(glo, ghi) > 0 and gain >= delta:
-                verdicts.append("supports")
-                reasons.append(f"response significantly higher than at {_g(a)} by at least {100 * delta:.0f}: {g}")
-            elif gain < delta and worse:
-                verdicts.append("against")
-                reasons.append(f"response gain over {_g(a)} {g} (< {100 * delta:.0f}) with significantly more "
-                               f"{' and '.join(worse)}")
-            else:
-                verdicts.append("neutral")
-                reasons.append(f"vs {_g(a)}: response {g}")
+            verdicts.append("neutral")
+            reasons.append(f"vs {_g(a)}: response {g}")
     if not verdicts:
         return Cell(line="randomized", verdict="not_assessable", reason="no response data in the randomized arms")
     v = "against" if "against" in verdicts else "supports" if "supports" in verdicts else "neutral"

@@ -127,8 +127,11 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
                 questions: list[dict[str, Any]], extra: dict[str, Any] | None = None,
                 core_sections: list[tuple[str, str]] | None = None, evidence_hash: str | None = None) -> str:
     """The dossier HTML of one agency."""
+    from dossier.findings import evidence_values, render_text
+
     env = make_environment()
     css = (ASSETS_DIR / "dossier.css").read_text(encoding="utf-8")
+    values = evidence_values(evidence)
     context: dict[str, Any] = {
         "evidence": evidence,
         "profile": profile,
@@ -144,6 +147,8 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         "dose_steps": dose_steps(evidence),
         "mcpmod_context": mcpmod_context(evidence),
         "evidence_groups": [],
+        # the sponsor's free text with its {ev:KEY} references rendered (dossier.findings)
+        "evtext": lambda text, where="overrides": render_text(str(text), values, where, evidence.doses.unit),
     }
     context.update(extra or {})
     try:
