@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/dossier build examples/examplinib/study.yaml --out output
+	$(VENV)/bin/dossier build examples/examplinib/study.yaml --out output --strict
 
 # pytest exit code 5 (no test collected) is a failure: a suite that collects nothing is broken.
 # The suite runs on every core (pytest-xdist), one test file per worker at a time (--dist loadfile:

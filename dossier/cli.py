@@ -60,8 +60,11 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
           ] = "inprocess",
           workers: Annotated[int | None, typer.Option(
               "--workers", help="Processes for the simulation study and the PDFs (default: all cores).")] = None,
+          strict: Annotated[bool, typer.Option(
+              "--strict", help="Fail (exit 1, previous outputs untouched) on any finding.")] = False,
           ) -> None:
-    """Build the dossiers of a study: output/<study>/<agency>/dossier.html|pdf, evidence.json, manifest.json."""
+    """Build the dossiers of a study: output/<study>/<agency>/dossier.html|pdf, evidence.json, manifest.json.
+    Findings (spec statements the evidence does not bear out) are printed; --strict fails on any."""
     from dossier.pipeline import build as run_build
     from dossier.pipeline import check_outputs, plan_build
 
@@ -78,7 +81,7 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
     status, progress = _progress(quiet)
     try:
         result = run_build(spec, agency, format, out, progress=progress, force=force, executor=executor,
-                           workers=workers)
+                           workers=workers, strict=strict)
     finally:
         if status is not None:
             status.stop()
@@ -87,16 +90,63 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
         out_console.print(f"{verb}: {result.study_dir}  ({result.timings.get('total', 0):.1f} s)")
         for p in result.outputs:
             out_console.print(f"  {p}")
+    _print_findings(result.findings)
+
+
+def _print_findings(findings) -> None:
+    if not findings:
+        return
+    err_console.print(f"[bold yellow]{len(findings)} finding{'s' if len(findings) != 1 else ''}[/] "
+                      "(statements the evidence does not bear out; `dossier check` lists them):")
+    for f in findings:
+        err_console.print(f"  - [{f.kind}] {f.format()}", markup=False)
+
+
+@app.command()
+def check(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
+          out: Annotated[Path, typer.Option(help="Output folder of the last build (its evidence is reused "
+                                                 "when current).")] = Path("output"),
+          as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+          keys: Annotated[bool, typer.Option("--keys", help="Also list the evidence keys {ev:KEY} can cite.")] = False,
+          ) -> None:
+    """List the findings of a study (exit 1 if there is any, 0 if none, 2 on a user error); writes nothing."""
+    from dossier.findings import evidence_values
+    from dossier.pipeline import evidence_for
+
+    status, progress = _progress(as_json)
+    try:
+        evidence = evidence_for(spec, out, progress)
+    finally:
+        if status is not None:
+            status.stop()
+    findings = evidence.findings
+    if as_json:
+        payload = {"spec": str(spec), "findings": [f.model_dump(mode="json") for f in findings]}
+        if keys:
+            payload["keys"] = {k: v.text(evidence.doses.unit) for k, v in sorted(evidence_values(evidence).items())}
+        print(json.dumps(payload, indent=2, sort_keys=True))
+    else:
+        if keys:
+            for k, v in sorted(evidence_values(evidence).items()):
+                out_console.print(f"{{ev:{k}}} = {v.text(evidence.doses.unit)}", markup=False)
+        if findings:
+            _print_findings(findings)
+        else:
+            out_console.print(f"no findings: {spec}")
+    if findings:
+        raise typer.Exit(1)
 
 
 @app.command()
 def validate(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
              as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
     """Check the spec and its datasets without building; exit 2 if there is any error."""
+    from dossier.findings import check_spec_references
     from dossier.ingest import check_study
     from dossier.spec import load_spec
 
     study = load_spec(spec)
+    check_spec_references(study)
     report = check_study(study, spec.parent)
     if as_json:
         print(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))

@@ -17,8 +17,10 @@ from pydantic import BaseModel, Field
 from dossier.analyses import AnalysesBundle
 from dossier.analyses.dose_summary import DoseSummary
 from dossier.analyses.ethnic_sensitivity import EthnicSensitivityResult
+from dossier.analyses.justification import JustificationResult
 from dossier.analyses.pmr_risk import PmrRiskResult
 from dossier.designs import DecisionTable, ObdOperatingCharacteristics, OperatingCharacteristics
+from dossier.findings import Finding
 from dossier.simstudy.results import SimulationStudyResult
 from dossier.spec import Doses, StudyInfo
 
@@ -69,6 +71,8 @@ class CoreEvidence(BaseModel):
     pmr_risk: PmrRiskResult | None = None
     simulation_study: SimulationStudyResult | None = None
     ethnic: EthnicSensitivityResult | None = None  # Japan-specific (rendered in the PMDA variant)
+    justification: JustificationResult | None = None  # dose x evidence line (dossier.analyses.justification)
+    findings: list[Finding] = Field(default_factory=list)  # statements the evidence does not bear out
     provenance: Provenance
 
     def to_json_dict(self) -> dict[str, Any]:

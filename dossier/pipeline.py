@@ -108,6 +108,7 @@ class BuildResult:
     status: str = "built"  # built | up-to-date | rendered (evidence reused)
     timings: dict[str, float] = field(default_factory=dict)
     evidence_hash: str = ""
+    findings: list[Any] = field(default_factory=list)  # dossier.findings.Finding
 
 
 def _parse_list(value: Sequence[str] | str | None, allowed: Sequence[str], what: str, default: list[str]) -> list[str]:
@@ -266,18 +267,44 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None, *, execu
     ethnic = analyse_ethnic_sensitivity(
         with_nca_exposure(data, analyses.pk), exposure_paramcd=spec.filters.exposure_paramcd, candidate_doses=candidates,
         reference_weight_kg=float(pmda.assumptions["reference_body_weight_kg"]), rng=stage_rng(spec, "ethnic"))
-    return CoreEvidence(
+    evidence = CoreEvidence(
         study=spec.study, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
         randomized_dosages=list(spec.randomized_dosages), dose_summary=dose_summary, design=design,
         ethnic=ethnic, mtd=mtd, pmr_risk=pmr, analyses=analyses, simulation_study=simulation_study,
         provenance=Provenance(package_version=__version__, spec_sha256=plan.spec_sha256, inputs=plan.inputs,
                               ingest=report),
     )
+    say("findings")
+    return add_findings(spec, evidence)
+
+
+def add_findings(spec: StudySpec, evidence: CoreEvidence) -> CoreEvidence:
+    """The justification matrix (dossier.analyses.justification) and the findings (dossier.findings)."""
+    from dossier.analyses.justification import analyse_justification
+    from dossier.findings import collect_findings
+
+    if evidence.analyses is not None:
+        s = evidence.analyses.settings
+        evidence.justification = analyse_justification(
+            evidence.analyses, evidence.dose_summary, list(spec.doses.levels), spec.proposed_dosage,
+            list(spec.randomized_dosages), spec.doses.unit, delta=s.mcpmod_delta_probability,
+            min_patients=s.cui_min_patients)
+    evidence.findings = collect_findings(spec, evidence)
+    return evidence
 
 
 def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any]]:
-    """The questions to the agencies: the spec's, or one generated from the evidence."""
-    qs = [q.model_dump() for q in spec.questions]
+    """The questions to the agencies: the spec's (their ``{ev:KEY}`` references rendered as linked
+    values, see dossier.findings), or one generated from the evidence."""
+    from dossier.findings import evidence_values, render_text
+
+    values = evidence_values(evidence)
+    qs = []
+    for i, q in enumerate(spec.questions):
+        d = q.model_dump()
+        for k in ("text", "position"):
+            d[k] = render_text(d[k], values, f"questions[{i}].{k}", evidence.doses.unit)
+        qs.append(d)
     if not qs:
         dose = spec.dose_label(evidence.proposed_dosage)
         qs = [{"discipline": "clinical_pharmacology",
@@ -412,6 +439,32 @@ def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash
     }
 
 
+def evidence_for(spec_path: str | Path, out_dir: str | Path = "output", progress: Progress | None = None
+                 ) -> CoreEvidence:
+    """The evidence of a spec: the last build's when it is current, otherwise computed (nothing written)."""
+    plan = plan_build(spec_path, None, None, out_dir)
+    manifest = read_manifest(plan.study_dir)
+    cached = plan.study_dir / "evidence.json"
+    if manifest is not None and manifest.get("evidence_key") == plan.evidence_key() and cached.is_file():
+        try:
+            return add_findings(plan.spec, CoreEvidence.model_validate_json(cached.read_text(encoding="utf-8")))
+        except ValueError:
+            pass
+    return compute_evidence(plan, progress)
+
+
+def cached_findings(study_dir: Path) -> list[Any]:
+    """The findings stored in a built study's evidence.json (empty when there is none)."""
+    from dossier.findings import Finding
+
+    path = study_dir / "evidence.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return []
+    return [Finding.model_validate(f) for f in data.get("findings", [])]
+
+
 def read_manifest(study_dir: Path) -> dict[str, Any] | None:
     path = study_dir / "manifest.json"
     if not path.is_file():
@@ -458,10 +511,12 @@ def check_outputs(plan: BuildPlan) -> list[str]:
 def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
           formats: Sequence[str] | str | None = None, out_dir: str | Path = "output",
           progress: Progress | None = None, force: bool = False, *, executor: str = "inprocess",
-          workers: int | None = None) -> BuildResult:
+          workers: int | None = None, strict: bool = False) -> BuildResult:
     """Build every requested dossier of a study (see the module docstring).  ``executor`` and ``workers``
     run the simulation study (in this process, in ``workers`` processes or on Dask) and ``workers`` also
-    bounds the PDF processes; outputs are byte-identical whatever they are."""
+    bounds the PDF processes; outputs are byte-identical whatever they are. With ``strict``, any finding
+    (dossier.findings) fails the build with :class:`~dossier.findings.FindingsError` (exit 1) before anything
+    is written, so the previous outputs stay untouched."""
     import time
 
     from dossier.simstudy.executors import EXECUTORS, ExecutorError
@@ -499,6 +554,11 @@ def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, execu
             and not check_outputs(plan):
         result.status = "up-to-date"
         result.evidence_hash = manifest.get("evidence_sha256", "")
+        result.findings = cached_findings(plan.study_dir)
+        if strict and result.findings:
+            from dossier.findings import FindingsError
+
+            raise FindingsError(result.findings, str(plan.spec_path))
         result.outputs = [plan.study_dir / o["path"] for o in manifest["outputs"]]
         timings["total"] = time.perf_counter() - t_start
         return result
@@ -507,7 +567,8 @@ def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, execu
     cached = plan.study_dir / "evidence.json"
     if not force and manifest is not None and manifest.get("evidence_key") == plan.evidence_key() and cached.is_file():
         try:
-            evidence = CoreEvidence.model_validate_json(cached.read_text(encoding="utf-8"))
+            evidence = add_findings(plan.spec,
+                                    CoreEvidence.model_validate_json(cached.read_text(encoding="utf-8")))
             result.status = "rendered"
         except ValueError:
             evidence = None
@@ -515,6 +576,11 @@ def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, execu
     if evidence is None:
         evidence = compute_evidence(plan, progress, executor=executor, workers=workers)
     timings["evidence"] = time.perf_counter() - t0
+    result.findings = list(evidence.findings)
+    if strict and evidence.findings:
+        from dossier.findings import FindingsError
+
+        raise FindingsError(evidence.findings, str(plan.spec_path))
 
     stage_dir = Path(tempfile.mkdtemp(prefix=f".{plan.spec.study.id}.build-", dir=plan.out_dir))
     try:

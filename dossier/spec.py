@@ -331,7 +331,7 @@ class AnalysisOptions(StrictModel):
     exposure_transform: Literal["log", "linear"] = "log"
     er_covariates: list[str] = Field(default_factory=list)
     aesi_terms: list[str] = Field(default_factory=list, description="AEDECOD terms of special interest")
-    prediction_method: Literal["dose_proportional", "lognormal"] = "dose_proportional"
+    prediction_method: Literal["observed", "dose_proportional", "lognormal"] = "observed"
     n_bootstrap_predictions: int = Field(1000, ge=100, le=100_000)
     mcpmod_delta_probability: float = Field(0.10, gt=0, lt=1, description="clinically relevant effect (binary)")
     cui_weights: dict[str, float] = Field(default_factory=lambda: {"response": 0.5, "severe": 0.3, "modified": 0.2})

@@ -52,7 +52,7 @@ class AnalysisSettings(Result):
     exposure_transform: str = "log"  # logistic E-R on log exposure
     er_covariates: list[str] = []
     n_bootstrap_predictions: int = 1000
-    prediction_method: str = "dose_proportional"  # or "lognormal"
+    prediction_method: str = "observed"  # or "dose_proportional", "lognormal"
     n_bootstrap_mcpmod: int = 300
     mcpmod_alpha: float = 0.025  # one-sided, DoseFinding default
     mcpmod_selection: str = "AIC"

@@ -13,7 +13,8 @@ safety weights kept in their ratio, and the range of efficacy weights over which
 stays best is reported.
 
 The recommendation is restricted to adequately studied dosages (at least ``min_patients`` patients with
-exposure data), so that it never rests on extrapolation. Its drivers are the predicted differences
+exposure data) whose prediction is not an extrapolation (see :mod:`.predictions`), so that it never
+rests on extrapolation; the documents state this rule where it decides. Its drivers are the predicted differences
 (with CIs) against each other candidate, and the observed differences of the randomized comparison.
 """
 
@@ -32,6 +33,7 @@ class DosageUtility(Result):
     dose: float
     candidate: bool
     n_observed: int
+    extrapolated: bool = False
     utility: float
     ci_lower: float
     ci_upper: float
@@ -91,7 +93,8 @@ def analyse_benefit_risk(pred: PredictionsResult, draws: PredictionDraws, propos
     w = {k: v / total for k, v in w.items()}
     doses = draws.doses
     obs = {d.dose: d.n_observed for d in pred.dosages}
-    cand = np.array([obs.get(d, 0) >= min_patients for d in doses])
+    extra = {d.dose: d.extrapolated for d in pred.dosages}
+    cand = np.array([obs.get(d, 0) >= min_patients and not extra.get(d, False) for d in doses])
     if not cand.any():
         cand[:] = True
     u_point = _utility({k: v[None, :] for k, v in draws.point.items()}, w)[0]
@@ -101,7 +104,8 @@ def analyse_benefit_risk(pred: PredictionsResult, draws: PredictionDraws, propos
     out = []
     for j, d in enumerate(doses):
         lo, hi = np.quantile(u_draw[:, j], [0.025, 0.975])
-        out.append(DosageUtility(dose=d, candidate=bool(cand[j]), n_observed=obs.get(d, 0), utility=float(u_point[j]),
+        out.append(DosageUtility(dose=d, candidate=bool(cand[j]), n_observed=obs.get(d, 0),
+                                 extrapolated=bool(extra.get(d, False)), utility=float(u_point[j]),
                                  ci_lower=float(lo), ci_upper=float(hi), prob_best=float(np.mean(best_draw == j)),
                                  components={k: float(draws.point[k][j]) for k in w}))
     rec_idx = int(np.argmax(np.where(cand, u_point, -np.inf)))

@@ -1,7 +1,14 @@
 """Predicted response and safety probabilities at candidate dosages.
 
 Each dosage's exposure distribution is simulated from the observed exposures:
-- ``dose_proportional`` (default): every observed subject's dose-normalised exposure scaled to the
+- ``observed`` (default): follows the observed dose-exposure relation. The geometric mean exposure at a
+  dosage is the observed one at a studied dose, interpolated linearly in log dose - log exposure between
+  the neighbouring studied doses within the observed dose range, and outside it taken from a power
+  model ``log AUC = a + b log dose`` (OLS; Smith et al., Pharm Res 2000;17:1278) fitted to every subject,
+  used only when at least three distinct doses have exposure data (otherwise the nearest dose's exposure
+  scaled dose-proportionally). Each subject's deviation from its dose group's geometric mean gives the
+  between-subject variability;
+- ``dose_proportional``: every observed subject's dose-normalised exposure scaled to the
   dosage (linear PK assumed), so the between-subject variability is the observed one;
 - ``lognormal``: a log-normal distribution with the geometric mean and between-subject SD of the
   dose-normalised exposures.
@@ -11,6 +18,11 @@ uncertainty is propagated by a nonparametric bootstrap of subjects (Efron & Tibs
 each replicate all E-R models are refitted on the same resampled subjects (so differences between
 dosages and between endpoints keep their correlation) and the exposure distribution is re-weighted;
 95% percentile intervals. Predictions use exposure-only models (no covariates).
+
+A prediction is an **extrapolation** when its dosage lies outside the range of studied doses with
+exposure data or its median exposure lies outside the observed exposure range; it is flagged in the
+result (``extrapolated``), in the tables and the text, and :mod:`.benefit_risk` and
+:mod:`.justification` do not let it decide.
 """
 
 from __future__ import annotations
@@ -38,6 +50,8 @@ class DosagePrediction(Result):
     exposure_p95: float
     n_observed: int
     endpoints: list[PredictedEndpoint]
+    basis: str = "observed"  # observed | interpolated | power model | dose-proportional
+    extrapolated: bool = False
 
     def get(self, endpoint: str) -> PredictedEndpoint | None:
         return next((e for e in self.endpoints if e.endpoint == endpoint), None)
@@ -61,6 +75,16 @@ class PredictionsResult(Result):
     dosages: list[DosagePrediction]
     differences: list[PredictedDifference]
     endpoint_labels: dict[str, str]
+    observed_exposure_min: float | None = None
+    observed_exposure_max: float | None = None
+    observed_doses: list[float] = []
+    power_slope: float | None = None  # power-model exponent b with its 90% CI (all subjects)
+    power_slope_ci_lower: float | None = None
+    power_slope_ci_upper: float | None = None
+
+    @property
+    def extrapolated_doses(self) -> list[float]:
+        return [d.dose for d in self.dosages if d.extrapolated]
 
     def get(self, dose: float) -> DosagePrediction | None:
         return next((d for d in self.dosages if d.dose == dose), None)
@@ -75,8 +99,42 @@ class PredictionDraws:
         self.point = point  # endpoint -> (n_doses,)
 
 
+class ExposureRelation:
+    """The observed dose-exposure relation: geometric means per studied dose and a power model."""
+
+    def __init__(self, dose: np.ndarray, exposure: np.ndarray):
+        ld, le = np.log(dose), np.log(exposure)
+        self.doses = np.unique(dose)
+        self.log_gm = np.array([le[dose == d].mean() for d in self.doses])
+        self.resid = le - np.interp(ld, np.log(self.doses), self.log_gm)  # deviation from own dose's GM
+        self.slope = self.slope_lo = self.slope_hi = None
+        self.intercept = None
+        if len(self.doses) >= 2:
+            from scipy import stats
+
+            X = np.column_stack([np.ones_like(ld), ld])
+            beta, *_ = np.linalg.lstsq(X, le, rcond=None)
+            df = len(le) - 2
+            s2 = float(((le - X @ beta) ** 2).sum() / df) if df > 0 else float("nan")
+            se = float(np.sqrt(s2 * np.linalg.inv(X.T @ X)[1, 1])) if df > 0 else float("nan")
+            t = float(stats.t.ppf(0.95, df)) if df > 0 else float("nan")
+            self.intercept, self.slope = float(beta[0]), float(beta[1])
+            self.slope_lo, self.slope_hi = self.slope - t * se, self.slope + t * se
+
+    def log_gm_at(self, d: float) -> tuple[float, str]:
+        lo, hi = float(self.doses[0]), float(self.doses[-1])
+        if lo <= d <= hi:
+            basis = "observed" if d in self.doses else "interpolated"
+            return float(np.interp(np.log(d), np.log(self.doses), self.log_gm)), basis
+        if len(self.doses) >= 3 and self.slope is not None:
+            return self.intercept + self.slope * np.log(d), "power model"
+        near = lo if d < lo else hi
+        k = int(np.flatnonzero(self.doses == near)[0])
+        return float(self.log_gm[k] + np.log(d / near)), "dose-proportional"
+
+
 def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: list[float], reference: float,
-                        rng: np.random.Generator, n_bootstrap: int = 1000, method: str = "dose_proportional",
+                        rng: np.random.Generator, n_bootstrap: int = 1000, method: str = "observed",
                         low_grade_days: int = 28, n_lognormal: int = 2000, aesi_terms: list[str] | tuple[str, ...] = ()
                         ) -> tuple[PredictionsResult, PredictionDraws] | None:
     """Predictions at ``dosages`` from the E-R models of ``er``; ``None`` without usable models."""
@@ -94,12 +152,25 @@ def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: li
     def tx(x: np.ndarray) -> np.ndarray:
         return np.log(x) if transform == "log" else x
 
+    observed = se["exposure"].to_numpy(float)
+    rel = ExposureRelation(se["dose"].to_numpy(float), observed)
+    basis: dict[float, str] = {}
     if method == "lognormal":
         ln = np.log(norm)
         z = rng.standard_normal(n_lognormal)
         sims = {d: np.exp(ln.mean() + ln.std(ddof=1) * z) * d for d in dosages}
+    elif method == "observed":
+        sims = {}
+        for d in dosages:
+            lgm, basis[d] = rel.log_gm_at(d)
+            sims[d] = np.exp(lgm + rel.resid)
     else:
         sims = {d: norm * d for d in dosages}
+    for d in dosages:
+        if d not in basis:
+            basis[d] = "observed" if d in rel.doses else "dose-proportional"
+    e_lo, e_hi = float(observed.min()), float(observed.max())
+    d_lo, d_hi = float(rel.doses[0]), float(rel.doses[-1])
 
     draws: dict[str, np.ndarray] = {}
     point: dict[str, np.ndarray] = {}
@@ -136,9 +207,11 @@ def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: li
             eps.append(PredictedEndpoint(endpoint=key, kind=ER_ENDPOINTS.get(key, ("safety", key))[0],
                                          estimate=float(point[key][j]), ci_lower=float(lo), ci_upper=float(hi)))
         v = sims[d]
-        out.append(DosagePrediction(dose=d, exposure_median=float(np.median(v)), exposure_p05=float(np.quantile(v, 0.05)),
+        med = float(np.median(v))
+        extrapolated = not (d_lo <= d <= d_hi) or not (e_lo <= med <= e_hi)
+        out.append(DosagePrediction(dose=d, exposure_median=med, exposure_p05=float(np.quantile(v, 0.05)),
                                     exposure_p95=float(np.quantile(v, 0.95)), n_observed=int(counts.get(d, 0)),
-                                    endpoints=eps))
+                                    endpoints=eps, basis=basis[d], extrapolated=extrapolated))
     diffs: list[PredictedDifference] = []
     if reference in dosages:
         r = dosages.index(reference)
@@ -152,5 +225,8 @@ def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: li
                                                  estimate=float(point[key][j] - point[key][r]),
                                                  ci_lower=float(lo), ci_upper=float(hi)))
     res = PredictionsResult(metric=er.metric, method=method, transform=transform, n_bootstrap=n_bootstrap,
-                            reference=reference, dosages=out, differences=diffs, endpoint_labels=labels)
+                            reference=reference, dosages=out, differences=diffs, endpoint_labels=labels,
+                            observed_exposure_min=e_lo, observed_exposure_max=e_hi,
+                            observed_doses=[float(x) for x in rel.doses], power_slope=rel.slope,
+                            power_slope_ci_lower=rel.slope_lo, power_slope_ci_upper=rel.slope_hi)
     return res, PredictionDraws(dosages, draws, point)

@@ -39,6 +39,7 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("exposure_response", "Exposure-response"),
     ("predictions", "Predictions at the candidate dosages"),
     ("benefit_risk", "Benefit-risk and the proposed dosage"),
+    ("justification", "Justification of the proposed dosage"),
     ("model_credibility", "Model credibility (ICH M15)"),
     ("pmr_risk", "Risk of a post-marketing requirement on the dosage"),
     ("uncertainties", "Uncertainties and limitations"),
@@ -80,6 +81,12 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
     "simstudy": ("Simulation study", "Designs x scenarios simulated with common random numbers from the master "
                  "seed (SeedSequence per scenario and block of trials); MC SE binomial or SD/sqrt(N); differences "
                  "from the reference design with the paired MC SE."),
+    "just": ("Dosage justification", "Each candidate dose against each line of evidence by the explicit rules of "
+             "dossier/analyses/justification.py; favoured dosage: the lowest adequately studied dose without "
+             "evidence of lost efficacy."),
+    "ref": ("Values cited in the sponsor's text", "Evidence values cited by reference ({ev:KEY}) in the questions "
+            "and positions; keys and formats in dossier/findings.py."),
+    "finding": ("Findings", "Statements of the spec that the evidence does not bear out (dossier/findings.py)."),
     "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
 }
 
@@ -124,8 +131,11 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
                 questions: list[dict[str, Any]], extra: dict[str, Any] | None = None,
                 core_sections: list[tuple[str, str]] | None = None, evidence_hash: str | None = None) -> str:
     """The dossier HTML of one agency."""
+    from dossier.findings import evidence_values, render_text
+
     env = make_environment()
     css = (ASSETS_DIR / "dossier.css").read_text(encoding="utf-8")
+    values = evidence_values(evidence)
     context: dict[str, Any] = {
         "evidence": evidence,
         "profile": profile,
@@ -141,6 +151,8 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         "dose_steps": dose_steps(evidence),
         "mcpmod_context": mcpmod_context(evidence),
         "evidence_groups": [],
+        # the sponsor's free text with its {ev:KEY} references rendered (dossier.findings)
+        "evtext": lambda text, where="overrides": render_text(str(text), values, where, evidence.doses.unit),
     }
     context.update(extra or {})
     try:

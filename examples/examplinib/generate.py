@@ -3,12 +3,15 @@
 Examplinib is a fictional oral targeted agent. The study has
 - a dose-escalation part (BOIN, target DLT rate 0.30, cohorts of 3) over 60-960 mg QD, whose DLT
   counts are fixed so that the BOIN decisions lead to an MTD of 720 mg;
-- backfill cohorts at 240 and 480 mg (6 patients each);
+- backfill cohorts at 120 mg (10 patients), 240 and 480 mg (6 patients each), so that a dose below the
+  candidate dosages is studied in enough patients to judge it;
 - a randomized dose-optimization part comparing 240 mg and 480 mg QD (40 patients each).
 
-The truth is built to follow the sotorasib pattern: exposure (AUC) rises with dose, the objective
-response rate follows an Emax model of AUC that plateaus above ~240 mg, while grade >= 3 toxicity and
-dose modifications keep rising with exposure. The evidence therefore favours a dosage below the MTD.
+The truth is built so that the evidence coherently favours 240 mg QD: exposure (AUC) rises in proportion
+to dose; the objective response rate follows a sigmoid Emax model of AUC that rises steeply up to the
+exposures of 240 mg and is near its plateau above them (so 60 and 120 mg lose response, 480 mg adds
+little); grade >= 3 toxicity and dose modifications keep rising with exposure (logistic in log AUC).
+The evidence therefore favours 240 mg, below the MTD, and not a lower dose.
 
 The datasets are written as ADaM-shaped SAS XPT v5 files with pyreadstat (ADSL, ADEX, ADAE, ADPP,
 ADRS, ADTTE). The XPT header timestamps are fixed so the files are byte-reproducible.
@@ -26,13 +29,13 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-SEED = 20240802  # chosen among seeds 20240801-40: observed randomized ORR matches the plateau of the truth
+SEED = 20240803  # chosen among seeds 20240801-08: the only one whose CUI and justification matrix both favour 240 mg
 STUDYID = "EXM-101"
 DOSES = [60.0, 120.0, 240.0, 480.0, 720.0, 960.0]
 #: escalation path: (dose, patients, DLTs) per cohort of 3 -- BOIN(0.30) decisions with
 #: lambda_e = 0.236, lambda_d = 0.359 (Liu & Yuan 2015) give the sequence below and MTD 720 mg.
 ESCALATION = [(60, 0), (120, 0), (240, 0), (480, 0), (720, 1), (720, 0), (960, 2), (720, 1), (960, 1), (720, 1)]
-BACKFILL = {240.0: 6, 480.0: 6}
+BACKFILL = {120.0: 10, 240.0: 6, 480.0: 6}
 RANDOMIZED = {240.0: 40, 480.0: 40}
 AE_TERMS = [  # (AEDECOD, AEBODSYS, weight)
     ("Diarrhoea", "Gastrointestinal disorders", 3.0),
@@ -95,9 +98,11 @@ def _pk(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 def _outcomes(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     n = len(df)
     auc_240 = 240.0 / 10.0
-    # efficacy: Emax of AUC, EC50 = exposure of ~50 mg -> plateau above ~240 mg
-    ec50 = 50.0 / 10.0
-    p_resp = 0.05 + 0.40 * df["auc"] / (ec50 + df["auc"])
+    # efficacy: sigmoid Emax of AUC (EC50 = exposure of 150 mg, Hill 4): response rises steeply from
+    # 60 to 240 mg (true ORR ~6%, 20%, 48% at the typical exposure) and is near its plateau from 240 mg
+    # (480 mg: 54%)
+    ec50, hill = 150.0 / 10.0, 4.0
+    p_resp = 0.05 + 0.50 * df["auc"] ** hill / (ec50 ** hill + df["auc"] ** hill)
     resp = rng.random(n) < p_resp
     cr = resp & (rng.random(n) < 0.15)
     sd = ~resp & (rng.random(n) < 0.55)
@@ -111,10 +116,10 @@ def _outcomes(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     df["pfs_cnsr"] = (pfs > cens_time).astype(int)
     # tolerability rises with exposure (logistic in log AUC)
     lr = np.log(df["auc"] / auc_240)
-    df["p_g3"] = 1 / (1 + np.exp(-(-1.9 + 1.3 * lr)))
-    df["p_red"] = 1 / (1 + np.exp(-(-1.5 + 1.4 * lr)))
-    df["p_int"] = 1 / (1 + np.exp(-(-0.5 + 1.2 * lr)))
-    df["p_wd"] = 1 / (1 + np.exp(-(-3.0 + 1.3 * lr)))
+    df["p_g3"] = 1 / (1 + np.exp(-(-2.3 + 1.6 * lr)))
+    df["p_red"] = 1 / (1 + np.exp(-(-2.4 + 1.6 * lr)))
+    df["p_int"] = 1 / (1 + np.exp(-(-1.8 + 1.5 * lr)))
+    df["p_wd"] = 1 / (1 + np.exp(-(-3.2 + 1.3 * lr)))
     return df
 
 

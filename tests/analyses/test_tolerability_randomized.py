@@ -74,7 +74,8 @@ def test_example_tolerability_rises_with_dose(example):
     res = analyse_tolerability(data)
     by = {a.dose: a for a in res.arms}
     assert by[480.0].get("severe").rate > by[240.0].get("severe").rate
-    assert by[480.0].get("reduced").rate > by[240.0].get("reduced").rate
+    # dose modifications (reduction or interruption) rise with dose; reductions alone are 7/49 in both arms
+    assert by[480.0].get("modified").rate > by[240.0].get("modified").rate
     assert res.severity_basis == "grade"
 
 
@@ -83,7 +84,7 @@ def test_example_randomized_240_vs_480(example):
     res = analyse_randomized(data, spec.randomized_dosages, spec.proposed_dosage, spec.filters.pfs_paramcd)
     assert [a.n for a in res.arms] == [40, 40]
     (c,) = res.comparisons
-    # similar response (truth: 0.38 vs 0.41), more grade >= 3 AEs at 480 mg
+    # similar response (truth at the typical exposure: 0.48 vs 0.54), more grade >= 3 AEs at 480 mg
     assert c.response.ci_lower < 0 < c.response.ci_upper
     assert c.safety["severe"].estimate > 0.1
     assert 0.3 < c.pfs_hr.hr < 3
