@@ -539,13 +539,14 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
         with write.study_lock(plan.out_dir, plan.spec.study.id, say=progress):
             write.recover(plan.out_dir, plan.spec.study.id, say=progress)
             write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)
-            return _build_locked(plan, progress, force, executor, workers, timings, t_start, protected)
+            return _build_locked(plan, progress, force, executor, workers, timings, t_start, protected, strict)
     except OSError as err:
         raise write.os_error(err, "write the outputs", getattr(err, "filename", None) or plan.study_dir) from None
 
 
 def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, executor: str, workers: int | None,
-                  timings: dict[str, float], t_start: float, protected: list[Path]) -> BuildResult:
+                  timings: dict[str, float], t_start: float, protected: list[Path],
+                  strict: bool = False) -> BuildResult:
     import time
 
     result = BuildResult(study_dir=plan.study_dir, timings=timings)
