@@ -18,6 +18,7 @@ import numpy as np
 
 from dossier.analyses.benefit_risk import BenefitRiskResult, analyse_benefit_risk
 from dossier.analyses.credibility import CredibilityResult, assess_credibility
+from dossier.analyses.dosing import DosingResult, analyse_dosing
 from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints
 from dossier.analyses.escalation import EscalationResult, analyse_escalation
 from dossier.analyses.exposure_response import (
@@ -81,6 +82,7 @@ class AnalysesBundle(Result):
     predictions: PredictionsResult | None = None
     benefit_risk: BenefitRiskResult | None = None
     model_credibility: CredibilityResult | None = None
+    dosing: DosingResult | None = None  # actual dosing over time (per-record ADEX / EX)
     settings: AnalysisSettings = AnalysisSettings()
 
 
@@ -130,6 +132,7 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
     except (ImportError, ValueError, DossierError):  # designs unavailable or unusable escalation data
         b.escalation = None
     b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms)
+    b.dosing = timed("dosing", analyse_dosing, data)
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)
     b.dose_response = timed("dose_response", _dose_response, data, s, rng, lgd)

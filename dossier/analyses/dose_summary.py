@@ -88,7 +88,7 @@ def analyse_dose_summary(data: StudyData, dose_levels: list[float], unit: str = 
             for key, mask in (("grade3", grade >= 3), ("serious", a["serious"]),
                               ("reduction", a["dose_reduced"]), ("interruption", a["dose_interrupted"]),
                               ("discontinuation", a["drug_withdrawn"])):
-                row[key] = exact_rate(len(_subjects_with(a, mask.astype(bool))), len(safety))
+                row[key] = exact_rate(len(_subjects_with(a, mask.fillna(False).astype(bool))), len(safety))
         else:
             row.update(grade3=None, serious=None, reduction=None, interruption=None, discontinuation=None)
         row["dlt"] = exact_rate(len(dlt_subj & dlt_eval), len(dlt_eval))

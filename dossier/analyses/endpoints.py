@@ -110,7 +110,8 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
             "withdrawn": g["drug_withdrawn"].any(),
             "persistent_low_grade": g["_persist"].any(),
         })
-        mod = ae[ae["dose_reduced"].astype(bool) | ae["dose_interrupted"].astype(bool)]
+        # AEACN not known is missing (NA) in the table; here it does not count as a modification
+        mod = ae[ae["dose_reduced"].fillna(False).astype(bool) | ae["dose_interrupted"].fillna(False).astype(bool)]
         first_mod = mod.groupby("usubjid")["start_day"].min()
         last_day = ae.groupby("usubjid")[["start_day", "end_day"]].max().max(axis=1)
         out = out.join(flags)

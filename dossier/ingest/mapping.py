@@ -247,8 +247,12 @@ class Mapper:
         if exact.any():
             # confirm the hash matches by comparing the rows themselves
             first_of = pd.Series(np.arange(len(frame))).groupby(hashed.to_numpy()).transform("first").to_numpy()
-            rows = [i for i in np.flatnonzero(exact)
-                    if _same_row(frame.iloc[i], frame.iloc[first_of[i]])]
+            cand = np.flatnonzero(exact)
+            same = np.ones(len(cand), dtype=bool)
+            for c in range(frame.shape[1]):
+                col = frame.iloc[:, c]
+                same &= _equal_or_both_missing(col.iloc[cand].to_numpy(), col.iloc[first_of[cand]].to_numpy())
+            rows = cand[same]
             idx = kept[rows]
             if len(idx):
                 mask = np.zeros(self.n, dtype=bool)
@@ -566,8 +570,13 @@ def _same_value(a: object, b: object) -> bool:
         return False
 
 
-def _same_row(a: pd.Series, b: pd.Series) -> bool:
-    return all(_same_value(x, y) for x, y in zip(a.to_numpy(), b.to_numpy(), strict=True))
+def _equal_or_both_missing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    na, nb = pd.isna(a), pd.isna(b)
+    try:
+        eq = np.asarray(a == b, dtype=bool)
+    except (TypeError, ValueError):
+        eq = np.array([_same_value(x, y) for x, y in zip(a, b, strict=True)], dtype=bool)
+    return (eq & ~na & ~nb) | (na & nb)
 
 
 def _as_text(v: object) -> str:
