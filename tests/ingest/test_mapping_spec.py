@@ -3,13 +3,13 @@ log-scale values and duplicates. References are direct pandas counts of the raw 
 
 from __future__ import annotations
 
+import adam_synthetic as synthetic
 import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
 from ingest_helpers import STUDY, build_spec, pilot_spec, shared
 
-import adam_synthetic as synthetic
 from dossier.errors import DataError, SpecError
 from dossier.ingest import check_study, load_study
 from dossier.spec import parse_spec
