@@ -809,9 +809,10 @@ def map_adex(m: Mapper, dose_params: list[str] | None = None, schedule: str = "Q
     if per_record.any():
         n_admin = np.full(m.n, np.nan)
         if count.any():
-            visit_key = pd.Series(m.usubjid.astype(str)) + "\x1f" + pd.Series(m.text("visit")).astype(str) + \
-                "\x1f" + pd.Series(m.number("start_day").to_numpy()).astype(str) + "\x1f" + \
-                pd.Series(m.date("start_date").astype(str).to_numpy())
+            parts = zip(m.usubjid.astype(str).tolist(), m.text("visit").tolist(),
+                        _text_array(pd.Series(m.number("start_day").to_numpy())).tolist(),
+                        _text_array(m.date("start_date")).tolist(), strict=True)
+            visit_key = pd.Series(["\x1f".join(p) for p in parts], dtype=object)
             counts = pd.Series(value[count], index=visit_key[count].to_numpy())
             counts = counts[~counts.index.duplicated()]
             n_admin = visit_key.map(counts).to_numpy(dtype=float)
