@@ -74,7 +74,7 @@ def test_titration_is_visible_in_the_dosing_result(pilot_ex):
     sl = pyreadstat.read_xport(str(shared("phuse-scripts", "cdiscpilot01", "adsl.xpt")))[0]
     high_ids = set(sl.loc[sl["TRT01AN"] == 81, "USUBJID"])
     escalated = 0
-    for u, g in raw[raw["USUBJID"].isin(high_ids)].sort_values("EXSTDY").groupby("USUBJID"):
+    for _u, g in raw[raw["USUBJID"].isin(high_ids)].sort_values("EXSTDY").groupby("USUBJID"):
         nz = [x for x in g["EXDOSE"] if x > 0]
         escalated += any(b > a for a, b in zip(nz, nz[1:], strict=False))
     assert high.n_escalated == escalated and high.n_subjects == len(high_ids) == 84
