@@ -377,10 +377,25 @@ def parse_spec(data: Any, source: str = "<spec>") -> StudySpec:
     if not isinstance(data, dict):
         raise SpecError("the study spec must be a YAML mapping of keys to values", where=source,
                         hint="start the file with keys such as `study:`, `doses:`, `datasets:`")
+    from dossier.ingest.init_spec import todo_markers
+
+    todos = todo_markers(data)
     try:
-        return StudySpec.model_validate(data)
+        spec = StudySpec.model_validate(data)
     except ValidationError as err:
-        raise format_validation_error(err, source) from None
+        if not todos:
+            raise format_validation_error(err, source) from None
+        other = format_validation_error(err, source).what.split(":\n    ", 1)[-1].split("\n    ")
+        todo_paths = {p for p, _ in todos}
+        rest = [line for line in other if line.split(":", 1)[0] not in todo_paths]
+    else:
+        if not todos:
+            return spec
+        rest = []
+    listed = [f"{p}: {t}" for p, t in todos] + rest
+    raise SpecError(f"the study spec has {len(todos)} TODO item(s) to fill in"
+                    + (f" and {len(rest)} other problem(s)" if rest else "") + ":\n    " + "\n    ".join(listed),
+                    where=source, hint="replace each TODO (left by `dossier init`) with the value it asks for")
 
 
 def load_spec(path: str | Path) -> StudySpec:
