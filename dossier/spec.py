@@ -30,6 +30,10 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
 
+THERAPEUTIC_AREAS = ("oncology", "hematology", "neurology", "psychiatry", "cardiovascular", "metabolic",
+                     "immunology", "infectious_disease", "respiratory", "other")
+
+
 class Modality(StrEnum):
     small_molecule = "small_molecule"
     antibody = "antibody"
@@ -46,6 +50,12 @@ class StudyInfo(StrictModel):
     sponsor: str
     compound: str
     modality: Modality
+    therapeutic_area: Literal["oncology", "hematology", "neurology", "psychiatry", "cardiovascular", "metabolic",
+                             "immunology", "infectious_disease", "respiratory", "other"] = Field(
+        description="Therapeutic area of the indication. It selects the regulatory framing: 'oncology' gets "
+                    "Project Optimus, FDA's oncology dosage-optimization guidance, CTCAE grading and the EMA "
+                    "anticancer guideline; every other area gets the general dose-finding framing (ICH E4, FDA "
+                    "exposure-response guidance 2003).")
     indication: str
     line_of_therapy: str = Field(description="e.g. 'second line or later'")
     phase: str = "1/2"
@@ -314,7 +324,11 @@ def format_validation_error(err: ValidationError, source: str) -> SpecError:
         # pydantic puts union members / function names into loc; keep only real keys
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         msg = e["msg"]
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "missing" and loc == ("study", "therapeutic_area"):
+            msg = ("missing: the therapeutic area selects the regulatory framing; add "
+                   f"`therapeutic_area: <one of {', '.join(THERAPEUTIC_AREAS)}>` under `study:` "
+                   "(oncology for cancer indications; Alzheimer's disease is neurology)")
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key (not allowed here; check spelling, see `dossier schema`)"
         elif e["type"] in ("literal_error", "enum"):
             msg = f"{msg}"

@@ -85,6 +85,8 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         tables[TABLE_OF[name]] = table
         count.rows_out = 0 if table is None else int(m.keep.sum())
         tables[f"_mapper_{name}"] = m  # type: ignore[assignment]
+        variables = tables.setdefault("_variables", {})
+        variables.update({f"{TABLE_OF[name]}.{k}": str(v) for k, v in m.cols.items() if v})
     try:
         _cross_checks(spec, tables, issues, report)
     except Exception as err:  # a defect must not surface as a traceback to the user
@@ -166,7 +168,8 @@ def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
     return StudyData(subjects=tables["subjects"], exposure=tables.get("exposure"),
                      adverse_events=tables.get("adverse_events"), pk=tables.get("pk"),
                      concentrations=tables.get("concentrations"), response=tables.get("response"),
-                     time_to_event=tables.get("time_to_event"), sources=sources)
+                     time_to_event=tables.get("time_to_event"), sources=sources,
+                     variables=dict(tables.get("_variables") or {}))
 
 
 def check_study(spec: StudySpec, base_dir: Path) -> IngestReport:

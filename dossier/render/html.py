@@ -134,6 +134,7 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         "evidence_hash": evidence_hash or evidence.content_hash(),
         "doc_id": f"{evidence.study.id}-{profile.agency.upper()}-DJ",
         "core_sections": [{"id": i, "title": t} for i, t in (core_sections or CORE_SECTIONS)],
+        "framing": profile.framing_for(evidence.study.therapeutic_area),
         "dose_steps": dose_steps(evidence),
         "mcpmod_context": mcpmod_context(evidence),
         "evidence_groups": [],
