@@ -59,7 +59,7 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
     "esc": ("Dose escalation", "DLTs among DLT-evaluable patients per dose with exact CIs; MTD selected by the "
             "spec's design from isotonic estimates (BOIN conventions)."),
     "tol": ("Tolerability", "Subject-level TEAE rates per dosage with exact CIs; relative dose intensity; Kaplan-Meier "
-            "time to first dose modification; persistent low-grade TEAEs; benchmarks of Harvey et al. 2023."),
+            "time to first dose modification; persistent low-grade TEAEs (oncology: benchmarks cited in the section)."),
     "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier PFS and Cox hazard "
             "ratio (statsmodels PHReg); estimation, not hypothesis testing."),
     "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "
