@@ -43,7 +43,7 @@ def _text(html: str) -> str:
 def _spec_copy(tmp: Path, **changes) -> Path:
     """The pilot spec with its dataset paths made absolute and ``changes`` applied (dotted keys)."""
     spec = yaml.safe_load(PILOT_SPEC.read_text())
-    for name, ds in spec["datasets"].items():
+    for ds in spec["datasets"].values():
         ds["path"] = str((PILOT_SPEC.parent / ds["path"]).resolve())
     for key, value in changes.items():
         node = spec
