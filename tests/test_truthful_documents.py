@@ -229,3 +229,29 @@ def test_validate_warns_with_column_and_count_and_strict_fails():
     assert any("no AETOXGR/ATOXGR column" in w and "1191" in w for w in warnings)
     strict = runner.invoke(app, ["validate", str(PILOT_SPEC), "--strict", "--json"])
     assert strict.exit_code == 2
+
+
+# -- one quantity, one value ------------------------------------------------------------------------------------
+
+def test_design_scenario_takes_the_simulation_study_cell_of_the_same_design_and_scenario():
+    """The spec's BOIN under a scenario the simulation study also runs (same settings, seed tree, trials) is
+    that study cell: one simulation, one value (issue 13: 51.0% vs 50.5% for the same simulation)."""
+    from types import SimpleNamespace
+
+    from dossier.pipeline import study_cell_for
+    from dossier.simstudy.grid import DesignConfig, ScenarioConfig
+
+    spec = load_spec(REPO / "examples" / "examplinib" / "study.yaml")
+    d = spec.design
+    boin = DesignConfig(id="boin", label="BOIN", name="boin", target=d.target, cohort_size=d.cohort_size,
+                        n_cohorts=d.n_cohorts, options=d.design_options())
+    other = DesignConfig(id="crm", label="CRM", name="crm", target=d.target, cohort_size=d.cohort_size,
+                         n_cohorts=d.n_cohorts, options={})
+    tox = list(d.scenarios[0].true_tox)
+    study = SimpleNamespace(n_trials=d.n_trials, designs=[other, boin],
+                            scenarios=[ScenarioConfig(id="s2", name="x", true_tox=[0.5] * len(tox)),
+                                       ScenarioConfig(id="s1", name="y", true_tox=tox)])
+    assert study_cell_for(spec, study, tox, None) == "boin/s1"
+    assert study_cell_for(spec, study, [0.1] * len(tox), None) is None  # scenario not in the study
+    study.n_trials = d.n_trials + 1
+    assert study_cell_for(spec, study, tox, None) is None  # a different number of trials is another quantity
