@@ -122,7 +122,7 @@ def plan_build(spec_path: str | Path, agencies: Sequence[str] | str | None = Non
     agency_list = _parse_list(agencies, AGENCIES, "agency", list(spec.agencies))
     format_list = _parse_list(formats, FORMATS, "format", list(FORMATS))
     inputs = []
-    for name in ("adsl", "adex", "adae", "adpp", "adpc", "adrs", "adtte"):
+    for name in ("adsl", "adex", "adae", "adpp", "adpc", "adrs", "adtte", "adqs"):
         ds = getattr(spec.datasets, name)
         if ds is None:
             continue

@@ -27,6 +27,7 @@ from dossier.ingest.mapping import (
     map_adsl,
     map_adtte,
 )
+from dossier.ingest.pro import map_adqs
 from dossier.ingest.readers import RawDataset, read_dataset
 from dossier.ingest.report import DatasetCount, Exclusion, IngestReport, Issue, IssueCollector
 from dossier.ingest.tables import TABLE_COLUMNS, StudyData
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["load_study", "check_study", "IngestReport", "Issue", "DatasetCount", "Exclusion", "StudyData",
            "TABLE_COLUMNS", "read_dataset", "RawDataset"]
 
-DATASET_ORDER = ("adsl", "adex", "adae", "adpp", "adpc", "adrs", "adtte")
+DATASET_ORDER = ("adsl", "adex", "adae", "adpp", "adpc", "adrs", "adtte", "adqs")
 MAX_ERRORS_IN_MESSAGE = 15
 
 
@@ -112,6 +113,8 @@ def _map(name: str, raw: RawDataset, columns: dict[str, str], spec: StudySpec, i
         table = map_adpc(m)
     elif name == "adrs":
         table = map_adrs(m, f.response_paramcd, list(f.responders))
+    elif name == "adqs":
+        table = map_adqs(m)
     else:
         table = map_adtte(m, f.pfs_paramcd)
     return m, table
@@ -166,7 +169,7 @@ def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
     return StudyData(subjects=tables["subjects"], exposure=tables.get("exposure"),
                      adverse_events=tables.get("adverse_events"), pk=tables.get("pk"),
                      concentrations=tables.get("concentrations"), response=tables.get("response"),
-                     time_to_event=tables.get("time_to_event"), sources=sources)
+                     time_to_event=tables.get("time_to_event"), pro=tables.get("pro"), sources=sources)
 
 
 def check_study(spec: StudySpec, base_dir: Path) -> IngestReport:
