@@ -249,8 +249,9 @@ def _subjects(data: StudyData) -> pd.DataFrame:
 def _assessments(pro: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The pro table with an assessment key and a numeric time per assessment (AVISITN, else ADY)."""
     p = pro.copy()
-    p["usubjid"] = p["usubjid"].astype(str)
-    visit = p["visit"].astype(str).fillna("")
+    for col in ("usubjid", "instrument", "item", "paramcd", "visit"):
+        p[col] = pd.Series([str(v) if isinstance(v, str) else "" for v in p[col]], index=p.index, dtype=object)
+    visit = p["visit"]
     use_visitn = bool(p["visitn"].notna().all())
     axis = "AVISITN" if use_visitn else "ADY"
     p["time"] = p["visitn"].to_numpy(float) if use_visitn else p["day"].to_numpy(float)
@@ -289,38 +290,27 @@ def incremental_auc(time: np.ndarray, mean: np.ndarray, baseline_mean: float) ->
     return float(np.sum(dx * (up[1:] + up[:-1]) / 2)), float(np.sum(dx * (down[1:] + down[:-1]) / 2))
 
 
-def _mean_ci(x: np.ndarray) -> tuple[float | None, float | None, float | None]:
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return None, None, None
-    m = float(np.mean(x))
-    if len(x) < 2:
-        return m, None, None
-    half = float(stats.t.ppf(0.975, len(x) - 1)) * float(np.std(x, ddof=1)) / math.sqrt(len(x))
-    return m, m - half, m + half
-
-
 # -- PRO-CTCAE -----------------------------------------------------------------------------------------------
 def _ctcae_arms(long: pd.DataFrame, subjects: pd.DataFrame, high: int, top: int) -> list[ProCtcaeArm]:
     """Per dose: the ProAE summary measures of one score series (an item or a composite)."""
     pl = _patient_level(long).join(subjects.set_index("usubjid"), how="inner")
+    # group mean curves for the iAUC: patients with a baseline score only (ProAE toxAUC)
+    with_bl = long[long["usubjid"].isin(pl.index[pl["baseline"].notna()])].dropna(subset=["value"])
+    with_bl = with_bl.merge(subjects[["usubjid", "dose"]], on="usubjid")
+    curves = {d: g.groupby("time")["value"].mean() for d, g in with_bl.groupby("dose")}
+    base_time = with_bl[with_bl["baseline"]].groupby("dose")["time"].min().to_dict()
     arms: list[ProCtcaeArm] = []
     for dose, g in pl.groupby("dose", sort=True):
         mx = g["max_post"].to_numpy(float)
-        counts = [int(np.sum(mx == k)) for k in range(top + 1)]
         adj = g["adjusted"].dropna().to_numpy(float)
-        with_bl = long[long["usubjid"].isin(g.index[g["baseline"].notna()])]
         worse = better = None
-        bl_rows = with_bl[with_bl["baseline"]]
-        if len(bl_rows):
-            means = with_bl.dropna(subset=["value"]).groupby("time")["value"].mean()
-            base_time = float(bl_rows["time"].min())
-            if base_time in means.index and len(means) > 1:
-                worse, better = incremental_auc(means.index.to_numpy(float), means.to_numpy(float),
-                                                float(means.loc[base_time]))
+        means, t0 = curves.get(dose), base_time.get(dose)
+        if means is not None and t0 is not None and t0 in means.index and len(means) > 1:
+            worse, better = incremental_auc(means.index.to_numpy(float), means.to_numpy(float), float(means.loc[t0]))
         arms.append(ProCtcaeArm(
             dose=float(dose), control=bool(g["control"].any()), n=len(g),
-            max_distribution=ScoreDistribution(counts=counts), high=rate(int(np.sum(mx >= high)), len(g)),
+            max_distribution=ScoreDistribution(counts=[int(np.sum(mx == k)) for k in range(top + 1)]),
+            high=rate(int(np.sum(mx >= high)), len(g)),
             n_baseline=len(adj), high_adjusted=rate(int(np.sum(adj >= high)), len(adj)),
             mean_max=float(np.mean(mx)) if len(mx) else None, auc_worsening=worse, auc_improvement=better))
     return arms
@@ -399,37 +389,50 @@ def analyse_qlq_c30(p: pd.DataFrame, subjects: pd.DataFrame, points: float) -> Q
     wide = p.pivot_table(index=keys, columns="item", values="value", aggfunc="first")
     flags = p.groupby(keys).agg(baseline=("baseline", "any"), post_baseline=("post_baseline", "any"),
                                 time=("time", "median"))
-    scores = score_qlq_c30(wide).join(flags).reset_index()
-    scores = scores.merge(subjects, on="usubjid", how="inner")
-    post = scores[scores["post_baseline"]]
-    visit_time = post.groupby("assessment")["time"].median().sort_values(kind="stable")
-    visits = list(visit_time.index)
     scale_defs = [(c, lab, k) for c, lab, k, _ in QLQ_C30_SCALES] + [SUMMARY_SCALE]
+    codes = [c for c, _, _ in scale_defs]
+    scores = score_qlq_c30(wide).join(flags).reset_index().merge(subjects, on="usubjid", how="inner")
+    long = scores.melt(id_vars=keys + ["baseline", "post_baseline", "time", "dose", "control"], value_vars=codes,
+                       var_name="scale", value_name="score").dropna(subset=["score"])
+    base = long[long["baseline"]].groupby(["scale", "usubjid"])["score"].first().rename("base")
+    post = long[long["post_baseline"]].join(base, on=["scale", "usubjid"])
+    post["change"] = post["score"] - post["base"]
+    visit_time = post.groupby("assessment")["time"].median().sort_values(kind="stable")
+    visits = [str(v) for v in visit_time.index]
+    by_visit = post.groupby(["scale", "dose", "assessment"]).agg(
+        n=("change", "count"), mean_score=("score", "mean"), mean_change=("change", "mean"),
+        sd=("change", "std")).to_dict("index")
+    kind_of = {c: k for c, _, k in scale_defs}
+    sign = post["scale"].map(lambda c: 1.0 if kind_of[c] == "symptom" else -1.0)  # worsening direction
+    evaluable = post.assign(worse=(sign * post["change"] >= points)).dropna(subset=["change"])
+    worse = evaluable.groupby(["scale", "dose", "usubjid"])["worse"].any().groupby(["scale", "dose"]).agg(
+        ["sum", "count"]).to_dict("index")
+    base_dose = base.reset_index().merge(subjects, on="usubjid").groupby(["scale", "dose"])["base"].agg(
+        ["count", "mean"]).to_dict("index")
+    doses = scores.groupby("dose", sort=True)["control"].any()
     scales: list[QlqScale] = []
     for code, label, kind in scale_defs:
-        base = scores[scores["baseline"]].dropna(subset=[code]).groupby("usubjid")[code].first()
-        sign = 1.0 if kind == "symptom" else -1.0  # worsening direction
         arms: list[QlqScaleArm] = []
-        for dose, g in scores.groupby("dose", sort=True):
-            gb = base.reindex(g["usubjid"].unique()).dropna()
-            gp = g[g["post_baseline"]].dropna(subset=[code])
-            change = gp[code].to_numpy(float) - gp["usubjid"].map(base).to_numpy(float)
-            gp = gp.assign(change=change)
+        for dose, control in doses.items():
             vs: list[VisitChange] = []
             for v in visits:
-                gv = gp[gp["assessment"] == v]
-                if gv.empty:
+                r = by_visit.get((code, dose, v))
+                if r is None or r["n"] == 0:
                     continue
-                m, lo, hi = _mean_ci(gv["change"].to_numpy(float))
-                vs.append(VisitChange(visit=str(v), time=float(visit_time[v]), n=int(gv["change"].notna().sum()),
-                                      mean_score=float(gv[code].mean()), mean_change=m, ci_lower=lo, ci_upper=hi))
-            evaluable = gp.dropna(subset=["change"])
-            worse = (sign * evaluable["change"] >= points).groupby(evaluable["usubjid"]).any()
-            arms.append(QlqScaleArm(dose=float(dose), control=bool(g["control"].any()), n_baseline=len(gb),
-                                    baseline_mean=float(gb.mean()) if len(gb) else None, visits=vs,
-                                    deterioration=rate(int(worse.sum()), len(worse))))
+                n, m = int(r["n"]), float(r["mean_change"])
+                lo = hi = None
+                if n >= 2:
+                    half = float(stats.t.ppf(0.975, n - 1)) * float(r["sd"]) / math.sqrt(n)
+                    lo, hi = m - half, m + half
+                vs.append(VisitChange(visit=v, time=float(visit_time[v]), n=n, mean_score=float(r["mean_score"]),
+                                      mean_change=m, ci_lower=lo, ci_upper=hi))
+            w, b = worse.get((code, dose)), base_dose.get((code, dose))
+            arms.append(QlqScaleArm(dose=float(dose), control=bool(control), n_baseline=int(b["count"]) if b is not None else 0,
+                                    baseline_mean=float(b["mean"]) if b is not None else None, visits=vs,
+                                    deterioration=rate(int(w["sum"]) if w is not None else 0,
+                                                       int(w["count"]) if w is not None else 0)))
         scales.append(QlqScale(code=code, label=label, kind=kind, arms=arms))
-    return QlqC30Result(scales=scales, deterioration_points=points, visits=[str(v) for v in visits])
+    return QlqC30Result(scales=scales, deterioration_points=points, visits=visits)
 
 
 # -- the analysis --------------------------------------------------------------------------------------------
