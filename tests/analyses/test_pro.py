@@ -205,3 +205,45 @@ def test_qlq_change_from_baseline_and_deterioration():
 def test_not_collected_is_none():
     subjects = pd.DataFrame({"usubjid": ["A"], "dose": [100.0], "control": [False]})
     assert analyse_patient_reported(StudyData(subjects=subjects)) is None
+
+
+# -- the section ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def example_pro(example):
+    spec, data = example
+    return spec, analyse_patient_reported(data)
+
+
+def test_section_renders_example_with_evidence_ids_identical_across_agencies(example_pro):
+    from dossier.analyses import AnalysesBundle
+
+    from .test_sections import NUM, _Balance, render
+
+    spec, pr = example_pro
+    assert pr is not None and pr.instruments == ["PRO-CTCAE", "QLQ-C30"]
+    bundle = AnalysesBundle(patient_reported=pr)
+    fda, ema = render("patient_reported", bundle, spec, "fda"), render("patient_reported", bundle, spec, "ema")
+    nums = NUM.findall(fda)
+    assert nums and nums == NUM.findall(ema)
+    eids = [e for e, _ in nums]
+    assert len(eids) == len(set(eids)), [e for e in eids if eids.count(e) > 1][:5]
+    assert all(e.startswith("pro.") for e in eids)
+    p = _Balance()
+    p.feed(fda)
+    assert not p.stack
+    assert "NaN" not in fda and "None" not in fda and "not collected" not in fda
+    # the story of the example: more patient-reported diarrhoea and fatigue at 480 than at 240 mg
+    by = {s.dose: s for s in pr.by_dose}
+    assert by[240.0].high_symptom.rate < by[480.0].high_symptom.rate
+    assert by[240.0].fatigue_deterioration.rate <= by[480.0].fatigue_deterioration.rate
+
+
+def test_section_says_not_collected_and_nothing_else(example):
+    from dossier.analyses import AnalysesBundle
+
+    from .test_sections import NUM, render
+
+    spec, _ = example
+    for bundle in (AnalysesBundle(), None):
+        html = render("patient_reported", bundle, spec)
+        assert "not collected" in html and not NUM.findall(html)
