@@ -18,10 +18,11 @@ interference/amount) and per dosage, as the ProAE R package (Langlais, Dueck et 
   patients with a baseline score only; mean score per visit; the points where the mean curve crosses the
   baseline mean added by linear interpolation; trapezoidal rule over the visit number (AVISITN, else the
   study day);
+- the follow-up questions of a symptom (severity, interference) skipped because its first question was
+  answered 0 are scored 0 before any summary (PRO-CTCAE skip pattern; ProAE ``toxScores(impute = TRUE)``);
 - *composite grade* 0-3 per symptom (Basch et al., Clin Trials 2021;18:104-114), looked up from the
-  published table (``pro_ctcae_composite.csv``) after the PRO-CTCAE zero-imputation of skipped items
-  (a missing severity/interference answer is 0 when the item's first question was answered 0); the
-  composite is 0 when the first question is 0 and missing when any of its parts is missing.
+  published table (``pro_ctcae_composite.csv``); the composite is 0 when the first question is 0 and
+  missing when any of its parts is missing.
 
 **EORTC QLQ-C30** (version 3.0) scored per the EORTC QLQ-C30 Scoring Manual (Fayers et al., 3rd ed.,
 2001, section 3 "Scoring procedures"): raw score RS = mean of the scale's items; functional scales
@@ -320,37 +321,48 @@ def _item_sort_key(item: str) -> tuple[int, str]:
     return int(item.rstrip("ABC")), item[-1] if item[-1] in "ABC" else ""
 
 
-def analyse_pro_ctcae(p: pd.DataFrame, subjects: pd.DataFrame, high: int, axis: str) -> ProCtcaeResult:
+def _symptom_table(p: pd.DataFrame, parts: list[str]) -> pd.DataFrame:
+    """One row per patient and assessment, one column per part of the symptom (zero-imputed), plus the
+    baseline/post-baseline flags and time of the assessment."""
+    sub = p[p["item"].isin(parts)]
+    wide = sub.pivot_table(index=["usubjid", "assessment"], columns="item", values="value", aggfunc="first")
+    flags = sub.groupby(["usubjid", "assessment"]).agg(
+        baseline=("baseline", "any"), post_baseline=("post_baseline", "any"), time=("time", "first"))
+    wide = wide.reindex(columns=parts).join(flags)
     lib = item_library()
-    items: list[ProCtcaeItem] = []
-    for item in sorted(p["item"].astype(str).unique(), key=_item_sort_key):
-        term, attribute = lib.get(item, (f"item {item}", "score"))
-        long = p[p["item"] == item]
-        top = 1 if attribute == "presence" else 4
-        items.append(ProCtcaeItem(item=item, term=term, attribute=attribute,
-                                  arms=_ctcae_arms(long, subjects, min(high, top), top)))
-    composites: list[ProCtcaeItem] = []
-    numbers = sorted({int(i.rstrip("ABC")) for i in p["item"].astype(str)})
-    for number in numbers:
-        parts = sorted(k for k in lib if int(k.rstrip("ABC")) == number)
-        attrs = tuple(lib[k][1] for k in parts)
-        if not parts or "presence" in attrs or not set(parts) <= set(p["item"].astype(str)):
-            continue  # yes/no items have no composite; a composite needs every part of the symptom
-        wide = p[p["item"].isin(parts)].pivot_table(index=["usubjid", "assessment"], columns="item",
-                                                    values="value", aggfunc="first")
-        flags = p[p["item"].isin(parts)].groupby(["usubjid", "assessment"]).agg(
-            baseline=("baseline", "any"), post_baseline=("post_baseline", "any"), time=("time", "first"))
-        wide = wide.reindex(columns=parts).join(flags)
+    if parts[0].endswith("A") and lib.get(parts[0], ("", ""))[1] != "presence":
         first = wide[parts[0]].to_numpy(float)
         for k in parts[1:]:
             wide[k] = [zero_impute(a, b) for a, b in zip(first, wide[k].to_numpy(float), strict=True)]
+    return wide.reset_index()
+
+
+def analyse_pro_ctcae(p: pd.DataFrame, subjects: pd.DataFrame, high: int, axis: str) -> ProCtcaeResult:
+    lib = item_library()
+    items: list[ProCtcaeItem] = []
+    composites: list[ProCtcaeItem] = []
+    present = sorted(p["item"].astype(str).unique(), key=_item_sort_key)
+    flags = ["usubjid", "baseline", "post_baseline", "time"]
+    for number in sorted({int(i.rstrip("ABC")) for i in present}):
+        parts = [i for i in present if int(i.rstrip("ABC")) == number]
+        wide = _symptom_table(p, parts)
+        for item in parts:
+            term, attribute = lib.get(item, (f"item {item}", "score"))
+            long = wide[flags].assign(value=wide[item].to_numpy(float)).dropna(subset=["value"])
+            top = 1 if attribute == "presence" else 4
+            items.append(ProCtcaeItem(item=item, term=term, attribute=attribute,
+                                      arms=_ctcae_arms(long, subjects, min(high, top), top)))
+        needed = sorted((k for k in lib if int(k.rstrip("ABC")) == number), key=_item_sort_key)
+        attrs = tuple(lib[k][1] for k in needed)
+        if not needed or "presence" in attrs or needed != parts:
+            continue  # yes/no items have no composite; a composite needs every part of the symptom
         given = dict(zip(attrs, parts, strict=True))
         col = {a: (wide[given[a]].to_numpy(float) if a in given else np.full(len(wide), np.nan))
                for a in ("frequency", "severity", "interference", "amount")}
         interf = col["interference"] if "interference" in given else col["amount"]
         grade = [composite_grade(f, s, i, attrs)
                  for f, s, i in zip(col["frequency"], col["severity"], interf, strict=True)]
-        long = wide.reset_index()[["usubjid", "baseline", "post_baseline", "time"]].assign(value=grade)
+        long = wide[flags].assign(value=grade).dropna(subset=["value"])
         composites.append(ProCtcaeItem(item=str(number), term=lib[parts[0]][0], attribute="composite",
                                        arms=_ctcae_arms(long, subjects, min(high, 3), 3)))
     return ProCtcaeResult(items=items, composites=composites, time_axis=axis)

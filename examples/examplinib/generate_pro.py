@@ -81,7 +81,7 @@ def build_adqs(subjects: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
             if week > 0 and (day > s.days or rng.random() < 0.05):
                 continue  # off treatment, or questionnaire missed
             onset = 0.0 if week == 0 else min(1.0, week / 4.0)
-            level = {k: base + onset * max(0.0, on240 - base + slope * x) + person[k] + rng.normal(0, 0.2)
+            level = {k: base + onset * max(0.0, on240 - base + slope * x) + person[k] + rng.normal(0, 0.15)
                      for k, (base, slope, on240) in SYMPTOMS.items()}
             visit = "BASELINE" if week == 0 else f"WEEK {week}"
             common = {"STUDYID": STUDYID, "USUBJID": s.USUBJID, "AVISIT": visit, "AVISITN": float(week),
@@ -100,11 +100,11 @@ def build_adqs(subjects: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
                 if rng.random() < 0.02:
                     continue  # item not answered
                 if item >= 29:
-                    value = np.clip(np.round(5.6 - 1.1 * burden - general + rng.normal(0, 0.35)), 1, 7)
+                    value = np.clip(np.round(5.6 - 1.1 * burden - general + rng.normal(0, 0.25)), 1, 7)
                 else:
                     symptom, w = C30_DRIVERS.get(item, (None, 0.0))
                     drive = w * level[symptom] if symptom else 0.0
-                    value = np.clip(np.round(1.0 + drive + 0.5 * general + rng.normal(0, 0.2)), 1, 4)
+                    value = np.clip(np.round(1.0 + drive + 0.5 * general + rng.normal(0, 0.15)), 1, 4)
                 records.append({**common, "PARCAT1": "QLQ-C30", "PARAMCD": f"C30Q{item:02d}",
                                 "PARAM": f"QLQ-C30 Q{item}", "AVAL": float(value)})
     cols = ["STUDYID", "USUBJID", "PARCAT1", "PARAMCD", "PARAM", "AVISIT", "AVISITN", "ADY", "AVAL", "ABLFL"]
