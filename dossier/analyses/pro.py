@@ -155,6 +155,7 @@ class QlqC30Result(Result):
     scales: list[QlqScale]
     deterioration_points: float
     visits: list[str]  # post-baseline visits in time order
+    time_axis: str = "AVISITN"  # what VisitChange.time is: "AVISITN" or "ADY" (median study day)
 
     def get(self, code: str) -> QlqScale | None:
         return next((s for s in self.scales if s.code == code), None)
@@ -396,7 +397,7 @@ def _row_nanmean(x: np.ndarray) -> np.ndarray:
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
-def analyse_qlq_c30(p: pd.DataFrame, subjects: pd.DataFrame, points: float) -> QlqC30Result:
+def analyse_qlq_c30(p: pd.DataFrame, subjects: pd.DataFrame, points: float, axis: str = "AVISITN") -> QlqC30Result:
     keys = ["usubjid", "assessment"]
     wide = p.pivot_table(index=keys, columns="item", values="value", aggfunc="first")
     flags = p.groupby(keys).agg(baseline=("baseline", "any"), post_baseline=("post_baseline", "any"),
@@ -444,7 +445,7 @@ def analyse_qlq_c30(p: pd.DataFrame, subjects: pd.DataFrame, points: float) -> Q
                                     deterioration=rate(int(w["sum"]) if w is not None else 0,
                                                        int(w["count"]) if w is not None else 0)))
         scales.append(QlqScale(code=code, label=label, kind=kind, arms=arms))
-    return QlqC30Result(scales=scales, deterioration_points=points, visits=visits)
+    return QlqC30Result(scales=scales, deterioration_points=points, visits=visits, time_axis=axis)
 
 
 # -- the analysis --------------------------------------------------------------------------------------------
@@ -485,7 +486,7 @@ def analyse_patient_reported(data: StudyData, settings: ProSettings | None = Non
     ctcae_rows = p[p["instrument"] == PRO_CTCAE]
     c30_rows = p[p["instrument"] == QLQ_C30]
     ctcae = analyse_pro_ctcae(ctcae_rows, subjects, s.high_score, axis) if len(ctcae_rows) else None
-    qlq = analyse_qlq_c30(c30_rows, subjects, s.deterioration_points) if len(c30_rows) else None
+    qlq = analyse_qlq_c30(c30_rows, subjects, s.deterioration_points, axis) if len(c30_rows) else None
     instruments = [name for name, r in ((PRO_CTCAE, ctcae), (QLQ_C30, qlq)) if r is not None]
     return PatientReportedResult(settings=s, instruments=instruments, n_patients=int(p["usubjid"].nunique()),
                                  pro_ctcae=ctcae, qlq_c30=qlq,

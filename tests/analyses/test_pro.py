@@ -247,3 +247,13 @@ def test_section_says_not_collected_and_nothing_else(example):
     for bundle in (AnalysesBundle(), None):
         html = render("patient_reported", bundle, spec)
         assert "not collected" in html and not NUM.findall(html)
+
+
+def test_qlq_change_figure_is_made_from_the_result(example_pro):
+    from dossier.analyses import AnalysesBundle
+    from dossier.render.figures import all_figures
+
+    _, pr = example_pro
+    figs = all_figures(AnalysesBundle(patient_reported=pr))
+    assert set(figs) == {"qlq_c30_change"} and figs["qlq_c30_change"].lstrip().startswith("<?xml")
+    assert all_figures(AnalysesBundle()) == {}
