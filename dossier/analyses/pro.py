@@ -338,8 +338,12 @@ def _symptom_table(p: pd.DataFrame, parts: list[str]) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def analyse_pro_ctcae(p: pd.DataFrame, subjects: pd.DataFrame, high: int, axis: str) -> ProCtcaeResult:
+def analyse_pro_ctcae(p: pd.DataFrame, subjects: pd.DataFrame, high: int, axis: str
+                      ) -> tuple[ProCtcaeResult, pd.Series]:
+    """The PRO-CTCAE summaries, and per patient whether any scored item's baseline-adjusted score is
+    >= ``high`` (patients with a baseline and a post-baseline answer of at least one scored item)."""
     lib = item_library()
+    adjusted: list[pd.Series] = []
     items: list[ProCtcaeItem] = []
     composites: list[ProCtcaeItem] = []
     present = sorted(p["item"].astype(str).unique(), key=_item_sort_key)
@@ -351,6 +355,8 @@ def analyse_pro_ctcae(p: pd.DataFrame, subjects: pd.DataFrame, high: int, axis: 
             term, attribute = lib.get(item, (f"item {item}", "score"))
             long = wide[flags].assign(value=wide[item].to_numpy(float)).dropna(subset=["value"])
             top = 1 if attribute == "presence" else 4
+            if attribute != "presence":
+                adjusted.append(_patient_level(long)["adjusted"].dropna())
             items.append(ProCtcaeItem(item=item, term=term, attribute=attribute,
                                       arms=_ctcae_arms(long, subjects, min(high, top), top)))
         needed = sorted((k for k in lib if int(k.rstrip("ABC")) == number), key=_item_sort_key)
@@ -366,7 +372,9 @@ def analyse_pro_ctcae(p: pd.DataFrame, subjects: pd.DataFrame, high: int, axis: 
         long = wide[flags].assign(value=grade).dropna(subset=["value"])
         composites.append(ProCtcaeItem(item=str(number), term=lib[parts[0]][0], attribute="composite",
                                        arms=_ctcae_arms(long, subjects, min(high, 3), 3)))
-    return ProCtcaeResult(items=items, composites=composites, time_axis=axis)
+    adj = pd.concat(adjusted) if adjusted else pd.Series(dtype=float)
+    any_high = (adj >= high).groupby(level=0).any()
+    return ProCtcaeResult(items=items, composites=composites, time_axis=axis), any_high
 
 
 # -- QLQ-C30 -------------------------------------------------------------------------------------------------
@@ -449,16 +457,10 @@ def analyse_qlq_c30(p: pd.DataFrame, subjects: pd.DataFrame, points: float, axis
 
 
 # -- the analysis --------------------------------------------------------------------------------------------
-def _by_dose(p: pd.DataFrame, subjects: pd.DataFrame, ctcae: ProCtcaeResult | None, qlq: QlqC30Result | None,
-             ctcae_rows: pd.DataFrame, high: int) -> list[ProDoseSummary]:
+def _by_dose(p: pd.DataFrame, subjects: pd.DataFrame, any_high: pd.Series | None,
+             qlq: QlqC30Result | None) -> list[ProDoseSummary]:
     with_post = p[p["post_baseline"]].merge(subjects, on="usubjid")
     out: list[ProDoseSummary] = []
-    any_high = None
-    if ctcae is not None:
-        scored = ctcae_rows[~ctcae_rows["item"].map(lambda i: item_library().get(i, ("", ""))[1] == "presence")]
-        per_item = [_patient_level(g).assign(item=i) for i, g in scored.groupby("item")]
-        pl = pd.concat(per_item).dropna(subset=["adjusted"]) if per_item else pd.DataFrame()
-        any_high = (pl["adjusted"] >= high).groupby(level=0).any() if len(pl) else pd.Series(dtype=bool)
     for dose, g in with_post.groupby("dose", sort=True):
         s = ProDoseSummary(dose=float(dose), control=bool(g["control"].any()), n=int(g["usubjid"].nunique()))
         if any_high is not None:
@@ -485,9 +487,9 @@ def analyse_patient_reported(data: StudyData, settings: ProSettings | None = Non
     p = p[p["usubjid"].isin(subjects["usubjid"])]
     ctcae_rows = p[p["instrument"] == PRO_CTCAE]
     c30_rows = p[p["instrument"] == QLQ_C30]
-    ctcae = analyse_pro_ctcae(ctcae_rows, subjects, s.high_score, axis) if len(ctcae_rows) else None
+    ctcae, any_high = analyse_pro_ctcae(ctcae_rows, subjects, s.high_score, axis) if len(ctcae_rows) else (None, None)
     qlq = analyse_qlq_c30(c30_rows, subjects, s.deterioration_points, axis) if len(c30_rows) else None
     instruments = [name for name, r in ((PRO_CTCAE, ctcae), (QLQ_C30, qlq)) if r is not None]
     return PatientReportedResult(settings=s, instruments=instruments, n_patients=int(p["usubjid"].nunique()),
                                  pro_ctcae=ctcae, qlq_c30=qlq,
-                                 by_dose=_by_dose(p, subjects, ctcae, qlq, ctcae_rows, s.high_score))
+                                 by_dose=_by_dose(p, subjects, any_high, qlq))

@@ -257,3 +257,17 @@ def test_qlq_change_figure_is_made_from_the_result(example_pro):
     figs = all_figures(AnalysesBundle(patient_reported=pr))
     assert set(figs) == {"qlq_c30_change"} and figs["qlq_c30_change"].lstrip().startswith("<?xml")
     assert all_figures(AnalysesBundle()) == {}
+
+
+def test_by_dose_high_symptom_is_any_item_baseline_adjusted_at_or_above_3():
+    """ProAE bl_adjusted (frozen) of nausea frequency or severity >= 3, per arm."""
+    data, d = _tox_acute_data()
+    ref = pd.read_csv(FIX / "proae_patient_level.csv").set_index("id")
+    high = (ref[["PROCTCAE_9A_SCL_bl_adjusted", "PROCTCAE_9B_SCL_bl_adjusted"]] >= 3).any(axis=1)
+    arm = d.groupby("id")["arm"].first().reindex(ref.index)
+    res = analyse_patient_reported(data)
+    by = {s.dose: s for s in res.by_dose}
+    for name, dose in (("Drug", 100.0), ("Placebo", 0.0)):
+        s = by[dose]
+        assert (s.high_symptom.events, s.high_symptom.n) == (int(high[arm == name].sum()), int((arm == name).sum()))
+        assert s.control == (name == "Placebo") and s.qol_deterioration is None
