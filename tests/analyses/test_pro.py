@@ -271,3 +271,15 @@ def test_by_dose_high_symptom_is_any_item_baseline_adjusted_at_or_above_3():
         s = by[dose]
         assert (s.high_symptom.events, s.high_symptom.n) == (int(high[arm == name].sum()), int((arm == name).sum()))
         assert s.control == (name == "Placebo") and s.qol_deterioration is None
+
+
+def test_spec_options_reach_the_analysis_settings():
+    """`analyses.pro_deterioration_points` / `pro_ctcae_high_score` in the spec -> AnalysisSettings (same names)."""
+    from dossier.analyses import AnalysisSettings
+    from dossier.spec import AnalysisOptions
+
+    opts = AnalysisOptions(pro_deterioration_points=15, pro_ctcae_high_score=2)
+    s = AnalysisSettings(**opts.model_dump())
+    assert (s.pro_deterioration_points, s.pro_ctcae_high_score) == (15, 2)
+    defaults = AnalysisSettings(**AnalysisOptions().model_dump())
+    assert (defaults.pro_deterioration_points, defaults.pro_ctcae_high_score) == (10.0, 3)
