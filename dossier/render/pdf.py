@@ -1,8 +1,8 @@
 """Render a dossier's HTML to a submission-grade PDF with WeasyPrint.
 
-- Fonts: only the project's embedded Noto Sans CJK JP subset (``templates/assets/fonts``), so every
+- Fonts: only the project's embedded Noto Sans CJK JP subset (``dossier/templates/assets/fonts``), so every
   machine embeds the same glyphs; WeasyPrint embeds (subsets of) every font it uses.
-- No network: the URL fetcher serves only files under ``templates/assets`` and ``data:`` URIs;
+- No network: the URL fetcher serves only files under ``dossier/templates/assets`` and ``data:`` URIs;
   anything else is refused.
 - Deterministic: the PDF identifier is derived from the document content, the creation and
   modification dates come from the spec's document date, and the catalog opens with the bookmarks
@@ -20,11 +20,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import weasyprint.pdf.fonts as _weasyprint_fonts
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetchingError
 
 from dossier.errors import BuildError
 from dossier.render.html import ASSETS_DIR
+
+# One canonical font subsetter on every machine: WeasyPrint subsets embedded fonts with HarfBuzz when the
+# system has libharfbuzz-subset, and with fontTools otherwise, and the two write different bytes. The PDF
+# must not depend on which system library happens to be installed, so fontTools (a Python dependency, the
+# same everywhere) is always used. (WeasyPrint 70 decides on this module attribute; pinned in pyproject.)
+_weasyprint_fonts.harfbuzz_subset = None
 
 
 class AssetsOnlyFetcher(URLFetcher):
