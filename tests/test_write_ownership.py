@@ -25,6 +25,7 @@ from dossier.render import write
 
 class FakeEvidence:
     simulation_study = None
+    findings: list = []
 
     def canonical_json(self) -> str:
         return "{}"
