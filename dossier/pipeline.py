@@ -55,12 +55,11 @@ def sha256_bytes(data: bytes) -> str:
 
 def templates_sha256() -> str:
     """One hash over every template and asset file (relative path + content)."""
-    from dossier.render.html import TEMPLATES_DIR
+    from dossier.render.html import TEMPLATES_DIR, template_files
 
     h = hashlib.sha256()
-    for p in sorted(TEMPLATES_DIR.rglob("*")):
-        if p.is_file():
-            h.update(p.relative_to(TEMPLATES_DIR).as_posix().encode() + b"\0" + sha256_file(p).encode())
+    for p in template_files():
+        h.update(p.relative_to(TEMPLATES_DIR).as_posix().encode() + b"\0" + sha256_file(p).encode())
     return h.hexdigest()
 
 

@@ -2,7 +2,7 @@
 
 Byte-deterministic SVG: a fixed ``svg.hashsalt`` and no date metadata. Text stays text
 (``svg.fonttype = "none"``), laid out by matplotlib with the project's own font (the Latin subset of
-Noto Sans CJK JP in ``templates/assets/fonts``, registered with matplotlib's font manager) and
+Noto Sans CJK JP in ``dossier/templates/assets/fonts``, registered with matplotlib's font manager) and
 rendered with the same font by the HTML and the PDF (family "Dossier Sans"): searchable, small SVGs,
 the same glyphs everywhere, and no system font.
 Matplotlib's object API with the SVG backend only (no pyplot state).

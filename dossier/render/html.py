@@ -1,15 +1,14 @@
 """Render one agency's dossier as HTML from the core evidence (Jinja2, autoescape, StrictUndefined).
 
-The agency's template ``templates/<agency>/document.html.j2`` extends ``templates/base/document.html.j2``;
+The agency's template ``dossier/templates/<agency>/document.html.j2`` extends ``dossier/templates/base/document.html.j2``;
 the section plan comes from the jurisdiction profile (data), and core-evidence sections are the same
-``templates/base/sections/*.html.j2`` includes in every variant.
+``dossier/templates/base/sections/*.html.j2`` includes in every variant.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -23,8 +22,18 @@ from dossier.errors import BuildError
 from dossier.evidence import CoreEvidence
 from dossier.jurisdictions import JurisdictionProfile
 
-TEMPLATES_DIR = Path(os.environ.get("DOSSIER_TEMPLATES", Path(__file__).resolve().parents[2] / "templates"))
+# Templates, CSS and fonts ship inside the package (package data), so an installed wheel finds them with no
+# environment variable; nothing outside this folder is ever read by the renderer.
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 ASSETS_DIR = TEMPLATES_DIR / "assets"
+# The files that are package data (pyproject's package-data globs): what a wheel ships and what the build's
+# template hash covers, so an installed wheel and a checkout hash alike (no __pycache__, no font tooling).
+TEMPLATE_SUFFIXES = (".j2", ".css", ".otf", ".md")
+
+
+def template_files() -> list[Path]:
+    """Every template and asset file shipped with the package, in a fixed order."""
+    return sorted(p for p in TEMPLATES_DIR.rglob("*") if p.is_file() and p.suffix in TEMPLATE_SUFFIXES)
 
 #: core-evidence sections, in order; every variant renders all of them from the same bundle
 CORE_SECTIONS: list[tuple[str, str]] = [

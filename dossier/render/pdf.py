@@ -1,8 +1,8 @@
 """Render a dossier's HTML to a submission-grade PDF with WeasyPrint.
 
-- Fonts: only the project's embedded Noto Sans CJK JP subset (``templates/assets/fonts``), so every
+- Fonts: only the project's embedded Noto Sans CJK JP subset (``dossier/templates/assets/fonts``), so every
   machine embeds the same glyphs; WeasyPrint embeds (subsets of) every font it uses.
-- No network: the URL fetcher serves only files under ``templates/assets`` and ``data:`` URIs;
+- No network: the URL fetcher serves only files under ``dossier/templates/assets`` and ``data:`` URIs;
   anything else is refused.
 - Deterministic: the PDF identifier is derived from the document content, the creation and
   modification dates come from the spec's document date, and the catalog opens with the bookmarks
@@ -70,8 +70,15 @@ def pin_text_locale() -> None:
 FONTCONFIG_FILE = pin_fontconfig()
 pin_text_locale()
 
-from weasyprint import HTML  # noqa: E402  (after fontconfig is pinned)
+import weasyprint.pdf.fonts as _weasyprint_fonts  # noqa: E402  (after fontconfig is pinned)
+from weasyprint import HTML  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetchingError  # noqa: E402
+
+# One canonical font subsetter on every machine: WeasyPrint subsets embedded fonts with HarfBuzz when the
+# system has libharfbuzz-subset, and with fontTools otherwise, and the two write different bytes. The PDF
+# must not depend on which system library happens to be installed, so fontTools (a Python dependency, the
+# same everywhere) is always used. (WeasyPrint 70 decides on this module attribute; pinned in pyproject.)
+_weasyprint_fonts.harfbuzz_subset = None
 
 
 class AssetsOnlyFetcher(URLFetcher):

@@ -342,7 +342,7 @@ def _render(result, agency: str, figures: dict | None = None) -> str:
     env = Environment(loader=ChoiceLoader([
         DictLoader({"wrap.html.j2": '{%- import "base/macros.html.j2" as m with context -%}'
                                     '{% include "base/sections/pmr_risk.html.j2" %}'}),
-        FileSystemLoader(str(ROOT / "templates"))]), autoescape=True, undefined=StrictUndefined)
+        FileSystemLoader(str(ROOT / "dossier" / "templates"))]), autoescape=True, undefined=StrictUndefined)
     terms = {"ema": {"dosage": "posology"}}.get(agency, {"dosage": "dosage"})
     evidence = SimpleNamespace(pmr_risk=result, doses=SimpleNamespace(unit="mg"))
     return env.get_template("wrap.html.j2").render(evidence=evidence, figures=figures or {}, agency=agency,

@@ -27,7 +27,7 @@ NUM = re.compile(r'<a class="num" data-eid="([^"]+)"[^>]*>(.*?)</a>', re.S)
 def _env() -> Environment:
     from dossier.render.html import make_environment
 
-    return make_environment(REPO / "templates")
+    return make_environment(REPO / "dossier" / "templates")
 
 
 def render(section: str, bundle, spec, agency: str = "fda", figures: dict | None = None) -> str:
