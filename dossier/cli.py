@@ -139,8 +139,11 @@ def check(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
 
 @app.command()
 def validate(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
-             as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False) -> None:
-    """Check the spec and its datasets without building; exit 2 if there is any error."""
+             as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+             strict: Annotated[bool, typer.Option("--strict", help="Treat warnings (e.g. a measure that was "
+                                                  "not collected) as errors: exit 2.")] = False) -> None:
+    """Check the spec and its datasets without building; exit 2 if there is any error (with --strict: any
+    warning)."""
     from dossier.findings import check_spec_references
     from dossier.ingest import check_study
     from dossier.spec import load_spec
@@ -154,6 +157,10 @@ def validate(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
         out_console.print(f"spec: {spec} (study {study.study.id}) is valid")
         out_console.print(report.format_text(), markup=False)
     if report.has_errors():
+        raise typer.Exit(2)
+    if strict and report.warnings:
+        if not as_json:
+            err_console.print(f"--strict: {len(report.warnings)} warning(s) count as errors", markup=False)
         raise typer.Exit(2)
 
 

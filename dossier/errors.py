@@ -60,14 +60,19 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def format_validation_error(err: ValidationError, source: str) -> SpecError:
-    """Turn a pydantic ValidationError into one SpecError listing every key path and what is allowed."""
+def format_validation_error(err: ValidationError, source: str,
+                            missing_hints: dict[tuple[str, ...], str] | None = None) -> SpecError:
+    """Turn a pydantic ValidationError into one SpecError listing every key path and what is allowed.
+    ``missing_hints`` replaces pydantic's "Field required" for the given key paths by a message saying what
+    to add."""
     problems = []
     for e in err.errors():
         # pydantic puts union members / function names into loc; keep only real keys
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         msg = e["msg"]
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "missing" and missing_hints and loc in missing_hints:
+            msg = missing_hints[loc]
+        elif e["type"] == "extra_forbidden":
             msg = "unknown key (not allowed here; check spelling, see `dossier schema`)"
         elif e["type"] in ("literal_error", "enum"):
             msg = f"{msg}"

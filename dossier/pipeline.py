@@ -33,7 +33,7 @@ from dossier.analyses import AnalysisSettings, run_analyses, with_nca_exposure
 from dossier.analyses.dose_summary import analyse_dose_summary
 from dossier.analyses.ethnic_sensitivity import analyse_ethnic_sensitivity
 from dossier.errors import BuildError, DossierError, SpecError
-from dossier.evidence import CoreEvidence, DesignEvidence, InputFile, Provenance
+from dossier.evidence import CoreEvidence, DesignEvidence, InputFile, Provenance, compute_applicability
 from dossier.jurisdictions import load_profile
 from dossier.render import write
 from dossier.spec import AGENCIES, FORMATS, StudySpec, load_spec
@@ -163,8 +163,26 @@ def make_spec_design(spec: StudySpec):
     return design_from_spec(spec.design, len(spec.doses.levels))
 
 
-def simulate_design(spec: StudySpec) -> DesignEvidence:
-    """The spec's escalation design: its decision table and OCs under each true-toxicity scenario."""
+def study_cell_for(spec: StudySpec, study, true_tox: list[float], true_eff: list[float] | None) -> str | None:
+    """The simulation-study cell that simulates the spec's design under this scenario with the same settings
+    and number of trials ("design id/scenario id"), if the study has one."""
+    from dossier.spec import OBD_DESIGNS
+
+    if study is None or study.n_trials != spec.design.n_trials:
+        return None
+    d = spec.design
+    want = {"name": d.name, "target": d.target, "cohort_size": d.cohort_size, "n_cohorts": d.n_cohorts,
+            "options": d.design_options()}
+    design_id = next((c.id for c in study.designs if c.settings() == want), None)
+    scen = next((s.id for s in study.scenarios if list(s.true_tox) == list(true_tox)
+                 and (d.name not in OBD_DESIGNS or s.true_eff == true_eff)), None)
+    return None if design_id is None or scen is None else f"{design_id}/{scen}"
+
+
+def simulate_design(spec: StudySpec, study=None) -> DesignEvidence:
+    """The spec's escalation design: its decision table and OCs under each true-toxicity scenario.  A scenario
+    that the simulation study ``study`` also simulates for this design (same settings and number of trials)
+    takes that cell's OCs, so one simulation gives one value wherever it is reported."""
     from dossier.designs import simulate_design as simulate
 
     d = spec.design
@@ -177,6 +195,10 @@ def simulate_design(spec: StudySpec) -> DesignEvidence:
     streams = np.random.SeedSequence(d.seed, spawn_key=(STAGES.index("design"),)).spawn(max(len(d.scenarios), 1))
     scenarios = []
     for sc, ss in zip(d.scenarios, streams, strict=False):
+        cell = study_cell_for(spec, study, sc.true_tox, sc.true_eff)
+        if cell is not None:
+            scenarios.append({"name": sc.name, "oc": study.cell(*cell.split("/")).oc, "study_cell": cell})
+            continue
         rng = np.random.default_rng(ss)
         oc = simulate(design, sc.true_tox, sc.true_eff, d.n_trials, rng)
         scenarios.append({"name": sc.name, "oc": oc})
@@ -191,15 +213,20 @@ def pmr_inputs(spec: StudySpec, dose_summary, mtd: float | None, analyses=None):
     row = next(r for r in dose_summary.rows if r.dose == spec.proposed_dosage)
     given = [r.dose for r in dose_summary.rows if r.n_subjects > 0 and not r.control]
 
-    def rate(r):
+    def rate(r):  # a measure that was not collected is None (unknown), never 0
         return None if r is None or r.rate is None else r.rate
+
+    # the discontinuation benchmark is discontinuation of the drug for an AE (ADAE AEACN), not ADSL's
+    # discontinuation of the study: a fallback from ADSL is left out of the score
+    disc_source = str(dose_summary.measures.get("withdrawn", {}).get("source", "ADAE"))
+    disc = None if disc_source.startswith("ADSL") else row.discontinuation
 
     facts = dict(
         proposed_dose=spec.proposed_dosage, mtd=mtd, max_administered_dose=max(given) if given else None,
         modality=spec.study.modality.value, randomized_dosages=list(spec.randomized_dosages),
         dose_levels=given, n_patients_at_proposed=row.n_subjects,
         dose_reduction_rate=rate(row.reduction), dose_interruption_rate=rate(row.interruption),
-        discontinuation_rate=rate(row.discontinuation), grade3_rate=rate(row.grade3),
+        discontinuation_rate=rate(disc), grade3_rate=rate(row.grade3),
         registrational_dosages=spec.pmr.registrational_dosages,
         expected_treatment_months=spec.pmr.expected_treatment_months, breakthrough=spec.pmr.breakthrough,
         persistent_low_grade_rate=persistent_low_grade_rate(analyses, spec.proposed_dosage),
@@ -242,11 +269,9 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None, *, execu
     say("ingest")
     data, report = load_study(spec, plan.base_dir)
     say("analyses")
-    dose_summary = analyse_dose_summary(data, spec.doses.levels, spec.doses.unit)
+    dose_summary = analyse_dose_summary(data, spec.doses.levels, spec.doses.unit, spec.filters.exposure_paramcd)
     settings = AnalysisSettings(**spec.analyses.model_dump())
     analyses = run_analyses(data, spec, stage_rng(spec, "analyses"), settings=settings)
-    say("design simulation")
-    design = simulate_design(spec) if spec.design.scenarios else None
     mtd = analyses.escalation.mtd if analyses.escalation is not None else None
     simulation_study = None
     if spec.simulation_study is not None:
@@ -256,6 +281,8 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None, *, execu
         # the cache lives outside the study folder (which a build replaces), keyed by task hash
         simulation_study = run_study(spec.simulation_study, executor, workers=workers,
                                      cache_dir=plan.out_dir / ".cache" / "simstudy" / spec.study.id)
+    say("design simulation")
+    design = simulate_design(spec, simulation_study) if spec.design.scenarios else None
     say("pmr risk")
     from dossier.analyses.pmr_risk import assess_pmr_risk
 
@@ -288,6 +315,7 @@ def add_findings(spec: StudySpec, evidence: CoreEvidence) -> CoreEvidence:
             evidence.analyses, evidence.dose_summary, list(spec.doses.levels), spec.proposed_dosage,
             list(spec.randomized_dosages), spec.doses.unit, delta=s.mcpmod_delta_probability,
             min_patients=s.cui_min_patients)
+    evidence.applicability = compute_applicability(evidence)
     evidence.findings = collect_findings(spec, evidence)
     return evidence
 
@@ -306,10 +334,13 @@ def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any
         qs.append(d)
     if not qs:
         dose = spec.dose_label(evidence.proposed_dosage)
+        lines = [name for sid, name in (("randomized", "randomized comparison"), ("dose_response", "dose-response"),
+                                        ("exposure_response", "exposure-response"), ("tolerability", "tolerability"))
+                 if evidence.applies(sid)]  # only the analyses that were done
+        listed = ", ".join(lines[:-1]) + (" and " if len(lines) > 1 else "") + (lines[-1] if lines else "")
         qs = [{"discipline": "clinical_pharmacology",
                "text": f"Does the Agency agree that the data support {dose} for the registrational trial?",
-               "position": "The dose-response, exposure-response and tolerability data summarised in the "
-                           "core evidence support this dosage."}]
+               "position": f"The {listed or 'study'} data summarised in the core evidence support this dosage."}]
     for i, q in enumerate(qs, start=1):
         q["number"] = i
     return qs
@@ -383,7 +414,7 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
     pdf_jobs: list[tuple[str, str, str]] = []
     papers: dict[str, str] = {}
     for agency in plan.agencies:
-        profile = load_profile(agency, plan.spec.overrides.get(agency))
+        profile = load_profile(agency, plan.spec.overrides.get(agency), area=plan.spec.study.therapeutic_area)
         papers[agency] = profile.paper
         say(f"render {agency} html")
         t0 = time.perf_counter()

@@ -32,6 +32,10 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False, allow_inf_nan=False)
 
 
+THERAPEUTIC_AREAS = ("oncology", "hematology", "neurology", "psychiatry", "cardiovascular", "metabolic",
+                     "immunology", "infectious_disease", "respiratory", "other")
+
+
 class Modality(StrEnum):
     small_molecule = "small_molecule"
     antibody = "antibody"
@@ -48,6 +52,12 @@ class StudyInfo(StrictModel):
     sponsor: str
     compound: str
     modality: Modality
+    therapeutic_area: Literal["oncology", "hematology", "neurology", "psychiatry", "cardiovascular", "metabolic",
+                             "immunology", "infectious_disease", "respiratory", "other"] = Field(
+        description="Therapeutic area of the indication. It selects the regulatory framing: 'oncology' gets "
+                    "Project Optimus, FDA's oncology dosage-optimization guidance, CTCAE grading and the EMA "
+                    "anticancer guideline; every other area gets the general dose-finding framing (ICH E4, FDA "
+                    "exposure-response guidance 2003).")
     indication: str
     line_of_therapy: str = Field(description="e.g. 'second line or later'")
     phase: str = "1/2"
@@ -385,7 +395,10 @@ def parse_spec(data: Any, source: str = "<spec>") -> StudySpec:
     try:
         return StudySpec.model_validate(data)
     except ValidationError as err:
-        raise format_validation_error(err, source) from None
+        raise format_validation_error(err, source, missing_hints={("study", "therapeutic_area"): (
+            "missing: the therapeutic area selects the regulatory framing; add "
+            f"`therapeutic_area: <one of {', '.join(THERAPEUTIC_AREAS)}>` under `study:` "
+            "(oncology for cancer indications; Alzheimer's disease is neurology)")}) from None
 
 
 def load_spec(path: str | Path) -> StudySpec:

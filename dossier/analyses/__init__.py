@@ -99,8 +99,10 @@ def _dose_response(data: StudyData, settings: AnalysisSettings, rng: np.random.G
         jobs.append(("response", "efficacy", eff["dose"].to_numpy(float), eff["responder"].to_numpy(float)))
     if has_ae:
         saf = se[se["safety"].astype(bool)]
-        for key in ("severe", "modified", "withdrawn", "any_teae"):
-            jobs.append((key, "safety", saf["dose"].to_numpy(float), saf[key].to_numpy(float)))
+        for key in ("severe", "modified", "withdrawn", "withdrawn_study", "any_teae"):
+            known = saf.dropna(subset=[key])  # unknown / not collected: left out, never 0
+            if len(known):
+                jobs.append((key, "safety", known["dose"].to_numpy(float), known[key].to_numpy(float)))
     for key, kind, d, y in jobs:
         if len(np.unique(d)) < 3 or y.sum() < settings.mcpmod_min_events or (len(y) - y.sum()) < settings.mcpmod_min_events:
             continue
@@ -153,7 +155,8 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
     if data.pk_profiles is not None and not data.pk_profiles.empty:
         b.pk = timed("pk", _pk, data, spec)
         data = with_nca_exposure(data, b.pk)
-    b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms)
+    b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms,
+                           spec.study.therapeutic_area == "oncology")
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)
     b.dose_response = timed("dose_response", _dose_response, data, s, rng, lgd)
@@ -185,6 +188,18 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
         "severity_basis": b.tolerability.severity_basis if b.tolerability else "none",
         "aesi_terms": list(s.aesi_terms),
     }
+    # only the settings of analyses that were done (no E-R, escalation or response settings where none ran)
+    unused: set[str] = set()
+    if b.exposure_response is None:
+        unused |= {"exposure_metric", "exposure_transform", "er_covariates", "prediction_method",
+                   "n_bootstrap_predictions", "cui_weights", "cui_min_patients"}
+    if b.escalation is None:
+        unused |= {"design", "design_target"}
+    if data.response is None:
+        unused |= {"response_paramcd", "responders"}
+    if b.dose_response is None:
+        unused |= {"n_bootstrap_mcpmod", "mcpmod_alpha", "mcpmod_selection", "mcpmod_delta_probability"}
+    settings_record = {k: v for k, v in settings_record.items() if k not in unused}
     if b.exposure_response or b.dose_response:
         b.model_credibility = assess_credibility(b.exposure_response,
                                                  b.dose_response.endpoints if b.dose_response else [],
@@ -210,7 +225,7 @@ def _metric_sensitivity(data: StudyData, spec: StudySpec, s: AnalysisSettings, l
         m = fit_logistic_er(eff["exposure"].to_numpy(), eff["responder"].to_numpy(), "response", s.exposure_transform)
         if m:
             slopes["response"] = m.slope
-        saf = j[j["safety"].astype(bool)]
+        saf = j[j["safety"].astype(bool)].dropna(subset=["severe"])
         m = fit_logistic_er(saf["exposure"].to_numpy(), saf["severe"].to_numpy(float), "severe", s.exposure_transform)
         if m:
             slopes["severe"] = m.slope

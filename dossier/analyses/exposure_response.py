@@ -513,7 +513,12 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
     for key in [*ER_ENDPOINTS, *(aesi_key(t) for t in aesi_terms)]:
         if key == "response" or saf.empty:
             continue
-        m = fit_logistic_er(saf["exposure"].to_numpy(), saf[key].to_numpy(float), key, transform, cov_frame(saf))
+        known = saf.dropna(subset=[key])  # unknown values (and not-collected measures) are left out, never 0
+        if known.empty:
+            omitted.append(key)
+            continue
+        m = fit_logistic_er(known["exposure"].to_numpy(), known[key].to_numpy(float), key, transform,
+                            cov_frame(known))
         if m:
             models.append(m)
         else:

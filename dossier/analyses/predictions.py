@@ -180,8 +180,8 @@ def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: li
             mask = se["has_response"].to_numpy(bool) & se["responder"].notna().to_numpy()
             y = se["responder"].to_numpy(float)
         else:
-            mask = se["safety"].to_numpy(bool)
             y = se[m.endpoint].to_numpy(float)
+            mask = se["safety"].to_numpy(bool) & ~np.isnan(y)  # unknown values are left out, never 0
         X = np.column_stack([np.ones(mask.sum()), tx(se["exposure"].to_numpy(float)[mask])])
         beta = logistic_irls_batch(X, y[mask], W[:, mask])  # (B, 2)
         b0 = logistic_irls_batch(X, y[mask], np.ones((1, int(mask.sum()))))[0]

@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints, time_to_event
+from dossier.analyses.endpoints import (
+    OPTIONAL_MEASURES,
+    SAFETY_ENDPOINTS,
+    Measure,
+    known_rate,
+    measure_status,
+    subject_endpoints,
+    time_to_event,
+)
 from dossier.analyses.stats import (
     Difference,
     HazardRatio,
@@ -53,12 +61,28 @@ class RandomizedResult(Result):
     tte_paramcd: str | None
     severity_basis: str
     endpoint_labels: dict[str, str]
+    response_population: str = "randomized, efficacy-evaluable"
+    not_collected: list[Measure] = []  # safety measures left out: their source was not collected
 
 
 def _safety_endpoints(se: pd.DataFrame) -> list[str]:
+    """The safety endpoints that were collected (a not-collected one is left out, never shown as 0)."""
     if not se.attrs.get("has_adverse_events"):
         return []
-    return list(SAFETY_ENDPOINTS)
+    measures = measure_status(se)
+    keys = [*SAFETY_ENDPOINTS, *(k for k in OPTIONAL_MEASURES if k in measures)]
+    return [k for k in keys if k not in measures or measures[k].collected]
+
+
+def _responders(g: pd.DataFrame) -> pd.DataFrame:
+    """The efficacy-evaluable subjects with a response record (the population of every response rate)."""
+    eff = g["efficacy"].astype(bool) if "efficacy" in g else True
+    return g[g["has_response"].astype(bool) & eff].dropna(subset=["responder"])
+
+
+def _diff(a: pd.Series, b: pd.Series, arm: float, ref: float):
+    ka, kb = a.dropna(), b.dropna()
+    return difference(int(ka.sum()), len(ka), int(kb.sum()), len(kb), arm, ref)
 
 
 def analyse_randomized(data: StudyData, randomized_dosages: list[float], proposed_dosage: float,
@@ -79,7 +103,7 @@ def analyse_randomized(data: StudyData, randomized_dosages: list[float], propose
     for d in doses:
         g = groups[d]
         resp = None
-        gr = g[g["has_response"].astype(bool)]
+        gr = _responders(g)
         if se["has_response"].any():
             resp = rate(int(gr["responder"].sum()), len(gr))
         km = None
@@ -89,20 +113,22 @@ def analyse_randomized(data: StudyData, randomized_dosages: list[float], propose
                 km = kaplan_meier(t["time"].to_numpy(float), t["event"].astype(bool).to_numpy(),
                                   label=f"{d:g}", group=d)
         arms.append(ArmSummary(dose=d, control=bool(g["control"].any()), n=len(g), response=resp,
-                               safety={k: rate(int(g[k].sum()), len(g)) for k in safety_keys}, pfs=km))
+                               safety={k: known_rate(g[k]) for k in safety_keys}, pfs=km))
     pairs = [(d, reference) for d in doses if d != reference and d > 0]
     controls = [d for d in doses if groups[d]["control"].any() or d == 0]
     for c in controls:
         pairs = [p for p in pairs if p[0] != c]
         pairs += [(d, c) for d in doses if d > 0]
+    labels = dict(SAFETY_ENDPOINTS)
+    labels.update({k: m.label for k, m in measure_status(se).items() if k in OPTIONAL_MEASURES and m.collected})
     comparisons: list[ArmComparison] = []
     for a, b in pairs:
         ga, gb = groups[a], groups[b]
         resp_diff = None
         if se["has_response"].any():
-            ra, rb = ga[ga["has_response"].astype(bool)], gb[gb["has_response"].astype(bool)]
+            ra, rb = _responders(ga), _responders(gb)
             resp_diff = difference(int(ra["responder"].sum()), len(ra), int(rb["responder"].sum()), len(rb), a, b)
-        saf = {k: difference(int(ga[k].sum()), len(ga), int(gb[k].sum()), len(gb), a, b) for k in safety_keys}
+        saf = {k: _diff(ga[k], gb[k], a, b) for k in safety_keys}
         hr = None
         if tte is not None:
             t = tte.reindex(list(ga.index) + list(gb.index)).dropna(subset=["time"])
@@ -111,5 +137,7 @@ def analyse_randomized(data: StudyData, randomized_dosages: list[float], propose
         comparisons.append(ArmComparison(arm=a, reference=b, response=resp_diff, safety=saf, pfs_hr=hr))
     return RandomizedResult(population="randomized", reference=reference, arms=arms, comparisons=comparisons,
                             tte_paramcd=None if tte is None else str(tte["paramcd"].iloc[0]),
-                            severity_basis=se.attrs["severity_basis"], endpoint_labels=dict(SAFETY_ENDPOINTS))
+                            severity_basis=se.attrs["severity_basis"], endpoint_labels=labels,
+                            not_collected=[m for k, m in measure_status(se).items()
+                                           if k in SAFETY_ENDPOINTS and not m.collected])
 

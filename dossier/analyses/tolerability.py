@@ -13,8 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from dossier.analyses.endpoints import SAFETY_ENDPOINTS, aesi_key, subject_endpoints
-from dossier.analyses.stats import KMCurve, Rate, Result, kaplan_meier, rate
+from dossier.analyses.endpoints import (
+    OPTIONAL_MEASURES,
+    SAFETY_ENDPOINTS,
+    Measure,
+    aesi_key,
+    known_rate,
+    measure_status,
+    subject_endpoints,
+)
+from dossier.analyses.stats import KMCurve, Rate, Result, kaplan_meier
 from dossier.ingest.tables import StudyData
 
 #: Harvey et al., JNCI 2023;115:485 -- medians over registration trials of 59 oral oncology NMEs.
@@ -23,8 +31,10 @@ HARVEY_SOURCE = "Harvey et al., JNCI 2023;115:485 (registration trials of 59 ora
 
 
 class EndpointRate(Result):
+    """One endpoint's rate among the subjects with a known value; ``None`` when it was not collected."""
+
     endpoint: str
-    rate: Rate
+    rate: Rate | None
     benchmark: float | None = None
 
 
@@ -54,6 +64,10 @@ class TolerabilityResult(Result):
     arms: list[TolerabilityArm]
     benchmarks: dict[str, float]
     benchmark_source: str
+    measures: dict[str, Measure] = {}  # collected / partial / not collected, with source and reason
+
+    def not_collected(self) -> list[Measure]:
+        return [m for m in self.measures.values() if not m.collected]
 
 
 def _q(x: np.ndarray, q: float) -> float | None:
@@ -61,24 +75,27 @@ def _q(x: np.ndarray, q: float) -> float | None:
     return float(np.quantile(x, q)) if len(x) else None
 
 
-def analyse_tolerability(data: StudyData, low_grade_days: int = 28, aesi_terms: list[str] | tuple[str, ...] = ()
-                         ) -> TolerabilityResult | None:
+def analyse_tolerability(data: StudyData, low_grade_days: int = 28, aesi_terms: list[str] | tuple[str, ...] = (),
+                         oncology: bool = True) -> TolerabilityResult | None:
     """Tolerability per dosage (plus any TEAE of each adverse event of special interest); ``None`` when the
-    study has no adverse-event data."""
+    study has no adverse-event data. The Harvey et al. benchmarks (oral oncology drugs) are carried only for
+    an oncology study (``oncology``)."""
     if data.adverse_events is None:
         return None
     se = subject_endpoints(data, low_grade_days, aesi_terms)
     basis = str(se.attrs["severity_basis"])
+    measures = measure_status(se)
     se = se[se["safety"].astype(bool)] if "safety" in se else se
     arms: list[TolerabilityArm] = []
     for dose, g in se.groupby("dose", sort=True):
         n = len(g)
-        eps = [EndpointRate(endpoint="any_teae", rate=rate(int(g["any_teae"].sum()), n))]
-        for key in SAFETY_ENDPOINTS:
-            eps.append(EndpointRate(endpoint=key, rate=rate(int(g[key].sum()), n),
-                                    benchmark=HARVEY_BENCHMARKS.get(key)))
+        eps = [EndpointRate(endpoint="any_teae", rate=known_rate(g["any_teae"]))]
+        for key in [*SAFETY_ENDPOINTS, *(k for k in OPTIONAL_MEASURES if k in measures and measures[k].collected)]:
+            ok = key not in measures or measures[key].collected
+            eps.append(EndpointRate(endpoint=key, rate=known_rate(g[key]) if ok else None,
+                                    benchmark=HARVEY_BENCHMARKS.get(key) if oncology else None))
         for t in aesi_terms:
-            eps.append(EndpointRate(endpoint=aesi_key(t), rate=rate(int(g[aesi_key(t)].sum()), n)))
+            eps.append(EndpointRate(endpoint=aesi_key(t), rate=known_rate(g[aesi_key(t)])))
         rdi = g["rdi_pct"].to_numpy(float)
         km = None
         if g["mod_time"].notna().any():
@@ -89,6 +106,10 @@ def analyse_tolerability(data: StudyData, low_grade_days: int = 28, aesi_terms: 
                                     duration_median_days=_q(g["duration_days"].to_numpy(float), 0.5),
                                     time_to_modification=km))
     labels = {"any_teae": "any TEAE", **SAFETY_ENDPOINTS, **{aesi_key(t): str(t) for t in aesi_terms}}
+    labels.update({k: measures[k].label for k in OPTIONAL_MEASURES if k in measures and measures[k].collected})
     return TolerabilityResult(severity_basis=basis, low_grade_days=low_grade_days,
-                              endpoint_labels=labels, arms=arms, benchmarks=dict(HARVEY_BENCHMARKS),
-                              benchmark_source=HARVEY_SOURCE)
+                              endpoint_labels=labels, arms=arms,
+                              benchmarks=dict(HARVEY_BENCHMARKS) if oncology else {},
+                              benchmark_source=HARVEY_SOURCE if oncology else "",
+                              measures={k: m for k, m in measures.items()
+                                        if k != "grade3" and (k not in OPTIONAL_MEASURES or m.collected)})

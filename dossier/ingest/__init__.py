@@ -86,6 +86,8 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         tables[TABLE_OF[name]] = table
         count.rows_out = 0 if table is None else int(m.keep.sum())
         tables[f"_mapper_{name}"] = m  # type: ignore[assignment]
+        variables = tables.setdefault("_variables", {})
+        variables.update({f"{TABLE_OF[name]}.{k}": str(v) for k, v in m.cols.items() if v})
     pk_spec = pk_spec_of(spec)
     if pk_spec is not None:
         tables["pk_profiles"] = read_pk_concentrations(pk_spec, base_dir, report, issues, tables.get("subjects"))
@@ -183,7 +185,8 @@ def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
                      adverse_events=tables.get("adverse_events"), pk=tables.get("pk"),
                      concentrations=tables.get("concentrations"), pk_profiles=tables.get("pk_profiles"),
                      response=tables.get("response"),
-                     time_to_event=tables.get("time_to_event"), sources=sources)
+                     time_to_event=tables.get("time_to_event"), sources=sources,
+                     variables=dict(tables.get("_variables") or {}))
 
 
 def check_study(spec: StudySpec, base_dir: Path) -> IngestReport:

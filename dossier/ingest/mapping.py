@@ -61,6 +61,7 @@ DATASET_VARS: dict[str, list[Var]] = {
         Var("country", ("COUNTRY",), False, "country"),
         Var("region", ("REGION1",), False, "region"),
         Var("first_dose_date", ("TRTSDT", "TRTSDTM"), False, "date of first dose"),
+        Var("discontinuation_reason", ("DCDECOD", "DCSREAS"), False, "reason for discontinuation"),
     ],
     "adex": [
         Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
@@ -470,6 +471,7 @@ def map_adsl(m: Mapper, levels: list[float], control_arms: list[str]) -> pd.Data
         "efficacy": m.flag("efficacy"), "dlt_evaluable": m.flag("dlt_evaluable"), "weight_kg": weight,
         "age": age, "sex": m.text("sex"), "race": m.text("race"), "country": m.text("country"),
         "region": m.text("region"), "first_dose_date": m.date("first_dose_date"), "control": is_control,
+        "discontinuation_reason": m.text("discontinuation_reason", upper=True),
     }
     return _finish("subjects", data, m.keep)
 
@@ -544,16 +546,19 @@ def map_adae(m: Mapper) -> pd.DataFrame | None:
             m.report_rows("warning", "grade", miss, "AE has no toxicity grade",
                           "grade missing: the AE counts in all-grade but not in grade >=3 tables")
     else:
-        m.issues.warning("no AETOXGR/ATOXGR column: toxicity grade is missing for every AE"
-                         + (" (severity AESEV is kept)" if m.has("severity") else ""),
+        m.issues.warning(f"no AETOXGR/ATOXGR column: toxicity grade is missing in all {int(m.keep.sum())} AE "
+                         "records; grade >= 3 AEs are not collected (reported as such, never as 0)"
+                         + (" (severity AESEV is kept and reported as severity)" if m.has("severity") else ""),
                          file=m.file, column="AETOXGR",
                          hint="oncology studies need the CTCAE grade; map it with `datasets.adae.columns: {grade: ...}`")
-    for field in ("teae", "serious"):
-        if not m.has(field):
-            v = next(v for v in DATASET_VARS["adae"] if v.field == field)
-            m.issues.warning(f"no {v.candidates[0]} column: {v.what} taken as N for every AE", file=m.file,
-                             column=v.candidates[0])
+    if not m.has("teae"):
+        m.issues.warning("no TRTEMFL column: every AE is taken as treatment-emergent", file=m.file, column="TRTEMFL")
+    if not m.has("serious"):
+        m.issues.warning("no AESER column: serious AEs are not collected (reported as such, never as 0)",
+                         file=m.file, column="AESER", hint="map the serious-event flag with "
+                         "`datasets.adae.columns: {serious: ...}`")
     action = m.text("action", upper=True)
+    _warn_blank_action(m, action)
     term = m.text("term")
     blank = np.flatnonzero(term == "")
     if len(blank):
@@ -569,6 +574,26 @@ def map_adae(m: Mapper) -> pd.DataFrame | None:
         "start_day": start, "end_day": end, "severity": m.text("severity", upper=True),
     }
     return _finish("adverse_events", data, m.keep)
+
+
+def _warn_blank_action(m: Mapper, action: np.ndarray) -> None:
+    """AEACN absent, or blank in some or all records: dose modifications are not collected / partly unknown."""
+    what = "dose reductions, interruptions and discontinuations for AEs"
+    hint = "map the action taken with study treatment with `datasets.adae.columns: {action: ...}`"
+    if not m.has("action"):
+        m.issues.warning(f"no AEACN column: {what} are not collected (reported as such, never as 0)",
+                         file=m.file, column="AEACN", hint=hint)
+        return
+    col = m.cols.get("action") or "AEACN"
+    n = int(m.keep.sum())
+    blank = int(((action == "") & m.keep).sum())
+    if n and blank == n:
+        m.issues.warning(f"{col} is blank in all {n} AE records: {what} are not collected "
+                         "(reported as such, never as 0)", file=m.file, column=col, hint=hint)
+    elif blank:
+        m.issues.warning(f"{col} is blank in {blank} of {n} AE records: {what} are unknown for subjects whose "
+                         "only such records are blank (rates use the subjects with known values)",
+                         file=m.file, column=col, hint=hint)
 
 
 def _check_units(m: Mapper, groups: np.ndarray, unit: np.ndarray, what: str) -> None:

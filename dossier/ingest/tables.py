@@ -30,6 +30,7 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "country": "string", "region": "string",
         "first_dose_date": "datetime64[ns]",  # TRTSDT (NaT when absent)
         "control": "bool",  # subject of a control (placebo) arm declared in the spec; dose is 0
+        "discontinuation_reason": "string",  # ADSL DCDECOD > DCSREAS, upper case ("" when absent)
     },
     # ADEX (BDS, one row per subject after pivoting PARAMCD)
     "exposure": {
@@ -74,3 +75,5 @@ class StudyData:
     response: pd.DataFrame | None = None
     time_to_event: pd.DataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)  # table name -> input file path
+    #: "table.field" -> the ADaM variable it was read from; a field of a read dataset missing here was absent
+    variables: dict[str, str] = field(default_factory=dict)

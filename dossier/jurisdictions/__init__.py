@@ -34,6 +34,15 @@ class JurisdictionProfile(BaseModel):
     assumptions: dict[str, Any]
     sections: list[Section]
     overridden: list[str] = []
+    #: regulatory framing by therapeutic area ("oncology", "general", or any area of the spec): guidance,
+    #: review division, AE grading, benchmarks; ``framing_for(area)`` picks one
+    framing: dict[str, dict[str, Any]] = {}
+    area: str = "general"  # the framing in use
+
+    def framing_for(self, area: str | None = None) -> dict[str, Any]:
+        """The framing of a therapeutic area: its own entry, else the general one."""
+        key = area or self.area
+        return dict(self.framing.get(key) or self.framing.get("general") or {})
 
     @property
     def page_size(self) -> str:
@@ -46,13 +55,20 @@ def _raw_profile(agency: str) -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
-def load_profile(agency: str, overrides: AgencyOverrides | None = None) -> JurisdictionProfile:
-    """The profile of one agency with the spec's overrides of local assumptions applied."""
+def load_profile(agency: str, overrides: AgencyOverrides | None = None, area: str | None = None
+                 ) -> JurisdictionProfile:
+    """The profile of one agency with the spec's overrides of local assumptions applied.  ``area``
+    (the spec's therapeutic area) selects the framing, whose assumptions (e.g. AE grading) come before
+    the spec's overrides."""
     if agency not in AGENCIES:
         raise SpecError(f"unknown agency '{agency}'", where="--agency / agencies",
                         hint=f"choose from {', '.join(AGENCIES)}")
     raw = dict(_raw_profile(agency))
     assumptions = dict(raw["assumptions"])
+    framing = raw.get("framing") or {}
+    if area is not None:
+        raw["area"] = area if area in framing else "general"
+        assumptions.update((framing.get(raw["area"]) or {}).get("assumptions") or {})
     overridden = []
     if overrides is not None:
         for key, value in overrides.model_dump(exclude_none=True).items():

@@ -61,6 +61,7 @@ ENDPOINT_LABELS = {
     "response": "Objective response", "severe": "Grade \u22653 TEAE", "serious": "Serious TEAE",
     "modified": "Dose reduction or interruption", "interrupted": "Dose interruption", "reduced": "Dose reduction",
     "withdrawn": "Discontinuation", "persistent_low_grade": "Persistent low-grade TEAE", "any_teae": "Any TEAE",
+    "withdrawn_study": "Discontinued study (AE; ADSL)",
 }
 
 
@@ -186,8 +187,10 @@ def dose_response_plot(res: MCPModResult) -> str:
 
 
 def tolerability_plot(tol: TolerabilityResult, endpoints: tuple[str, ...] = ("severe", "reduced", "interrupted",
-                                                                             "withdrawn")) -> str:
+                                                                             "withdrawn", "withdrawn_study")) -> str:
     """Rates (exact 95% CI) of key tolerability endpoints per dosage, with the Harvey et al. medians."""
+    # a measure that was not collected has no rate: it is left off the figure, never drawn as 0
+    endpoints = tuple(k for k in endpoints if any((r := a.get(k)) is not None and r.rate is not None for a in tol.arms))
     with rc_context(RC):
         fig, ax = _new(6.4, 3.4)
         arms = tol.arms
@@ -205,7 +208,8 @@ def tolerability_plot(tol: TolerabilityResult, endpoints: tuple[str, ...] = ("se
             ax.bar(xs, ys, width=width * 0.9, color=PALETTE[i % 8], label=f"{a.dose:g}", alpha=0.85)
             ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="black", lw=0.6, capsize=1.5)
         for j, key in enumerate(endpoints):
-            if key in tol.benchmarks:
+            measure = tol.measures.get(key)
+            if key in tol.benchmarks and not (measure is not None and measure.source.startswith("ADSL")):
                 ax.plot([j - 0.45, j + 0.45], [tol.benchmarks[key]] * 2, color="black", ls=":", lw=1.0)
         ax.set_xticks(range(len(endpoints)), [_label(k, tol.severity_basis) for k in endpoints])
         ax.set_ylim(0, 1.02)

@@ -70,7 +70,7 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
     "esc": ("Dose escalation", "DLTs among DLT-evaluable patients per dose with exact CIs; MTD selected by the "
             "spec's design from isotonic estimates (BOIN conventions)."),
     "tol": ("Tolerability", "Subject-level TEAE rates per dosage with exact CIs; relative dose intensity; Kaplan-Meier "
-            "time to first dose modification; persistent low-grade TEAEs; benchmarks of Harvey et al. 2023."),
+            "time to first dose modification; persistent low-grade TEAEs (oncology: benchmarks cited in the section)."),
     "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier PFS and Cox hazard "
             "ratio (statsmodels PHReg); estimation, not hypothesis testing."),
     "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "
@@ -157,6 +157,7 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         "evidence_hash": evidence_hash or evidence.content_hash(),
         "doc_id": f"{evidence.study.id}-{profile.agency.upper()}-DJ",
         "core_sections": [{"id": i, "title": t} for i, t in (core_sections or CORE_SECTIONS)],
+        "framing": profile.framing_for(evidence.study.therapeutic_area),
         "dose_steps": dose_steps(evidence),
         "mcpmod_context": mcpmod_context(evidence),
         "evidence_groups": [],

@@ -36,8 +36,11 @@ def render(section: str, bundle, spec, agency: str = "fda", figures: dict | None
                           '{% include "base/sections/' + section + '.html.j2" %}')
     evidence = SimpleNamespace(analyses=bundle, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
                                randomized_dosages=spec.randomized_dosages)
+    from dossier.jurisdictions import load_profile
+
+    framing = load_profile(agency).framing_for(spec.study.therapeutic_area)
     return tpl.render(evidence=evidence, figures={k: Markup(v) for k, v in (figures or {}).items()},
-                      terms=TERMS[agency], agency=agency)
+                      terms=TERMS[agency], agency=agency, framing=framing)
 
 
 class _Balance(HTMLParser):

@@ -142,6 +142,6 @@ def write_study(folder: Path, n_subjects: int = 60, n_ae: int = 300, seed: int =
 def spec_dict(datasets: dict) -> dict:
     return {
         "study": {"id": "EX-001", "title": "Synthetic", "sponsor": "Test", "compound": "examplinib",
-                  "modality": "small_molecule", "indication": "solid tumours", "line_of_therapy": "2L+"},
+                  "modality": "small_molecule", "therapeutic_area": "oncology", "indication": "solid tumours", "line_of_therapy": "2L+"},
         "doses": {"levels": LEVELS}, "proposed_dosage": 160.0, "datasets": datasets,
     }

@@ -38,7 +38,7 @@ def shared(*parts: str) -> Path:
 
 
 STUDY = {"id": "CDISCPILOT01", "title": "CDISC pilot", "sponsor": "CDISC", "compound": "xanomeline",
-         "modality": "small_molecule", "indication": "Alzheimer's disease", "line_of_therapy": "n/a"}
+         "modality": "small_molecule", "therapeutic_area": "neurology", "indication": "Alzheimer's disease", "line_of_therapy": "n/a"}
 
 
 def pilot_spec(folder_files: dict[str, str], **filters) -> StudySpec:

@@ -208,7 +208,7 @@ def _pk_only_spec(tmp_path: Path, name: str, levels: list[float], pk: dict) -> P
 
     rel = os.path.relpath(NLMIXR / name, tmp_path)
     spec = {"study": {"id": name.split(".")[0], "title": f"{name} as delivered (nlmixr2data)", "sponsor": "public data",
-                      "compound": name.split(".")[0], "modality": "small_molecule", "indication": "pharmacokinetics",
+                      "compound": name.split(".")[0], "modality": "small_molecule", "indication": "pharmacokinetics", "therapeutic_area": "other",
                       "line_of_therapy": "not applicable"},
             "doses": {"unit": "mg", "schedule": "single dose", "levels": levels}, "proposed_dosage": max(levels),
             "datasets": {}, "pk": {"dataset": {"path": rel}, **pk}, "design": {"scenarios": []}, "agencies": ["fda"]}

@@ -1,0 +1,257 @@
+"""Truthful dossiers on a real non-oncology study (issue 13, first half): missing is not zero, sections that
+apply, framing by therapeutic area, named populations. Builds mutated copies of the CDISC pilot (real public
+ADaM: placebo, 54 and 81 mg xanomeline, Alzheimer's disease; AEACN blank in every AE record, no AETOXGR, no
+DLT flag, no PK) into tmp folders (HTML only) and asserts the exact statements that must and must not appear.
+The reference for every count is the raw ADaM file itself (read with pyreadstat)."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import numpy as np
+import pyreadstat
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dossier.cli import app
+from dossier.errors import SpecError
+from dossier.pipeline import build
+from dossier.spec import load_spec
+
+REPO = Path(__file__).resolve().parents[1]
+PILOT_SPEC = REPO / "examples" / "cdisc_pilot" / "study.yaml"
+PILOT_DATA = (REPO / ".." / "shared" / "data" / "cdisc-pilot-adam").resolve()
+
+
+def _need_data() -> None:
+    if not PILOT_DATA.is_dir():
+        pytest.skip(f"real data not available: {PILOT_DATA} is missing")
+
+
+def _text(html: str) -> str:
+    """The visible text of a dossier, one block per paragraph / row, whitespace collapsed."""
+    html = re.sub(r"<style>.*?</style>|<svg.*?</svg>", " ", html, flags=re.S)
+    html = re.sub(r"</t[dh]>", " | ", html)
+    html = re.sub(r"<(p|tr|h[1-6]|li|caption)[^>]*>", "\n", html)
+    return re.sub(r"[ \t]+", " ", unescape(re.sub(r"<[^>]+>", "", html)))
+
+
+def _spec_copy(tmp: Path, **changes) -> Path:
+    """The pilot spec with its dataset paths made absolute and ``changes`` applied (dotted keys)."""
+    spec = yaml.safe_load(PILOT_SPEC.read_text())
+    for ds in spec["datasets"].values():
+        ds["path"] = str((PILOT_SPEC.parent / ds["path"]).resolve())
+    for key, value in changes.items():
+        node = spec
+        *path, last = key.split(".")
+        for p in path:
+            node = node[p]
+        node[last] = value
+    out = tmp / "study.yaml"
+    out.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return out
+
+
+def _build(spec: Path, out: Path) -> tuple[str, dict]:
+    result = build(spec, formats="html", out_dir=out)
+    html = (result.study_dir / "fda" / "dossier.html").read_text(encoding="utf-8")
+    return _text(html), json.loads((result.study_dir / "evidence.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def pilot(tmp_path_factory):
+    """The CDISC pilot as shipped: neurology, placebo-controlled, no escalation, AEACN blank, no CTCAE grade."""
+    _need_data()
+    tmp = tmp_path_factory.mktemp("pilot")
+    return _build(_spec_copy(tmp), tmp / "out")
+
+
+@pytest.fixture(scope="module")
+def pilot_oncology_no_randomized(tmp_path_factory):
+    """Mutated: declared oncology, and no randomized part (no randomized dosages)."""
+    _need_data()
+    tmp = tmp_path_factory.mktemp("pilot_onc")
+    spec = _spec_copy(tmp, **{"study.therapeutic_area": "oncology", "randomized_dosages": []})
+    return _build(spec, tmp / "out")
+
+
+@pytest.fixture(scope="module")
+def pilot_partly_graded(tmp_path_factory):
+    """Mutated ADAE: AETOXGR derived from AESEV (MILD 1, MODERATE 2, SEVERE 3) and AEACN filled for most
+    records, blank for the AEs of every 7th subject: dose reductions are partly unknown."""
+    _need_data()
+    tmp = tmp_path_factory.mktemp("pilot_graded")
+    ae, meta = pyreadstat.read_xport(str(PILOT_DATA / "adae.xpt"))
+    ae["AETOXGR"] = ae["AESEV"].map({"MILD": "1", "MODERATE": "2", "SEVERE": "3"}).fillna("")
+    subjects = sorted(ae["USUBJID"].unique())
+    blank = set(subjects[::7])
+    reduced = set(subjects[1::5]) - blank
+    ae["AEACN"] = np.where(ae["USUBJID"].isin(blank), "",
+                           np.where(ae["USUBJID"].isin(reduced) & (ae["AESEV"] == "MODERATE"), "DOSE REDUCED",
+                                    "DOSE NOT CHANGED"))
+    pyreadstat.write_xport(ae, str(tmp / "adae.xpt"), table_name="ADAE")
+    spec = _spec_copy(tmp, **{"datasets.adae.path": str(tmp / "adae.xpt")})
+    text, ev = _build(spec, tmp / "out")
+    return text, ev, ae
+
+
+# -- missing is not zero ------------------------------------------------------------------------------------
+
+def test_not_collected_measures_are_said_so_never_zero(pilot):
+    text, ev = pilot
+    ms = ev["dose_summary"]["measures"]
+    assert ms["grade3"]["status"] == ms["reduced"]["status"] == ms["interrupted"]["status"] == "not_collected"
+    assert "AEACN is blank in every AE record" in ms["reduced"]["reason"]
+    for row in ev["dose_summary"]["rows"]:
+        assert row["grade3"] is None and row["reduction"] is None and row["interruption"] is None
+    # every dose row of the overview: grade >= 3, reduction and interruption are "not collected"
+    rows = [ln for ln in text.splitlines() if ln.startswith(("Control |", "54 |", "81 |"))]
+    assert len(rows) == 3 and all(ln.count("not collected") >= 1 for ln in rows)
+    assert "Grade ≥3 TEAE (CTCAE): not collected (no CTCAE grade (AETOXGR) was recorded)." in text
+    assert "TEAE leading to dose reduction: not collected (AEACN is blank in every AE record)." in text
+    assert "0/84 (0.0%" not in text and "0/86 (0.0%" not in text  # no rate of zero for a measure not collected
+
+
+def test_severity_is_shown_as_severity_and_discontinuation_from_adsl(pilot):
+    """Severe (AESEV) 5/86, 16/84, 8/84; ADSL DCDECOD = ADVERSE EVENT 8/86, 44/84, 40/84 (counted from the files)."""
+    text, ev = pilot
+    adsl = pyreadstat.read_xport(str(PILOT_DATA / "adsl.xpt"))[0]
+    adae = pyreadstat.read_xport(str(PILOT_DATA / "adae.xpt"))[0]
+    teae = adae[adae["TRTEMFL"] == "Y"]
+    for arm, dose in (("Placebo", 0), ("Xanomeline Low Dose", 54), ("Xanomeline High Dose", 81)):
+        ids = set(adsl.loc[adsl["TRT01A"] == arm, "USUBJID"])
+        n = len(ids)
+        severe = teae.loc[(teae["AESEV"] == "SEVERE") & teae["USUBJID"].isin(ids), "USUBJID"].nunique()
+        disc = int(((adsl["TRT01A"] == arm) & (adsl["DCDECOD"] == "ADVERSE EVENT")).sum())
+        row = next(r for r in ev["dose_summary"]["rows"] if r["dose"] == dose)
+        assert (row["severe_severity"]["events"], row["severe_severity"]["n"]) == (severe, n)
+        assert (row["discontinuation"]["events"], row["discontinuation"]["n"]) == (disc, n)
+        assert f"{disc}/{n} (" in text
+    assert "Severe TEAE (severity, ADAE AESEV)" in text
+    assert "Discontinuation of the study for an AE (ADSL DCDECOD)" in text
+    assert ev["dose_summary"]["measures"]["discontinuation"]["source"] == "ADSL DCDECOD"
+
+
+def test_partly_missing_measure_uses_known_values_as_denominator(pilot_partly_graded):
+    text, ev, ae = pilot_partly_graded
+    ms = ev["dose_summary"]["measures"]
+    assert ms["grade3"]["status"] == "collected" and ms["reduced"]["status"] == "partial"
+    adsl = pyreadstat.read_xport(str(PILOT_DATA / "adsl.xpt"))[0]
+    teae = ae[ae["TRTEMFL"] == "Y"]
+    for arm, dose in (("Placebo", 0), ("Xanomeline Low Dose", 54), ("Xanomeline High Dose", 81)):
+        ids = set(adsl.loc[adsl["TRT01A"] == arm, "USUBJID"])
+        a = teae[teae["USUBJID"].isin(ids)]
+        # unknown: subjects whose TEAEs all have a blank AEACN (none of them flagged)
+        unknown = {u for u, g in a.groupby("USUBJID") if (g["AEACN"] == "").all()}
+        events = a.loc[a["AEACN"] == "DOSE REDUCED", "USUBJID"].nunique()
+        row = next(r for r in ev["dose_summary"]["rows"] if r["dose"] == dose)
+        assert (row["reduction"]["events"], row["reduction"]["n"]) == (events, len(ids) - len(unknown))
+        assert row["reduction"]["n"] < len(ids)
+        assert f"{events}/{len(ids) - len(unknown)} (" in text
+    assert "its rates use the" in text and "patients with a known value" in text
+
+
+# -- sections that apply --------------------------------------------------------------------------------------
+
+def test_sections_without_their_data_say_so_and_nothing_else_refers_to_them(pilot):
+    text, ev = pilot
+    ap = ev["applicability"]
+    assert not ap["escalation"]["applicable"] and not ap["exposure_response"]["applicable"]
+    assert not ap["pmr_risk"]["applicable"] and ap["randomized"]["applicable"]
+    assert ("Not performed for this study. This analysis needs a dose-escalation part with DLT-evaluable patients. "
+            "No patient is flagged DLT-evaluable (ADSL DLTEVLFL)") in text
+    assert "The indication is not oncology; the score is calibrated on oncology approvals" in text
+    for absent in ("dose-escalation part over", "rather than the maximum tolerated dose", "MTD selected",
+                   "Operating characteristics of the escalation design", "exposure-response data summarised",
+                   "Exposure-response relationships are observational"):
+        assert absent not in text, absent
+    assert ("treated 254 patients at 2 dose levels (54, 81 mg QD) and 1 control arm; subjects were randomized "
+            "between placebo, 54 mg and 81 mg QD.") in text
+    assert "No pharmacokinetic exposure data were provided, so no exposure-response analysis was done." in text
+
+
+def test_no_randomized_part(pilot_oncology_no_randomized):
+    text, ev = pilot_oncology_no_randomized
+    assert ev["analyses"]["randomized"] is None and not ev["applicability"]["randomized"]["applicable"]
+    assert "No randomized comparison of dosages was conducted." in text
+    assert "No two arms have randomized subjects" in text
+    for absent in ("randomized between", "randomized comparison, ", "The randomized comparison is estimation-based"):
+        assert absent not in text, absent
+
+
+# -- therapeutic area -----------------------------------------------------------------------------------------
+
+def test_non_oncology_gets_general_framing(pilot):
+    text, _ = pilot
+    for absent in ("Project Optimus", "Division of Oncology", "Oncology Dosing Tool Kit", "oncologic",
+                   "Registration-trial median", "Harvey et al", "NCI CTCAE"):
+        assert absent not in text, absent
+    assert "Following ICH E4 (Dose-Response Information to Support Drug Registration)" in text
+    assert "FDA attendees are requested from the review division" in text
+
+
+def test_oncology_framing_only_for_oncology(pilot_oncology_no_randomized):
+    text, _ = pilot_oncology_no_randomized
+    assert "Consistent with FDA's Project Optimus" in text
+    assert "FDA attendees are requested from the Division of Oncology" in text
+    assert "This summary follows the three questions of FDA's Oncology Dosing Tool Kit." in text
+
+
+def test_spec_without_therapeutic_area_is_a_helpful_error(tmp_path):
+    spec = yaml.safe_load(PILOT_SPEC.read_text())
+    del spec["study"]["therapeutic_area"]
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    with pytest.raises(SpecError, match=r"study\.therapeutic_area: missing: .*oncology.*neurology"):
+        load_spec(tmp_path / "s.yaml")
+
+
+# -- populations and validate -----------------------------------------------------------------------------------
+
+def test_populations_are_defined_with_n_per_dose(pilot):
+    text, ev = pilot
+    pops = {p["name"]: p for p in ev["dose_summary"]["populations"]}
+    assert pops["safety"]["n_by_dose"] == {"0": 86, "54": 84, "81": 84}
+    assert "DLT-evaluable" not in pops  # nobody is flagged: the population is not listed
+    assert "safety | safety population flag (SAFFL = Y); adverse-event rates | 86 | 84 | 84 | 254 |" in text
+
+
+def test_validate_warns_with_column_and_count_and_strict_fails():
+    _need_data()
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", str(PILOT_SPEC), "--json"])
+    assert ok.exit_code == 0
+    warnings = [w["message"] for w in json.loads(ok.stdout)["warnings"]]
+    assert any("AEACN is blank in all 1191 AE records" in w and "not collected" in w for w in warnings)
+    assert any("no AETOXGR/ATOXGR column" in w and "1191" in w for w in warnings)
+    strict = runner.invoke(app, ["validate", str(PILOT_SPEC), "--strict", "--json"])
+    assert strict.exit_code == 2
+
+
+# -- one quantity, one value ------------------------------------------------------------------------------------
+
+def test_design_scenario_takes_the_simulation_study_cell_of_the_same_design_and_scenario():
+    """The spec's BOIN under a scenario the simulation study also runs (same settings, seed tree, trials) is
+    that study cell: one simulation, one value (issue 13: 51.0% vs 50.5% for the same simulation)."""
+    from types import SimpleNamespace
+
+    from dossier.pipeline import study_cell_for
+    from dossier.simstudy.grid import DesignConfig, ScenarioConfig
+
+    spec = load_spec(REPO / "examples" / "examplinib" / "study.yaml")
+    d = spec.design
+    boin = DesignConfig(id="boin", label="BOIN", name="boin", target=d.target, cohort_size=d.cohort_size,
+                        n_cohorts=d.n_cohorts, options=d.design_options())
+    other = DesignConfig(id="crm", label="CRM", name="crm", target=d.target, cohort_size=d.cohort_size,
+                         n_cohorts=d.n_cohorts, options={})
+    tox = list(d.scenarios[0].true_tox)
+    study = SimpleNamespace(n_trials=d.n_trials, designs=[other, boin],
+                            scenarios=[ScenarioConfig(id="s2", name="x", true_tox=[0.5] * len(tox)),
+                                       ScenarioConfig(id="s1", name="y", true_tox=tox)])
+    assert study_cell_for(spec, study, tox, None) == "boin/s1"
+    assert study_cell_for(spec, study, [0.1] * len(tox), None) is None  # scenario not in the study
+    study.n_trials = d.n_trials + 1
+    assert study_cell_for(spec, study, tox, None) is None  # a different number of trials is another quantity
