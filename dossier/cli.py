@@ -165,6 +165,22 @@ def validate(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
 
 
 @app.command()
+def init(data_dir: Annotated[Path, typer.Argument(help="Folder of ADaM / SDTM files (adsl.xpt, adae.xpt, ...).")],
+         out: Annotated[Path, typer.Option("--out", help="The spec to write.")] = Path("study.yaml"),
+         force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False) -> None:
+    """Write a starting study spec from a folder of datasets, with TODO markers where it cannot decide."""
+    from dossier.ingest.init_spec import write_spec
+
+    todos = write_spec(data_dir, out, force=force)
+    out_console.print(f"wrote {out}")
+    if todos:
+        out_console.print(f"{len(todos)} TODO item(s) to fill in (`dossier validate {out}` lists those left):",
+                          markup=False)
+        for t in todos:
+            out_console.print(f"  - {t}", markup=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the study spec (for editors)."""
     from dossier.spec import spec_json_schema

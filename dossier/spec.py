@@ -92,6 +92,21 @@ class Doses(StrictModel):
     control_arms: list[str] = Field(default_factory=list,
                                     description="Arms (ADSL TRT01A) on placebo or control: their subjects have "
                                                 "dose 0, which is otherwise rejected.")
+    arm_variable: str | None = Field(None, description="ADSL text variable holding the arm (default: the first "
+                                                       "of TRT01A, ACTARM, ARM present)")
+    arm_map: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, description="Arm label -> dose level, when the numeric dose exists only as an arm "
+                                          "label; control arms stay in control_arms")
+
+    @model_validator(mode="after")
+    def _arm_map(self) -> Doses:
+        bad = {a: d for a, d in self.arm_map.items() if d not in set(self.levels)}
+        if bad:
+            raise ValueError(f"arm_map doses {bad} are not among doses.levels")
+        both = sorted({a.strip().upper() for a in self.arm_map} & {a.strip().upper() for a in self.control_arms})
+        if both:
+            raise ValueError(f"arms {both} are both in arm_map and control_arms; a control arm has no dose level")
+        return self
 
     @field_validator("levels")
     @classmethod
@@ -110,6 +125,35 @@ class DatasetSpec(StrictModel):
     encoding: str | None = Field(None, description="Character encoding of XPT/CSV, e.g. windows-1252.")
     columns: dict[str, str] = Field(default_factory=dict,
                                     description="Map of standard variable name -> name in this file.")
+    # -- mapping of the data as delivered (dossier.ingest.mapping, dossier.ingest.filters) ------------
+    rename: dict[str, str] = Field(default_factory=dict,
+                                   description="Columns renamed on reading (name in the file -> new name), "
+                                               "before filter, codelists and mapping see them.")
+    filter: str | None = Field(None, description='Records kept, e.g. PARCAT1 == "OVERALL" and AVAL is not '
+                                                 "missing (see dossier.ingest.filters); the others are counted "
+                                                 "in the ingest report.")
+    codelists: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Variable -> {code: meaning}. AEACN meanings: reduction, interruption, withdrawal, increase, "
+                    "none, unknown. ADRS AVALC meanings: responder, non-responder, unknown. Any other variable's "
+                    "codes are replaced by the meaning (a recode); codes not listed are kept.")
+    log_scale: dict[str, Literal["ln", "log10"]] = Field(
+        default_factory=dict, description="Variables holding log-transformed values (e.g. {AVAL: ln}); they are "
+                                          "back-transformed on reading.")
+    key: list[str] | None = Field(None, description="Variables identifying one record (default by dataset, e.g. "
+                                                    "USUBJID + AESEQ for ADAE); conflicting duplicates are errors.")
+
+    @field_validator("filter")
+    @classmethod
+    def _filter_parses(cls, v: str | None) -> str | None:
+        if v is not None:
+            from dossier.ingest.filters import FilterSyntaxError, parse_filter
+
+            try:
+                parse_filter(v, "dataset")
+            except FilterSyntaxError as err:
+                raise ValueError(err.what.replace("filter of DATASET", "filter")) from None
+        return v
 
 
 class Datasets(StrictModel):
@@ -122,6 +166,8 @@ class Datasets(StrictModel):
     adpc: DatasetSpec | None = None
     adrs: DatasetSpec | None = None
     adtte: DatasetSpec | None = None
+    ex: DatasetSpec | None = Field(None, description="SDTM EX (per-record dosing: EXDOSE, EXSTDY/EXENDY) when "
+                                                     "ADEX has no per-record doses")
 
 
 class PKSpec(StrictModel):
@@ -159,6 +205,9 @@ class RecordFilters(StrictModel):
     pfs_paramcd: str = "PFS"
     exposure_paramcd: str = Field("AUCSS", description="ADPP PARAMCD used as the exposure metric")
     responders: list[str] = Field(default_factory=lambda: ["CR", "PR"])
+    dose_paramcd: list[str] = Field(default_factory=lambda: ["DOSE", "DOSEA", "ADOSE"],
+                                    description="ADEX PARAMCDs of per-record actual doses (e.g. DOSE per AVISIT); "
+                                                "NDOSE records of the same visit give the administrations")
     persistent_low_grade_days: int = Field(28, ge=1)
 
 
@@ -388,17 +437,51 @@ class StudySpec(StrictModel):
         return f"{dose:g} {self.doses.unit} {self.doses.schedule}"
 
 
+#: marker left by `dossier init` (dossier.ingest.init_spec) for what it cannot decide from the data
+TODO = "TODO"
+
+
+def todo_markers(data: object, path: str = "") -> list[tuple[str, str]]:
+    """(key path, text) of every value of a spec (parsed YAML) that is a TODO marker."""
+    out: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            key = f"{path}.{k}" if path else str(k)
+            if isinstance(k, str) and k.startswith(TODO):
+                out.append((key, k))
+            out.extend(todo_markers(v, key))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out.extend(todo_markers(v, f"{path}[{i}]"))
+    elif isinstance(data, str) and data.strip().startswith(TODO):
+        out.append((path, data.strip()))
+    return out
+
+
 def parse_spec(data: Any, source: str = "<spec>") -> StudySpec:
     if not isinstance(data, dict):
         raise SpecError("the study spec must be a YAML mapping of keys to values", where=source,
                         hint="start the file with keys such as `study:`, `doses:`, `datasets:`")
+    todos = todo_markers(data)
     try:
-        return StudySpec.model_validate(data)
+        spec = StudySpec.model_validate(data)
     except ValidationError as err:
-        raise format_validation_error(err, source, missing_hints={("study", "therapeutic_area"): (
-            "missing: the therapeutic area selects the regulatory framing; add "
-            f"`therapeutic_area: <one of {', '.join(THERAPEUTIC_AREAS)}>` under `study:` "
-            "(oncology for cancer indications; Alzheimer's disease is neurology)")}) from None
+        if not todos:
+            raise format_validation_error(err, source, missing_hints={("study", "therapeutic_area"): (
+                "missing: the therapeutic area selects the regulatory framing; add "
+                f"`therapeutic_area: <one of {', '.join(THERAPEUTIC_AREAS)}>` under `study:` "
+                "(oncology for cancer indications; Alzheimer's disease is neurology)")}) from None
+        other = format_validation_error(err, source).what.split(":\n    ", 1)[-1].split("\n    ")
+        todo_paths = {p for p, _ in todos}
+        rest = [line for line in other if line.split(":", 1)[0] not in todo_paths]
+    else:
+        if not todos:
+            return spec
+        rest = []
+    listed = [f"{p}: {t}" for p, t in todos] + rest
+    raise SpecError(f"the study spec has {len(todos)} TODO item(s) to fill in"
+                    + (f" and {len(rest)} other problem(s)" if rest else "") + ":\n    " + "\n    ".join(listed),
+                    where=source, hint="replace each TODO (left by `dossier init`) with the value it asks for")
 
 
 def load_spec(path: str | Path) -> StudySpec:

@@ -19,6 +19,7 @@ import numpy as np
 
 from dossier.analyses.benefit_risk import BenefitRiskResult, analyse_benefit_risk
 from dossier.analyses.credibility import CredibilityResult, assess_credibility
+from dossier.analyses.dosing import DosingResult, analyse_dosing
 from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints
 from dossier.analyses.escalation import EscalationResult, analyse_escalation
 from dossier.analyses.exposure_response import (
@@ -84,6 +85,7 @@ class AnalysesBundle(Result):
     benefit_risk: BenefitRiskResult | None = None
     model_credibility: CredibilityResult | None = None
     pk: PKResult | None = None  # NCA of concentration data (dossier.analyses.nca)
+    dosing: DosingResult | None = None  # actual dosing over time (per-record ADEX / EX)
     settings: AnalysisSettings = AnalysisSettings()
 
 
@@ -157,6 +159,7 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
         data = with_nca_exposure(data, b.pk)
     b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms,
                            spec.study.therapeutic_area == "oncology")
+    b.dosing = timed("dosing", analyse_dosing, data)
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)
     b.dose_response = timed("dose_response", _dose_response, data, s, rng, lgd)

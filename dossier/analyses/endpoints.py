@@ -92,6 +92,12 @@ def severity_basis(data: StudyData) -> Literal["grade", "severity", "none"]:
     return "none"
 
 
+def _flag(s: pd.Series) -> pd.Series:
+    """A yes/no/missing AE flag as plain booleans, missing (not known) as False: use only where knownness is
+    tracked separately (``a_known`` below)."""
+    return s.fillna(False).astype(bool)
+
+
 def _teae(data: StudyData) -> pd.DataFrame:
     ae = data.adverse_events
     if ae is None:
@@ -202,8 +208,10 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         # action taken with study treatment (AEACN): blank = unknown for that record
         act_var = variables.get("adverse_events.action", "AEACN")
         action = ae["action"].fillna("").astype(str).str.strip() if "action" in ae else pd.Series("", index=ae.index)
-        flagged = ae["dose_reduced"].astype(bool) | ae["dose_interrupted"].astype(bool) | ae["drug_withdrawn"].astype(bool)
-        a_known = action.ne("") | flagged
+        flagged = _flag(ae["dose_reduced"]) | _flag(ae["dose_interrupted"]) | _flag(ae["drug_withdrawn"])
+        # a record's action is known when AEACN is not blank and its meaning is not "unknown" (ingest leaves the
+        # flags missing then: AEACN UNKNOWN / NOT EVALUABLE, or a code-list meaning of unknown)
+        a_known = (action.ne("") & ae["dose_reduced"].notna()) | flagged
         if not variables:  # typed tables made without ingest: their flags are the data
             a_known = pd.Series(True, index=ae.index)
         act_collected = bool(a_known.any()) or (ae_all is not None and ae_all.empty)
@@ -214,7 +222,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
             ex = data.exposure.assign(usubjid=data.exposure["usubjid"].astype(str)).set_index("usubjid")
         for key, col, excol in (("interrupted", "dose_interrupted", "n_interruptions"),
                                 ("reduced", "dose_reduced", "n_reductions"), ("withdrawn", "drug_withdrawn", None)):
-            v = _any_known(ae[col].astype(bool), a_known, idx) if act_collected else nan.copy()
+            v = _any_known(_flag(ae[col]), a_known, idx) if act_collected else nan.copy()
             source, collected = f"ADAE {act_var}", act_collected
             if excol is not None and ex is not None and ex[excol].notna().any():
                 counts = ex[excol].reindex(idx).astype(float)
@@ -249,7 +257,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         for t in aesi_terms:
             hit = ae.loc[terms_upper == str(t).upper(), "usubjid"]
             out[aesi_key(t)] = out.index.isin(set(hit)).astype(float)
-        mod_rows = ae[ae["dose_reduced"].astype(bool) | ae["dose_interrupted"].astype(bool)]
+        mod_rows = ae[_flag(ae["dose_reduced"]) | _flag(ae["dose_interrupted"])]
         out["first_mod_day"] = mod_rows.groupby("usubjid")["start_day"].min().reindex(idx).astype(float)
         last_day = ae.groupby("usubjid")[["start_day", "end_day"]].max().max(axis=1) if not ae.empty else None
         out["last_ae_day"] = last_day.reindex(idx).astype(float) if last_day is not None else np.nan

@@ -65,6 +65,15 @@ LINES: dict[str, str] = {
     "tolerability": "Tolerability over time",
     "pk": "Dose-exposure (PK)",
 }
+#: the same lines as they read inside a sentence
+LINE_PHRASES: dict[str, str] = {
+    "randomized": "randomized comparison",
+    "dose_response": "dose-response (MCP-Mod)",
+    "er_efficacy": "exposure-response for efficacy",
+    "er_safety": "exposure-response for safety",
+    "tolerability": "tolerability over time",
+    "pk": "dose-exposure (PK)",
+}
 EFFICACY_LINES = ("randomized", "dose_response", "er_efficacy")
 SAFETY_KEYS = ("severe", "modified")
 
@@ -109,7 +118,9 @@ class JustificationResult(Result):
     unit: str
     delta: float
     min_patients: int
-    lines: dict[str, str]
+    lines: dict[str, str]  # the lines that can assess at least one dose (the matrix's columns)
+    phrases: dict[str, str] = {}  # every line as it reads inside a sentence
+    absent_lines: list[str] = []  # lines without data for any dose (left out of the matrix), as phrases
     rows: list[DoseJustification]
     favoured: float | None
     not_excluded_below: list[float]
@@ -418,10 +429,16 @@ def analyse_justification(b: AnalysesBundle, dose_summary: DoseSummary, levels: 
         excluded = any(c.verdict == "against" for c in cells if c.line in EFFICACY_LINES)
         rows.append(DoseJustification(dose=d, n_treated=n.get(d, 0), adequately_studied=n.get(d, 0) >= min_patients,
                                       efficacy_excluded=excluded, cells=cells))
+    # a line that can assess no dose (its data are absent) is left out of the matrix, and only named as absent
+    shown = [k for k in LINES if any(c.line == k and c.verdict != "not_assessable" for r in rows for c in r.cells)]
+    for r in rows:
+        r.cells = [c for c in r.cells if c.line in shown]
     eligible = [r.dose for r in rows if r.adequately_studied and not r.efficacy_excluded]
     favoured = min(eligible) if eligible else None
     limit = favoured if favoured is not None else proposed
     not_excluded = [r.dose for r in rows if r.dose < limit and not r.adequately_studied and not r.efficacy_excluded]
-    return JustificationResult(proposed=proposed, unit=unit, delta=delta, min_patients=min_patients, lines=dict(LINES),
+    return JustificationResult(proposed=proposed, unit=unit, delta=delta, min_patients=min_patients,
+                               lines={k: LINES[k] for k in shown}, phrases={k: LINE_PHRASES[k] for k in LINES},
+                               absent_lines=[LINE_PHRASES[k] for k in LINES if k not in shown],
                                rows=rows, favoured=favoured, not_excluded_below=not_excluded,
                                material=material_results(b))

@@ -26,6 +26,7 @@ from dossier.ingest.mapping import (
     map_adrs,
     map_adsl,
     map_adtte,
+    map_ex,
 )
 from dossier.ingest.pk import pk_spec_of, read_pk_concentrations, subjects_from_pk
 from dossier.ingest.readers import RawDataset, read_dataset
@@ -33,12 +34,12 @@ from dossier.ingest.report import DatasetCount, Exclusion, IngestReport, Issue, 
 from dossier.ingest.tables import TABLE_COLUMNS, StudyData
 
 if TYPE_CHECKING:
-    from dossier.spec import StudySpec
+    from dossier.spec import DatasetSpec, StudySpec
 
 __all__ = ["load_study", "check_study", "IngestReport", "Issue", "DatasetCount", "Exclusion", "StudyData",
            "TABLE_COLUMNS", "read_dataset", "RawDataset"]
 
-DATASET_ORDER = ("adsl", "adex", "adae", "adpp", "adpc", "adrs", "adtte")
+DATASET_ORDER = ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adtte")
 MAX_ERRORS_IN_MESSAGE = 15
 
 
@@ -76,15 +77,29 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         for level, column, row, message, hint in raw.notes:
             issues.add(level, message, file=shown, column=column, row=row, hint=hint)
         try:
-            m, table = _map(name, raw, ds.columns, spec, issues, count)
+            m, table = _map(name, raw, ds, spec, issues, count)
         except Exception as err:  # a defect must not surface as a traceback to the user
             issues.error(f"{name.upper()} could not be mapped ({type(err).__name__}: {err})", file=shown,
                          hint="this is a defect of dossier, not of your data; please report it with the file's "
                               "column names and types")
             tables[TABLE_OF[name]] = None
             continue
+        if name == "ex" and tables.get("dosing") is not None:
+            issues.error("per-record doses come from both ADEX and EX", file=shown,
+                         hint="keep one source of dosing records: drop the EX dataset or the ADEX dose "
+                              "records (filters.dose_paramcd: [])")
         tables[TABLE_OF[name]] = table
+        if name == "ex":
+            tables["_dosing_file"] = shown
         count.rows_out = 0 if table is None else int(m.keep.sum())
+        if m.extra.get("dosing") is not None:
+            tables["_dosing_file"] = shown
+            if tables.get("dosing") is not None:
+                issues.error("per-record doses come from both ADEX and EX", file=shown,
+                             hint="keep one source of dosing records: drop the EX dataset or the ADEX dose "
+                                  "records (filters.dose_paramcd: [])")
+            tables["dosing"] = m.extra["dosing"]
+            count.rows_out += len(m.extra["dosing"])
         tables[f"_mapper_{name}"] = m  # type: ignore[assignment]
         variables = tables.setdefault("_variables", {})
         variables.update({f"{TABLE_OF[name]}.{k}": str(v) for k, v in m.cols.items() if v})
@@ -109,19 +124,27 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         issues.error(f"plausibility checks failed ({type(err).__name__}: {err})",
                      hint="this is a defect of dossier, not of your data; please report it")
     issues.finish()
-    for key in [k for k in tables if k.startswith("_mapper_")]:
+    for key in [k for k in tables if k.startswith("_") and k != "_variables"]:  # the variables travel on
         del tables[key]
     return tables, report, sources
 
 
-def _map(name: str, raw: RawDataset, columns: dict[str, str], spec: StudySpec, issues: IssueCollector,
+def _map(name: str, raw: RawDataset, ds: DatasetSpec, spec: StudySpec, issues: IssueCollector,
          count: DatasetCount) -> tuple[Mapper, pd.DataFrame | None]:
-    m = Mapper(name, raw, dict(columns), issues, count)
+    columns = dict(ds.columns)
+    if name == "adsl" and spec.doses.arm_variable and "arm" not in columns:
+        columns["arm"] = spec.doses.arm_variable
+    optional = frozenset({"dose"}) if name == "adsl" and spec.doses.arm_map else frozenset()
+    m = Mapper(name, raw, columns, issues, count, ds, optional)
     f = spec.filters
+    if not m.filter_ok:
+        return m, None
     if name == "adsl":
-        table = map_adsl(m, list(spec.doses.levels), control_arms(spec))
+        table = map_adsl(m, list(spec.doses.levels), control_arms(spec), dict(spec.doses.arm_map))
+    elif name == "ex":
+        table = map_ex(m, spec.doses.schedule, spec.doses.unit)
     elif name == "adex":
-        table = map_adex(m)
+        table = map_adex(m, list(f.dose_paramcd), spec.doses.schedule, spec.doses.unit)
     elif name == "adae":
         table = map_adae(m)
     elif name == "adpp":
@@ -160,6 +183,7 @@ def _cross_checks(spec: StudySpec, tables: dict, issues: IssueCollector, report:
             t = tables[table_name]
             tables[table_name] = t[~t["usubjid"].astype(str).isin(excluded)].reset_index(drop=True)
             m.count.rows_out = int(m.keep.sum())
+    _dosing_checks(tables, issues)
     # warnings a reviewer would ask about
     pk = tables.get("pk")
     if pk is not None:
@@ -180,13 +204,74 @@ def _cross_checks(spec: StudySpec, tables: dict, issues: IssueCollector, report:
                                hint="check the subject's PK sampling; exposure-response analyses omit the subject")
 
 
+def _dosing_checks(tables: dict, issues: IssueCollector) -> None:
+    """Dosing records: study days from dates where only dates are given, overlapping records with
+    different doses, the dose at each AE's onset, and exposure totals the ADEX overall records lack."""
+    from dossier.ingest.dosing import dose_at, dosing_summary, effective_intervals
+
+    dosing, subjects = tables.get("dosing"), tables.get("subjects")
+    if dosing is None or subjects is None:
+        return
+    dosing = dosing[dosing["usubjid"].astype(str).isin(set(subjects["usubjid"].astype(str)))].reset_index(drop=True)
+    first = dosing["usubjid"].astype(str).map(subjects.set_index(subjects["usubjid"].astype(str))["first_dose_date"])
+    first = first.astype("datetime64[ns]")
+    if first.isna().all() and dosing["start_date"].notna().any():
+        first = dosing.groupby("usubjid")["start_date"].transform("min").astype("datetime64[ns]")
+    for day, date in (("start_day", "start_date"), ("end_day", "end_date")):
+        delta = (dosing[date].dt.normalize() - first.dt.normalize()).dt.days.astype("float64")
+        derived = np.where(delta >= 0, delta + 1, delta)  # ADaM: no day 0
+        dosing[day] = dosing[day].where(dosing[day].notna(), pd.Series(derived, index=dosing.index))
+    from dossier.ingest.dosing import administrations
+
+    missing_n = dosing["n_admin"].isna() & dosing["end_day"].notna()
+    if missing_n.any():
+        dosing.loc[missing_n, "n_admin"] = administrations(
+            dosing.loc[missing_n, "start_day"].to_numpy(float), dosing.loc[missing_n, "end_day"].to_numpy(float),
+            dosing.loc[missing_n, "frequency"].astype(str).to_numpy())
+    eff = effective_intervals(dosing)
+    for _u, g in eff.groupby("usubjid", sort=False):
+        same = g[g.duplicated("start_day", keep=False) & g["start_day"].notna()]
+        for _day, h in same.groupby("start_day"):
+            if h["dose"].nunique() > 1:
+                rows = [int(r) for r in h["row"]]
+                issues.error(f"dosing records at rows {', '.join(map(str, rows))} start on the same day "
+                             f"({_day:g}) with different doses {sorted(h['dose'].unique().tolist())}",
+                             file=str(tables.get("_dosing_file", "dosing")), row=rows[-1],
+                             usubjid=str(_u), kind="overlapping dosing records",
+                             hint="select one treatment's records with a record filter (e.g. PARCAT2 == \"Drug A\")")
+    tables["dosing"] = dosing
+    ae = tables.get("adverse_events")
+    if ae is not None and len(ae):
+        ae["dose_at_onset"] = dose_at(dosing, ae["usubjid"].astype(str).to_numpy(), ae["start_day"].to_numpy(float))
+    summary = dosing_summary(dosing, subjects.set_index(subjects["usubjid"].astype(str))["planned_dose"])
+    derived = summary.set_index(summary["usubjid"].astype(str))
+    derived = pd.DataFrame({"duration_days": derived["days_on_treatment"], "rdi_pct": derived["rdi_pct"],
+                            "n_reductions": derived["n_reductions"], "n_interruptions": derived["n_interruptions"]})
+    ex = tables.get("exposure")
+    if ex is None:
+        ex = pd.DataFrame({"usubjid": pd.array(derived.index.to_numpy(dtype=object), dtype="string")})
+        for c in derived.columns:
+            ex[c] = derived[c].to_numpy(float)
+    else:
+        keyed = ex.set_index(ex["usubjid"].astype(str))
+        for c in derived.columns:
+            keyed[c] = keyed[c].where(keyed[c].notna(), derived[c].reindex(keyed.index))
+        extra = derived.index.difference(keyed.index)
+        if len(extra):
+            add = derived.loc[extra].reset_index(names="usubjid")
+            keyed = pd.concat([keyed.reset_index(drop=True), add], ignore_index=True)
+        ex = keyed.reset_index(drop=True)
+        ex["usubjid"] = ex["usubjid"].astype("string")
+    tables["exposure"] = ex[list(TABLE_COLUMNS["exposure"])].astype(TABLE_COLUMNS["exposure"])
+
+
 def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
     return StudyData(subjects=tables["subjects"], exposure=tables.get("exposure"),
                      adverse_events=tables.get("adverse_events"), pk=tables.get("pk"),
                      concentrations=tables.get("concentrations"), pk_profiles=tables.get("pk_profiles"),
                      response=tables.get("response"),
                      time_to_event=tables.get("time_to_event"), sources=sources,
-                     variables=dict(tables.get("_variables") or {}))
+                     variables=dict(tables.get("_variables") or {}), dosing=tables.get("dosing"))
 
 
 def check_study(spec: StudySpec, base_dir: Path) -> IngestReport:

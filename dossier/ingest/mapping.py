@@ -19,12 +19,16 @@ Variables looked for (first one present wins):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from dossier.ingest.readers import RawDataset
 from dossier.ingest.report import DatasetCount, Exclusion, IssueCollector
+
+if TYPE_CHECKING:
+    from dossier.spec import DatasetSpec
 
 MISSING_TEXT = {"", ".", "NA", "N/A", "NAN", "NULL", "NONE"}
 FLAG_TRUE = {"Y", "YES", "TRUE", "1", "1.0"}
@@ -67,6 +71,24 @@ DATASET_VARS: dict[str, list[Var]] = {
         Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
         Var("paramcd", ("PARAMCD",), True, "parameter code"),
         Var("value", ("AVAL",), True, "analysis value"),
+        Var("unit", ("AVALU",), False, "unit of the value"),
+        Var("start_day", ("ASTDY",), False, "start relative day of the record"),
+        Var("end_day", ("AENDY",), False, "end relative day of the record"),
+        Var("start_date", ("ASTDTM", "ASTDT"), False, "start date of the record"),
+        Var("end_date", ("AENDTM", "AENDT"), False, "end date of the record"),
+        Var("visit", ("AVISIT",), False, "analysis visit"),
+        Var("frequency", ("EXDOSFRQ", "DOSFRQ"), False, "dosing frequency"),
+    ],
+    "ex": [
+        Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
+        Var("dose", ("EXDOSE",), True, "dose per administration"),
+        Var("unit", ("EXDOSU",), False, "dose unit"),
+        Var("start_day", ("EXSTDY",), False, "start study day"),
+        Var("end_day", ("EXENDY",), False, "end study day"),
+        Var("start_date", ("EXSTDTC",), False, "start date"),
+        Var("end_date", ("EXENDTC",), False, "end date"),
+        Var("frequency", ("EXDOSFRQ",), False, "dosing frequency"),
+        Var("visit", ("VISIT",), False, "visit"),
     ],
     "adae": [
         Var("usubjid", ("USUBJID",), True, "unique subject identifier"),
@@ -108,7 +130,7 @@ DATASET_VARS: dict[str, list[Var]] = {
     ],
 }
 
-TABLE_OF = {"adsl": "subjects", "adex": "exposure", "adae": "adverse_events", "adpp": "pk",
+TABLE_OF = {"adsl": "subjects", "adex": "exposure", "ex": "dosing", "adae": "adverse_events", "adpp": "pk",
             "adpc": "concentrations", "adrs": "response", "adtte": "time_to_event"}
 EXPOSURE_PARAMS = {"DURD": "duration_days", "RDI": "rdi_pct", "NDOSRED": "n_reductions",
                    "NDOSINT": "n_interruptions"}
@@ -118,18 +140,167 @@ class Mapper:
     """Maps one raw dataset: resolves its variables and types its values, reporting problems."""
 
     def __init__(self, name: str, raw: RawDataset, overrides: dict[str, str], issues: IssueCollector,
-                 count: DatasetCount):
+                 count: DatasetCount, ds: DatasetSpec | None = None, optional: frozenset[str] = frozenset()):
         self.name, self.raw, self.issues, self.count = name, raw, issues, count
+        self.optional = optional  # fields not required here (e.g. the dose when doses.arm_map gives it)
         self.file = raw.path
         self.df = raw.frame
         self.n = len(self.df)
         self.rows = np.arange(1, self.n + 1)
+        self.keep = np.ones(self.n, dtype=bool)
+        self.codelists: dict[str, dict[str, str]] = {}
+        self.filter_ok = True
+        self.extra: dict[str, pd.DataFrame | None] = {}
+        if ds is not None:
+            self._as_delivered(ds)
         self.cols = self._resolve(overrides)
         self._factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.usubjid: np.ndarray | None = None
         if self.cols.get("usubjid"):
             self.usubjid = self.text("usubjid")
-        self.keep = np.ones(self.n, dtype=bool)
+        if ds is not None:
+            self._recode()
+        self._duplicates(ds.key if ds is not None else None)
+
+    # -- the data as delivered: renames, log scale, record filter, code lists, duplicates ----------
+    def _as_delivered(self, ds: DatasetSpec) -> None:
+        where = f"datasets.{self.name}"
+        if ds.rename:
+            present = {str(c) for c in self.df.columns}
+            for old, new in ds.rename.items():
+                if old not in present:
+                    self.issues.error(f"column '{old}' to rename is not in the file", file=self.file, column=old,
+                                      hint=f"fix {where}.rename; columns in the file: {self._list_columns()}")
+                elif new in present and new != old and new not in ds.rename:
+                    self.issues.error(f"renaming '{old}' to '{new}' would hide the file's own column '{new}'",
+                                      file=self.file, column=old,
+                                      hint=f"rename '{new}' too, or choose another name in {where}.rename")
+            self.df = self.df.rename(columns={o: n for o, n in ds.rename.items() if o in present})
+        for col, scale in ds.log_scale.items():
+            name = self._find(col)
+            if name is None:
+                self.issues.error(f"column '{col}' (log_scale) is not in the file", file=self.file, column=col,
+                                  hint=f"fix {where}.log_scale; columns in the file: {self._list_columns()}")
+                continue
+            vals = pd.to_numeric(self.df[name], errors="coerce").astype("float64")
+            with np.errstate(over="ignore"):
+                back = np.exp(vals) if scale == "ln" else np.power(10.0, vals)
+            self.df = self.df.assign(**{name: back})
+        if ds.filter:
+            from dossier.ingest.filters import FilterSyntaxError, RecordFilter
+
+            try:
+                mask = RecordFilter(ds.filter, self.name).evaluate(self.df)
+            except FilterSyntaxError as err:
+                self.issues.error(err.what, file=self.file, hint=err.hint)
+                self.filter_ok = False
+                return
+            self.exclude(~mask, f"not selected by the filter: {ds.filter}")
+        self.codelists = {k: {str(c).strip().upper(): str(v).strip() for c, v in cl.items()}
+                          for k, cl in ds.codelists.items()}
+        for col in self.codelists:
+            if self._find(col) is None:
+                self.issues.error(f"column '{col}' (codelists) is not in the file", file=self.file, column=col,
+                                  hint=f"fix {where}.codelists; columns in the file: {self._list_columns()}")
+
+    def _find(self, col: str) -> str | None:
+        names = [str(c) for c in self.df.columns]
+        if col in names:
+            return col
+        upper = {n.upper(): n for n in names}
+        return upper.get(col.upper())
+
+    def codelist(self, field: str) -> dict[str, str] | None:
+        """The spec's code list of the column carrying ``field`` (codes upper case), if any."""
+        col = self.cols.get(field)
+        if col is None:
+            return None
+        for k, cl in self.codelists.items():
+            if k.upper() == str(col).upper():
+                return cl
+        return None
+
+    def _recode(self) -> None:
+        """Code lists of variables without a special meaning replace each listed code by its meaning."""
+        semantic = {("adae", "action"), ("adrs", "bor")}
+        special = {str(self.cols.get(f)).upper() for d, f in semantic if d == self.name and self.cols.get(f)}
+        for k, cl in self.codelists.items():
+            name = self._find(k)
+            if name is None or name.upper() in special:
+                continue
+            s = self.df[name]
+            txt = pd.Series(_text_array(s), index=s.index)
+            mapped = txt.str.upper().map(cl)
+            self.df = self.df.assign(**{name: mapped.where(mapped.notna(), s.astype(object))})
+            self._factors.pop(name, None)
+
+    def _duplicates(self, key: list[str] | None) -> None:
+        """Exact duplicate records are dropped (warning); records sharing the key but differing otherwise
+        are errors naming both rows."""
+        if self.n < 2:
+            return
+        kept = np.flatnonzero(self.keep)
+        frame = self.df.iloc[kept].reset_index(drop=True)
+        if frame.columns.duplicated().any():
+            return  # the reader reports duplicated column names
+        hashed = pd.util.hash_pandas_object(frame.astype(object).where(frame.notna(), None), index=False)
+        exact = hashed.duplicated(keep="first").to_numpy()
+        if exact.any():
+            # confirm the hash matches by comparing the rows themselves
+            first_of = pd.Series(np.arange(len(frame))).groupby(hashed.to_numpy()).transform("first").to_numpy()
+            cand = np.flatnonzero(exact)
+            same = np.ones(len(cand), dtype=bool)
+            for c in range(frame.shape[1]):
+                col = frame.iloc[:, c]
+                same &= _equal_or_both_missing(col.iloc[cand].to_numpy(), col.iloc[first_of[cand]].to_numpy())
+            rows = cand[same]
+            idx = kept[rows]
+            if len(idx):
+                mask = np.zeros(self.n, dtype=bool)
+                mask[idx] = True
+                self.exclude(mask, "exact duplicate of an earlier record (dropped)")
+                firsts = kept[first_of[rows]]
+                for i, j in list(zip(idx, firsts, strict=True))[:10]:
+                    self.issues.add("warning", f"record is an exact duplicate of row {j + 1}; dropped",
+                                    file=self.file, row=int(i + 1), usubjid=self._subj(np.array([i]))[0],
+                                    kind="exact duplicate", hint="remove the repeated record; it is counted once")
+                if len(idx) > 10:
+                    self.issues.bump("warning", self.file, None, "exact duplicate", len(idx) - 10)
+        cols = key if key is not None else _default_key(self.name, [str(c) for c in self.df.columns])
+        if not cols:
+            return
+        names = [self._find(c) for c in cols]
+        if any(n is None for n in names):
+            if key is not None:
+                miss = [c for c, n in zip(cols, names, strict=True) if n is None]
+                self.issues.error(f"key variable(s) {miss} not in the file", file=self.file, column=miss[0],
+                                  hint=f"fix datasets.{self.name}.key; columns in the file: {self._list_columns()}")
+            return
+        kept = np.flatnonzero(self.keep)
+        keys = pd.DataFrame({n: _text_array(self.df[n].iloc[kept]) for n in names})
+        dup = keys.duplicated(keep=False).to_numpy()
+        if not dup.any():
+            return
+        first = keys[dup].groupby(list(keys.columns), sort=False).ngroup()
+        seen: dict[int, int] = {}
+        n_listed = 0
+        for pos, g in zip(np.flatnonzero(dup), first.to_numpy(), strict=True):
+            if g not in seen:
+                seen[g] = pos
+                continue
+            a, b = kept[seen[g]], kept[pos]
+            differ = [str(c) for c in self.df.columns
+                      if not _same_value(self.df[c].iloc[a], self.df[c].iloc[b])][:5]
+            what = ", ".join(f"{n}={keys.iloc[pos][n]!r}" for n in names)
+            n_listed += 1
+            title = "duplicate subject in ADSL" if self.name == "adsl" else "conflicting duplicate"
+            self.issues.add("error", f"{title}: rows {a + 1} and {b + 1} of {self.file} have the same "
+                                     f"{' + '.join(names)} ({what}) but differ in {', '.join(differ) or '?'}",
+                            file=self.file, column=names[0], row=int(b + 1),
+                            usubjid=self._subj(np.array([b]))[0] if self.usubjid is not None else None,
+                            kind="conflicting duplicate",
+                            hint="keep one record per key (a record filter in the spec can select it), or set "
+                                 f"datasets.{self.name}.key if these records are distinct")
 
     # -- columns ---------------------------------------------------------------------------
     def _resolve(self, overrides: dict[str, str]) -> dict[str, str | None]:
@@ -172,7 +343,7 @@ class Mapper:
                 if cand.upper() in present:
                     name = present[cand.upper()]
                     break
-            if name is None and v.required:
+            if name is None and v.required and v.field not in self.optional:
                 self.issues.error(f"required column missing: {' or '.join(by_field[v.field])} ({v.what})",
                                   file=self.file, column=by_field[v.field][0],
                                   hint=f"add the variable, or map your column in the spec: "
@@ -190,7 +361,8 @@ class Mapper:
 
     def ok(self) -> bool:
         """All required columns were found."""
-        return all(self.cols.get(v.field) for v in DATASET_VARS[self.name] if v.required)
+        return all(self.cols.get(v.field) for v in DATASET_VARS[self.name]
+                   if v.required and v.field not in self.optional)
 
     def _subj(self, idx: np.ndarray) -> list[str | None]:
         if self.usubjid is None:
@@ -356,6 +528,58 @@ class Mapper:
         return True
 
 
+#: variables identifying one record, by dataset (groups: the first present of each; all must be found)
+DEFAULT_KEYS: dict[str, list[tuple[str, ...]]] = {
+    "adsl": [("USUBJID",)],
+    "adae": [("USUBJID",), ("AESEQ",)],
+    "adex": [("USUBJID",), ("PARAMCD",), ("PARCAT1",), ("PARCAT2",), ("AVISIT", "AVISITN"),
+             ("ASTDTM", "ASTDT", "ASTDY"), ("EXSEQ",)],
+    "adrs": [("USUBJID",), ("PARAMCD",), ("AVISIT", "AVISITN"), ("ADT", "ADY")],
+    "adtte": [("USUBJID",), ("PARAMCD",)],
+    "adpp": [("USUBJID",), ("PARAMCD",), ("PPCAT", "PARCAT1"), ("AVISIT", "AVISITN"), ("PPSPEC",)],
+    "ex": [("USUBJID",), ("EXSEQ",)],
+}
+#: groups without which there is no key check (the others are added when present)
+KEY_REQUIRED = {"adsl": 1, "adae": 2, "adex": 2, "adrs": 2, "adtte": 2, "adpp": 2, "ex": 2}
+
+
+def _default_key(name: str, columns: list[str]) -> list[str]:
+    upper = {c.upper(): c for c in columns}
+    groups = DEFAULT_KEYS.get(name, [])
+    out: list[str] = []
+    for i, group in enumerate(groups):
+        hit = next((upper[g] for g in group if g in upper), None)
+        if hit is None and i < KEY_REQUIRED.get(name, 0):
+            return []
+        if hit is not None:
+            out.append(hit)
+    return out
+
+
+def _text_array(s: pd.Series) -> np.ndarray:
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    texts = [_as_text(u) for u in np.asarray(uniques, dtype=object)] + [""]
+    return np.array(texts, dtype=object)[np.where(codes < 0, len(texts) - 1, codes)]
+
+
+def _same_value(a: object, b: object) -> bool:
+    if pd.isna(a) and pd.isna(b):  # type: ignore[arg-type]
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _equal_or_both_missing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    na, nb = pd.isna(a), pd.isna(b)
+    try:
+        eq = np.asarray(a == b, dtype=bool)
+    except (TypeError, ValueError):
+        eq = np.array([_same_value(x, y) for x, y in zip(a, b, strict=True)], dtype=bool)
+    return (eq & ~na & ~nb) | (na & nb)
+
+
 def _as_text(v: object) -> str:
     if v is None or v is pd.NA or v is pd.NaT:
         return ""
@@ -390,7 +614,7 @@ def _finish(table: str, data: dict[str, object], keep: np.ndarray) -> pd.DataFra
         v = v[keep]
         if dtype == "string":
             frame[name] = _string_array(v.astype(object))
-        elif dtype == "Int64":
+        elif dtype in ("Int64", "boolean"):
             frame[name] = pd.array(v, dtype=dtype)
         else:
             frame[name] = v.astype(dtype)
@@ -398,15 +622,11 @@ def _finish(table: str, data: dict[str, object], keep: np.ndarray) -> pd.DataFra
 
 
 # -- ADSL ----------------------------------------------------------------------------------------
-def map_adsl(m: Mapper, levels: list[float], control_arms: list[str]) -> pd.DataFrame | None:
+def map_adsl(m: Mapper, levels: list[float], control_arms: list[str],
+             arm_map: dict[str, float] | None = None) -> pd.DataFrame | None:
     if not m.check_not_empty() or not m.ok():
         return None
     m.check_usubjid()
-    u = pd.Series(m.usubjid)
-    dup = np.flatnonzero(u.duplicated(keep="first").to_numpy() & u.ne("").to_numpy())
-    if len(dup):
-        m.report_rows("error", "usubjid", dup, "duplicate subject in ADSL (USUBJID appears more than once)",
-                      "ADSL holds one record per subject; remove the duplicate record")
     arm = m.text("arm")
     safety = m.flag("safety", default=True)
     for field, default in (("safety", "all subjects are taken as the safety population"),
@@ -418,10 +638,13 @@ def map_adsl(m: Mapper, levels: list[float], control_arms: list[str]) -> pd.Data
             m.issues.warning(f"no {'/'.join(cands)} column: {default}", file=m.file, column=cands[0],
                              hint=f"add the flag or map it with `datasets.adsl.columns: {{{field}: ...}}`")
     dose_hint = "DOSE01A (or TRT01AN) must hold the subject's actual dose in the spec's dose unit"
-    dose = m.number("dose", hint=dose_hint).to_numpy().copy()
-    planned = m.number("planned_dose").to_numpy().copy()
     control_set = {a.strip().upper() for a in control_arms}
     is_control = m.matches("arm", lambda u: u.upper() in control_set)
+    if arm_map:
+        dose, planned = _doses_from_arms(m, arm_map, is_control, safety)
+    else:
+        dose = m.number("dose", hint=dose_hint).to_numpy().copy()
+        planned = m.number("planned_dose").to_numpy().copy()
     # subjects never treated (no dose and not in the safety population) are excluded, not errors
     m.exclude(np.isnan(dose) & ~safety & ~is_control, "not treated: no actual dose and not in the safety population")
     keep = m.keep
@@ -476,6 +699,34 @@ def map_adsl(m: Mapper, levels: list[float], control_arms: list[str]) -> pd.Data
     return _finish("subjects", data, m.keep)
 
 
+def _doses_from_arms(m: Mapper, arm_map: dict[str, float], is_control: np.ndarray,
+                     safety: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dose of each subject from its arm label (doses.arm_map; labels compared stripped, case-insensitive).
+
+    A numeric dose column, when present, must agree with the map (a warning names the rows that do not)."""
+    by_label = {a.strip().upper(): float(d) for a, d in arm_map.items()}
+    arm = m.text("arm", upper=True)
+    dose = np.array([by_label.get(a, np.nan) for a in arm], dtype=float)
+    unmapped = np.flatnonzero(np.isnan(dose) & ~is_control & m.keep & (arm != ""))
+    m.exclude(np.isnan(dose) & ~is_control & ~safety, "not treated: arm not in doses.arm_map and not in the safety "
+                                                      "population")
+    unmapped = unmapped[m.keep[unmapped]]
+    if len(unmapped):
+        known = sorted(arm_map)
+        m.report_rows("error", "arm", unmapped, "arm is not in doses.arm_map nor in doses.control_arms",
+                      f"add the arm to doses.arm_map (arm label: dose level) or to doses.control_arms; "
+                      f"mapped arms: {known}", values=m.text("arm"))
+    if m.has("dose"):
+        given = m.number("dose").to_numpy()
+        off = np.flatnonzero(m.keep & ~is_control & ~np.isnan(given) & ~np.isnan(dose)
+                             & ~np.isclose(given, dose, rtol=1e-9, atol=1e-9))
+        if len(off):
+            m.report_rows("warning", "dose", off, "numeric dose differs from the dose of the arm in doses.arm_map "
+                                                  "(the arm map is used)", "check doses.arm_map", values=given)
+    planned = dose.copy()
+    return dose, planned
+
+
 def _snap(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Each value replaced by the dose level it equals (within rounding), NaN when none."""
     out = np.full(values.shape, np.nan)
@@ -507,12 +758,75 @@ def _duplicates(m: Mapper, keys: list[pd.Series | np.ndarray], what: str, hint: 
             m.report_rows("error", "usubjid", idx, what, hint)
 
 
-def map_adex(m: Mapper) -> pd.DataFrame | None:
+def _dosing_records(m: Mapper, sel: np.ndarray, dose: np.ndarray, schedule: str, unit: str,
+                    n_admin: np.ndarray | None = None) -> pd.DataFrame:
+    """The ``dosing`` table rows of the records ``sel``: days, dose, administrations, frequency."""
+    from dossier.ingest.dosing import administrations
+
+    start, end = m.number("start_day").to_numpy(), m.number("end_day").to_numpy()
+    freq = m.text("frequency", upper=True, default=schedule.upper())
+    freq = np.where(freq == "", schedule.upper(), freq)
+    if m.has("unit"):
+        units = m.text("unit")
+        off = np.flatnonzero(sel & (units != "") & (np.char.lower(units.astype(str)) != unit.lower()))
+        if len(off):
+            m.report_rows("error", "unit", off, f"dose unit differs from the spec's unit {unit!r}",
+                          "convert the doses to the spec's unit (doses.unit)", values=units)
+    admin = administrations(start, end, freq)
+    if n_admin is not None:
+        admin = np.where(np.isnan(n_admin), admin, n_admin)
+    data = {"usubjid": m.usubjid, "start_day": start, "end_day": end,
+            "start_date": m.date("start_date"), "end_date": m.date("end_date"), "dose": dose,
+            "n_admin": admin, "frequency": freq, "visit": m.text("visit"), "row": m.rows.astype(float),
+            "source": np.full(m.n, m.name.upper(), dtype=object)}
+    return _finish("dosing", data, sel)
+
+
+def map_ex(m: Mapper, schedule: str = "QD", unit: str = "mg") -> pd.DataFrame | None:
+    """SDTM EX: one dosing record per row (EXDOSE per administration, EXSTDY..EXENDY)."""
     if not m.check_not_empty() or not m.ok():
         return None
     m.check_usubjid()
-    paramcd = _select_param(m, set(EXPOSURE_PARAMS), f"one of {sorted(EXPOSURE_PARAMS)}")
+    dose = m.number("dose", hint="EXDOSE holds the dose per administration").to_numpy()
+    neg = np.flatnonzero(m.keep & (dose < 0))
+    if len(neg):
+        m.report_rows("error", "dose", neg, "dose is negative", "fix EXDOSE", values=dose)
+    m.exclude(np.isnan(dose), "EXDOSE missing")
+    return _dosing_records(m, m.keep.copy(), dose, schedule, unit)
+
+
+def map_adex(m: Mapper, dose_params: list[str] | None = None, schedule: str = "QD",
+             unit: str = "mg") -> pd.DataFrame | None:
+    """ADEX: the overall parameters (DURD, RDI, NDOSRED, NDOSINT) pivoted to one row per subject; records
+    of the per-record dose parameters (``filters.dose_paramcd``, e.g. DOSE per AVISIT) go to
+    ``m.extra["dosing"]``, with the number of administrations from an NDOSE record of the same visit."""
+    if not m.check_not_empty() or not m.ok():
+        return None
+    m.check_usubjid()
     value = m.number("value").to_numpy()
+    dose_codes = {c.upper() for c in (dose_params or [])}
+    paramcd = m.text("paramcd", upper=True)
+    per_record = np.isin(paramcd, list(dose_codes)) & m.keep
+    count = (paramcd == "NDOSE") & m.keep
+    if per_record.any():
+        n_admin = np.full(m.n, np.nan)
+        if count.any():
+            parts = zip(m.usubjid.astype(str).tolist(), m.text("visit").tolist(),
+                        _text_array(pd.Series(m.number("start_day").to_numpy())).tolist(),
+                        _text_array(m.date("start_date")).tolist(), strict=True)
+            visit_key = pd.Series(["\x1f".join(p) for p in parts], dtype=object)
+            counts = pd.Series(value[count], index=visit_key[count].to_numpy())
+            counts = counts[~counts.index.duplicated()]
+            n_admin = visit_key.map(counts).to_numpy(dtype=float)
+        neg = np.flatnonzero(per_record & (value < 0))
+        if len(neg):
+            m.report_rows("error", "value", neg, "dose is negative", "fix AVAL", values=value)
+        m.extra["dosing"] = _dosing_records(m, per_record & ~np.isnan(value), value, schedule, unit, n_admin)
+        m.exclude(per_record, "per-record dose (to the dosing table)")
+        m.exclude(count, "number of administrations per record (to the dosing table)")
+        m.exclude(np.isin(paramcd, ["TDOSE", "TNDOSE", "TDURD"]),
+                  "overall total (derived again from the dosing records)")
+    paramcd = _select_param(m, set(EXPOSURE_PARAMS), f"one of {sorted(EXPOSURE_PARAMS)}")
     _duplicates(m, [m.usubjid, paramcd], "more than one ADEX record for this subject and PARAMCD",
                 "keep one overall record per subject and PARAMCD (e.g. filter PARCAT1 = OVERALL)")
     neg = np.flatnonzero(m.keep & (value < 0))
@@ -558,6 +872,7 @@ def map_adae(m: Mapper) -> pd.DataFrame | None:
                          file=m.file, column="AESER", hint="map the serious-event flag with "
                          "`datasets.adae.columns: {serious: ...}`")
     action = m.text("action", upper=True)
+    reduced, interrupted, withdrawn = _actions(m)
     _warn_blank_action(m, action)
     term = m.text("term")
     blank = np.flatnonzero(term == "")
@@ -568,10 +883,9 @@ def map_adae(m: Mapper) -> pd.DataFrame | None:
         "usubjid": m.usubjid, "term": term, "soc": m.text("soc"),
         "grade": pd.array(np.where(np.isnan(grade), np.nan, grade), dtype="Float64").astype("Int64"),
         "serious": m.flag("serious"), "teae": m.flag("teae"), "dlt": m.flag("dlt"), "action": action,
-        "dose_reduced": m.matches("action", lambda u: "REDUCED" in u.upper()),
-        "dose_interrupted": m.matches("action", lambda u: "INTERRUPTED" in u.upper()),
-        "drug_withdrawn": m.matches("action", lambda u: "WITHDRAWN" in u.upper()),
+        "dose_reduced": reduced, "dose_interrupted": interrupted, "drug_withdrawn": withdrawn,
         "start_day": start, "end_day": end, "severity": m.text("severity", upper=True),
+        "dose_at_onset": np.full(m.n, np.nan),
     }
     return _finish("adverse_events", data, m.keep)
 
@@ -594,6 +908,63 @@ def _warn_blank_action(m: Mapper, action: np.ndarray) -> None:
         m.issues.warning(f"{col} is blank in {blank} of {n} AE records: {what} are unknown for subjects whose "
                          "only such records are blank (rates use the subjects with known values)",
                          file=m.file, column=col, hint=hint)
+
+
+ACTION_MEANINGS = ("reduction", "interruption", "withdrawal", "increase", "none", "unknown")
+#: AEACN terms (CDISC C66767) whose answer is "not known": the modification flags are missing
+ACTION_UNKNOWN = {"", "UNKNOWN", "NOT EVALUABLE", "U", "UNK"}
+
+
+def default_action_meaning(code: str) -> str:
+    """Meaning of an AEACN code without a spec code list (CDISC controlled terms, C66767)."""
+    u = code.strip().upper()
+    if u in ACTION_UNKNOWN:
+        return "unknown"
+    if "REDUCED" in u:
+        return "reduction"
+    if "INTERRUPTED" in u:
+        return "interruption"
+    if "WITHDRAWN" in u:
+        return "withdrawal"
+    if "INCREASED" in u:
+        return "increase"
+    return "none"
+
+
+def _actions(m: Mapper) -> tuple[pd.array, pd.array, pd.array]:
+    """Reduction / interruption / withdrawal per AE (nullable booleans): missing where the action is not
+    known (AEACN blank, UNKNOWN, NOT EVALUABLE, or no AEACN column: "not collected", never "no")."""
+    n = m.n
+    if not m.has("action"):
+        na = pd.array([pd.NA] * n, dtype="boolean")
+        return na, na.copy(), na.copy()
+    codelist = m.codelist("action")
+    if codelist is not None:
+        bad = sorted({v for v in codelist.values() if v.lower() not in ACTION_MEANINGS})
+        if bad:
+            m.issues.error(f"code list of {m.cols['action']} has meanings {bad}", file=m.file,
+                           column=m.cols["action"], hint=f"AEACN meanings are {', '.join(ACTION_MEANINGS)}")
+        unlisted = np.flatnonzero(m.keep & m.matches("action", lambda u: u.upper() not in codelist
+                                                     and u.upper() not in ACTION_UNKNOWN))
+        if len(unlisted):
+            m.report_rows("warning", "action", unlisted, "AEACN value is not in the spec's code list (taken as "
+                          "unknown)", f"add it to datasets.adae.codelists.{m.cols['action']}",
+                          values=m.text("action"))
+
+        def meaning(u: str) -> str:
+            return codelist.get(u.upper(), "unknown").lower()
+    else:
+        meaning = default_action_meaning
+    codes, uniq = m._factor("action")
+    mean = np.array([meaning(u) for u in uniq], dtype=object)[codes]
+    unknown = mean == "unknown"
+
+    def flag(word: str):
+        arr = pd.array(mean == word, dtype="boolean")
+        arr[unknown] = pd.NA
+        return arr
+
+    return flag("reduction"), flag("interruption"), flag("withdrawal")
 
 
 def _check_units(m: Mapper, groups: np.ndarray, unit: np.ndarray, what: str) -> None:
@@ -659,13 +1030,23 @@ def map_adrs(m: Mapper, response_paramcd: str, responders: list[str]) -> pd.Data
     bor = m.text("bor", upper=True)
     _duplicates(m, [m.usubjid], f"more than one {code} record for this subject",
                 "ADRS must hold one best-overall-response record per subject for this PARAMCD")
-    known = KNOWN_RESPONSES | {r.upper() for r in responders}
+    known = KNOWN_RESPONSES | {r.upper() for r in responders} | set(m.codelist("bor") or {})
     odd = np.flatnonzero(m.keep & ~m.matches("bor", lambda u: u.upper() in known))
     if len(odd):
         m.report_rows("warning", "bor", odd, "unexpected response value (not CR, PR, SD, PD, NE)",
                       "check AVALC; it counts as a non-responder", values=bor)
     wanted = {r.upper() for r in responders}
     responder = m.matches("bor", lambda u: u.upper() in wanted)
+    codelist = m.codelist("bor")
+    if codelist is not None:
+        means = {"responder", "non-responder", "unknown"}
+        bad = sorted({v for v in codelist.values() if v.lower() not in means})
+        if bad:
+            m.issues.error(f"code list of {m.cols['bor']} has meanings {bad}", file=m.file, column=m.cols["bor"],
+                           hint="response meanings are responder, non-responder, unknown")
+        responder = m.matches("bor", lambda u: codelist.get(u.upper(), "").lower() == "responder")
+        unknown = m.matches("bor", lambda u: codelist.get(u.upper(), "unknown").lower() == "unknown")
+        m.exclude(unknown, "response not evaluable per the spec's code list")
     data = {"usubjid": m.usubjid, "bor": bor, "responder": responder}
     return _finish("response", data, m.keep)
 

@@ -345,5 +345,5 @@ def subjects_from_pk(table: pd.DataFrame, levels: list[float], dose_unit: str, i
             "dose": snapped, "planned_dose": snapped, "part": empty, "randomized": no, "safety": ~no,
             "efficacy": no, "dlt_evaluable": no, "weight_kg": nan, "age": nan, "sex": empty, "race": empty,
             "country": empty, "region": empty, "first_dose_date": np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
-            "control": no}
+            "control": no, "discontinuation_reason": empty}
     return _finish("subjects", data, np.ones(n, dtype=bool))

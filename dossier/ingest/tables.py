@@ -37,14 +37,26 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "usubjid": "string", "duration_days": "float64", "rdi_pct": "float64",
         "n_reductions": "float64", "n_interruptions": "float64",
     },
+    # ADEX dose records (filters.dose_paramcd) or SDTM EX: one row per dosing record
+    "dosing": {
+        "usubjid": "string", "start_day": "float64", "end_day": "float64",  # study days (day 1 = first dose)
+        "start_date": "datetime64[ns]", "end_date": "datetime64[ns]",
+        "dose": "float64",  # per administration, in the spec's unit (0 = not given / placebo)
+        "n_admin": "float64",  # administrations in the record (NaN when not known)
+        "frequency": "string", "visit": "string",
+        "row": "float64",  # data row in the source file
+        "source": "string",  # ADEX or EX
+    },
     # ADAE
     "adverse_events": {
         "usubjid": "string", "term": "string", "soc": "string", "grade": "Int64",
         "serious": "bool", "teae": "bool", "dlt": "bool",
         "action": "string",  # AEACN as given (upper case)
-        "dose_reduced": "bool", "dose_interrupted": "bool", "drug_withdrawn": "bool",
+        # AEACN meanings (codelists or CDISC terms): missing (NA) where the action is not known or not collected
+        "dose_reduced": "boolean", "dose_interrupted": "boolean", "drug_withdrawn": "boolean",
         "start_day": "float64", "end_day": "float64",
         "severity": "string",  # ASEV/AESEV (MILD/MODERATE/SEVERE) as given, "" when absent
+        "dose_at_onset": "float64",  # dose in effect on start_day (dosing records); NaN when unknown
     },
     # ADPP (long: one row per subject and parameter)
     "pk": {"usubjid": "string", "paramcd": "string", "value": "float64", "unit": "string"},
@@ -77,3 +89,18 @@ class StudyData:
     sources: dict[str, str] = field(default_factory=dict)  # table name -> input file path
     #: "table.field" -> the ADaM variable it was read from; a field of a read dataset missing here was absent
     variables: dict[str, str] = field(default_factory=dict)
+    dosing: pd.DataFrame | None = None  # per-record dosing (ADEX dose records or SDTM EX)
+
+    def dose_at(self, usubjid, day):
+        """Dose in effect for subject(s) on study day(s) (day 1 = first dose); NaN where no dosing record
+        covers the day. PK sample times in hours: ``dose_at(u, dosing.day_of_hours(h))``."""
+        from dossier.ingest.dosing import dose_at
+
+        return dose_at(self.dosing, usubjid, day)
+
+    def dosing_summary(self) -> pd.DataFrame:
+        """Per subject: start, last and modal dose, dose changes, cumulative dose, RDI (ingest.dosing)."""
+        from dossier.ingest.dosing import dosing_summary
+
+        planned = self.subjects.set_index(self.subjects["usubjid"].astype(str))["planned_dose"]
+        return dosing_summary(self.dosing, planned)

@@ -188,9 +188,18 @@ def test_text_in_numeric_column(target, data, text, fmt):
 @SETTINGS
 @given(i=st.integers(0, len(GOOD["adsl"]) - 1), fmt=formats)
 def test_duplicated_subject(i, fmt):
+    """An exact duplicate record is dropped (the tables equal the clean study's); a duplicate subject whose
+    record differs is an error at the second row."""
     tables = copy_tables()
     sl = tables["adsl"]
     tables["adsl"] = pd.concat([sl, sl.iloc[[i]]], ignore_index=True)
+    outcome = run(tables, fmt)
+    assert not isinstance(outcome, DossierError), outcome.format()
+    good = good_result(fmt)
+    pd.testing.assert_frame_equal(outcome.subjects, good.subjects)
+    changed = sl.iloc[[i]].copy()
+    changed["AGE"] = changed["AGE"] + 1
+    tables["adsl"] = pd.concat([sl, changed], ignore_index=True)
     assert_located(run(tables, fmt), f"adsl.{EXT[fmt]}", column="USUBJID", row=len(sl) + 1,
                    usubjid=sl["USUBJID"].iloc[i])
 
