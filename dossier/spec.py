@@ -168,6 +168,8 @@ class Datasets(StrictModel):
     adtte: DatasetSpec | None = None
     ex: DatasetSpec | None = Field(None, description="SDTM EX (per-record dosing: EXDOSE, EXSTDY/EXENDY) when "
                                                      "ADEX has no per-record doses")
+    adqs: DatasetSpec | None = Field(None, description="Patient-reported outcomes (BDS): PRO-CTCAE and/or EORTC "
+                                                       "QLQ-C30 items, one record per item and assessment")
 
 
 class PKSpec(StrictModel):
@@ -394,6 +396,10 @@ class AnalysisOptions(StrictModel):
     n_bootstrap_predictions: int = Field(1000, ge=100, le=100_000)
     mcpmod_delta_probability: float = Field(0.10, gt=0, lt=1, description="clinically relevant effect (binary)")
     cui_weights: dict[str, float] = Field(default_factory=lambda: {"response": 0.5, "severe": 0.3, "modified": 0.2})
+    # patient-reported outcomes (dossier/analyses/pro.py)
+    pro_deterioration_points: float = Field(10.0, gt=0, le=100, description="QLQ-C30 change (points, 0-100 "
+                                            "scale) counted as a clinically meaningful deterioration")
+    pro_ctcae_high_score: int = Field(3, ge=1, le=4, description="PRO-CTCAE item score counted as high")
 
 
 class StudySpec(StrictModel):

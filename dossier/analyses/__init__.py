@@ -31,6 +31,7 @@ from dossier.analyses.exposure_response import (
 from dossier.analyses.mcpmod import MCPModResult, analyse_mcpmod
 from dossier.analyses.nca import NCASettings, PKResult, analyse_pk
 from dossier.analyses.predictions import PredictionsResult, analyse_predictions
+from dossier.analyses.pro import PatientReportedResult, ProSettings, analyse_patient_reported
 from dossier.analyses.randomized import RandomizedResult, analyse_randomized
 from dossier.analyses.stats import Result
 from dossier.analyses.tolerability import TolerabilityResult, analyse_tolerability
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AnalysesBundle", "AnalysisSettings", "BenefitRiskResult", "CredibilityResult", "DoseResponseResult",
-    "EscalationResult", "ExposureResponseResult", "MCPModResult", "PredictionsResult", "RandomizedResult",
-    "TolerabilityResult", "run_analyses",
+    "EscalationResult", "ExposureResponseResult", "MCPModResult", "PatientReportedResult", "PredictionsResult",
+    "RandomizedResult", "TolerabilityResult", "run_analyses",
 ]
 
 
@@ -62,6 +63,8 @@ class AnalysisSettings(Result):
     cui_min_patients: int = 10
     mcpmod_min_events: int = 5
     aesi_terms: list[str] = []  # adverse events of special interest (preferred terms): tolerability and E-R
+    pro_deterioration_points: float = 10.0  # QLQ-C30 clinically meaningful deterioration (Osoba et al. 1998)
+    pro_ctcae_high_score: int = 3  # PRO-CTCAE item score counted as high
 
 
 class DoseResponseResult(Result):
@@ -86,6 +89,7 @@ class AnalysesBundle(Result):
     model_credibility: CredibilityResult | None = None
     pk: PKResult | None = None  # NCA of concentration data (dossier.analyses.nca)
     dosing: DosingResult | None = None  # actual dosing over time (per-record ADEX / EX)
+    patient_reported: PatientReportedResult | None = None  # PRO-CTCAE and QLQ-C30; None: not collected
     settings: AnalysisSettings = AnalysisSettings()
 
 
@@ -160,6 +164,9 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
     b.tolerability = timed("tolerability", analyse_tolerability, data, lgd, s.aesi_terms,
                            spec.study.therapeutic_area == "oncology")
     b.dosing = timed("dosing", analyse_dosing, data)
+    b.patient_reported = timed("patient_reported", analyse_patient_reported, data,
+                               ProSettings(high_score=s.pro_ctcae_high_score,
+                                           deterioration_points=s.pro_deterioration_points))
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)
     b.dose_response = timed("dose_response", _dose_response, data, s, rng, lgd)

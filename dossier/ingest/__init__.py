@@ -29,6 +29,7 @@ from dossier.ingest.mapping import (
     map_ex,
 )
 from dossier.ingest.pk import pk_spec_of, read_pk_concentrations, subjects_from_pk
+from dossier.ingest.pro import map_adqs
 from dossier.ingest.readers import RawDataset, read_dataset
 from dossier.ingest.report import DatasetCount, Exclusion, IngestReport, Issue, IssueCollector
 from dossier.ingest.tables import TABLE_COLUMNS, StudyData
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["load_study", "check_study", "IngestReport", "Issue", "DatasetCount", "Exclusion", "StudyData",
            "TABLE_COLUMNS", "read_dataset", "RawDataset"]
 
-DATASET_ORDER = ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adtte")
+DATASET_ORDER = ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adtte", "adqs")
 MAX_ERRORS_IN_MESSAGE = 15
 
 
@@ -153,6 +154,8 @@ def _map(name: str, raw: RawDataset, ds: DatasetSpec, spec: StudySpec, issues: I
         table = map_adpc(m)
     elif name == "adrs":
         table = map_adrs(m, f.response_paramcd, list(f.responders))
+    elif name == "adqs":
+        table = map_adqs(m)
     else:
         table = map_adtte(m, f.pfs_paramcd)
     return m, table
@@ -271,7 +274,7 @@ def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
                      concentrations=tables.get("concentrations"), pk_profiles=tables.get("pk_profiles"),
                      response=tables.get("response"),
                      time_to_event=tables.get("time_to_event"), sources=sources,
-                     variables=dict(tables.get("_variables") or {}), dosing=tables.get("dosing"))
+                     variables=dict(tables.get("_variables") or {}), dosing=tables.get("dosing"), pro=tables.get("pro"))
 
 
 def check_study(spec: StudySpec, base_dir: Path) -> IngestReport:

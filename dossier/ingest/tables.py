@@ -71,6 +71,11 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
     # ADTTE (records of filters.pfs_paramcd)
     "time_to_event": {"usubjid": "string", "paramcd": "string", "time": "float64", "event": "bool",
                       "unit": "string"},
+    # ADQS (BDS, PRO items; dossier/ingest/pro.py): one row per subject, item and assessment
+    "pro": {"usubjid": "string", "instrument": "string",  # "PRO-CTCAE" or "QLQ-C30"
+            "item": "string",  # PRO-CTCAE "16A", QLQ-C30 "1".."30"
+            "paramcd": "string", "visit": "string", "visitn": "float64", "day": "float64", "value": "float64",
+            "baseline": "bool", "post_baseline": "bool"},
 }
 
 
@@ -86,6 +91,7 @@ class StudyData:
     pk_profiles: pd.DataFrame | None = None
     response: pd.DataFrame | None = None
     time_to_event: pd.DataFrame | None = None
+    pro: pd.DataFrame | None = None  # patient-reported outcomes (ADQS); None: not collected
     sources: dict[str, str] = field(default_factory=dict)  # table name -> input file path
     #: "table.field" -> the ADaM variable it was read from; a field of a read dataset missing here was absent
     variables: dict[str, str] = field(default_factory=dict)

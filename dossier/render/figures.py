@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from dossier.analyses.mcpmod import MCPModResult
     from dossier.analyses.nca import PKResult
     from dossier.analyses.predictions import PredictionsResult
+    from dossier.analyses.pro import QlqC30Result
     from dossier.analyses.stats import KMCurve
     from dossier.analyses.tolerability import TolerabilityResult
 
@@ -321,6 +322,38 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
         return _svg(fig)
 
 
+def qlq_change_plot(q: QlqC30Result, codes: tuple[str, ...] = ("QL2", "PF2", "FA", "DI"), min_n: int = 5) -> str:
+    """QLQ-C30 mean change from baseline (t-based 95% CI) by visit and dosage, with the deterioration
+    threshold (dotted, in the worsening direction); dosages with at least ``min_n`` patients at a visit."""
+    with rc_context(RC):
+        fig, axes = _new(6.4, 4.6, nrows=2, ncols=2, sharex=True)
+        for ax, code in zip(np.ravel(axes), codes, strict=False):
+            sc = q.get(code)
+            if sc is None:
+                continue
+            for i, a in enumerate(sc.arms):
+                vs = [v for v in a.visits if v.n >= min_n and v.mean_change is not None]
+                if not vs:
+                    continue
+                t = np.array([v.time for v in vs], dtype=float)
+                y = np.array([v.mean_change for v in vs], dtype=float)
+                lo = np.array([v.ci_lower if v.ci_lower is not None else v.mean_change for v in vs], dtype=float)
+                hi = np.array([v.ci_upper if v.ci_upper is not None else v.mean_change for v in vs], dtype=float)
+                ax.errorbar(t + (i - len(sc.arms) / 2) * 0.12, y, yerr=[y - lo, hi - y], color=PALETTE[i % 8],
+                            lw=1.0, capsize=1.5, marker="o", ms=2.5, label="Placebo" if a.control else f"{a.dose:g}")
+            worse = q.deterioration_points if sc.kind == "symptom" else -q.deterioration_points
+            ax.axhline(0, color="black", lw=0.5)
+            ax.axhline(worse, color="black", lw=0.8, ls=":")
+            ax.set_title(sc.label, fontsize=8)
+            ax.set_ylabel("Change from baseline")
+        handles, labels = np.ravel(axes)[0].get_legend_handles_labels()
+        fig.legend(handles, labels, title="Dose", fontsize=6.5, title_fontsize=6.5, loc="upper center",
+                   ncol=max(len(labels), 1), bbox_to_anchor=(0.5, 0.0), frameon=False)
+        for ax in np.ravel(axes)[-2:]:
+            ax.set_xlabel("Visit (AVISITN)" if q.time_axis == "AVISITN" else "Study day")
+        return _svg(fig)
+
+
 def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
     """Every figure the bundle supports: name -> SVG markup."""
     out: dict[str, str] = {}
@@ -356,4 +389,6 @@ def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
     if pk is not None:
         for ptype in pk.profile_types():
             out[f"pk_conc_{ptype.replace(' ', '_')}"] = concentration_time_plot(pk, ptype)
+    if bundle.patient_reported is not None and bundle.patient_reported.qlq_c30 is not None:
+        out["qlq_c30_change"] = qlq_change_plot(bundle.patient_reported.qlq_c30)
     return out

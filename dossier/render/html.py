@@ -42,6 +42,7 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("design", "Dose-escalation design and operating characteristics"),
     ("design_study", "Simulation study: comparison of designs"),
     ("tolerability", "Tolerability over time"),
+    ("patient_reported", "Patient-reported tolerability and quality of life"),
     ("randomized", "Randomized comparison of dosages"),
     ("dose_response", "Dose-response (MCP-Mod)"),
     ("pk", "Pharmacokinetics"),
@@ -71,6 +72,10 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
             "spec's design from isotonic estimates (BOIN conventions)."),
     "tol": ("Tolerability", "Subject-level TEAE rates per dosage with exact CIs; relative dose intensity; Kaplan-Meier "
             "time to first dose modification; persistent low-grade TEAEs (oncology: benchmarks cited in the section)."),
+    "pro": ("Patient-reported outcomes", "PRO-CTCAE: maximum post-baseline and baseline-adjusted item scores, "
+            "incremental AUC above baseline (ProAE conventions) and composite grades (Basch et al. 2021); EORTC "
+            "QLQ-C30 scored per its scoring manual (Fayers et al. 2001), summary score (Giesinger et al. 2016), "
+            "change from baseline with t-based CIs and deterioration by the spec's threshold; exact CIs for rates."),
     "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier PFS and Cox hazard "
             "ratio (statsmodels PHReg); estimation, not hypothesis testing."),
     "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "
