@@ -23,7 +23,7 @@ from dossier.analyses.ethnic_sensitivity import EthnicSensitivityResult
 from dossier.analyses.justification import JustificationResult
 from dossier.analyses.pmr_risk import PmrRiskResult
 from dossier.designs import DecisionTable, ObdOperatingCharacteristics, OperatingCharacteristics
-from dossier.findings import Finding
+from dossier.finding import Finding
 from dossier.simstudy.results import SimulationStudyResult
 from dossier.spec import Doses, StudyInfo
 
@@ -162,3 +162,9 @@ def compute_applicability(ev: CoreEvidence) -> dict[str, Applicability]:
                                      needs=[table["needs"][n]["what"] for n in needs],
                                      missing=[table["needs"][n]["missing"] for n in unmet])
     return out
+
+
+def dose_steps(evidence: CoreEvidence, max_steps: int = 2) -> list[float]:
+    """Dose-reduction steps: up to ``max_steps`` studied dose levels below the proposed dosage."""
+    lower = [d for d in evidence.doses.levels if d < evidence.proposed_dosage]
+    return list(reversed(lower))[:max_steps]

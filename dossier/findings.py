@@ -64,41 +64,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
-from pydantic import BaseModel, Field
 
-from dossier.errors import BuildError, DossierError, SpecError
+from dossier.errors import BuildError, SpecError
+from dossier.finding import Finding, FindingsError  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from dossier.evidence import CoreEvidence
     from dossier.spec import StudySpec
-
-
-class Finding(BaseModel):
-    """One statement the evidence does not bear out."""
-
-    kind: str  # number | direction | fact | dose_steps | dosage
-    where: str  # spec key path, e.g. questions[0].position
-    what: str
-    evidence: list[str] = Field(default_factory=list)  # evidence ids checked against
-    hint: str = ""
-
-    def format(self) -> str:
-        ev = f" [{', '.join(self.evidence)}]" if self.evidence else ""
-        return f"{self.where}: {self.what}{ev}" + (f"\n    hint: {self.hint}" if self.hint else "")
-
-
-class FindingsError(DossierError):
-    """``--strict``: the build has findings (exit status 1, like ``dossier check``; user errors are 2)."""
-
-    exit_code = 1
-
-    def __init__(self, findings: list[Finding], where: str):
-        self.findings = findings
-        lines = "\n    ".join(f.format().replace("\n", "\n    ") for f in findings)
-        super().__init__(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} (--strict): nothing was "
-                         f"written, the previous outputs are untouched\n    {lines}", where=where,
-                         hint="correct the spec's text (or cite values with {ev:KEY}); `dossier check SPEC` "
-                              "lists the findings")
 
 
 # -- the catalogue of citable values ---------------------------------------------------------------
@@ -608,7 +580,7 @@ _ARROW = r"\s*(?:→|->|to)\s*"
 def check_facts(text: str, where: str, ev: CoreEvidence, values: dict[str, Value],
                 spans: list[tuple[int, int]] | None = None) -> list[Finding]:
     """Facts stated in the text (``spans`` receives the character spans of the facts checked)."""
-    from dossier.render.html import dose_steps
+    from dossier.evidence import dose_steps
 
     out: list[Finding] = []
     plain = _REF.sub(lambda m: " " * len(m.group(0)), text)
@@ -677,7 +649,7 @@ def check_facts(text: str, where: str, ev: CoreEvidence, values: dict[str, Value
 
 def check_annex(ev: CoreEvidence) -> list[Finding]:
     """The labeling annex's dose-reduction steps can be given with the stated tablet strengths."""
-    from dossier.render.html import dose_steps
+    from dossier.evidence import dose_steps
 
     strengths = tablet_strengths(ev.study.dosage_form, ev.doses.unit)
     if not strengths:

@@ -125,12 +125,12 @@ class DatasetSpec(StrictModel):
     encoding: str | None = Field(None, description="Character encoding of XPT/CSV, e.g. windows-1252.")
     columns: dict[str, str] = Field(default_factory=dict,
                                     description="Map of standard variable name -> name in this file.")
-    # -- mapping of the data as delivered (dossier.ingest.mapping, dossier.ingest.filters) ------------
+    # -- mapping of the data as delivered (dossier.ingest.mapping, dossier.filters) ------------
     rename: dict[str, str] = Field(default_factory=dict,
                                    description="Columns renamed on reading (name in the file -> new name), "
                                                "before filter, codelists and mapping see them.")
     filter: str | None = Field(None, description='Records kept, e.g. PARCAT1 == "OVERALL" and AVAL is not '
-                                                 "missing (see dossier.ingest.filters); the others are counted "
+                                                 "missing (see dossier.filters); the others are counted "
                                                  "in the ingest report.")
     codelists: dict[str, dict[str, str]] = Field(
         default_factory=dict,
@@ -147,7 +147,7 @@ class DatasetSpec(StrictModel):
     @classmethod
     def _filter_parses(cls, v: str | None) -> str | None:
         if v is not None:
-            from dossier.ingest.filters import FilterSyntaxError, parse_filter
+            from dossier.filters import FilterSyntaxError, parse_filter
 
             try:
                 parse_filter(v, "dataset")
@@ -194,7 +194,7 @@ class PKSpec(StrictModel):
     @field_validator("nca")
     @classmethod
     def _nca_settings(cls, v: dict[str, Any]) -> dict[str, Any]:
-        from dossier.analyses.nca import NCASettings  # one definition of the NCA options
+        from dossier.nca_settings import NCASettings  # one definition of the NCA options
 
         NCASettings(**v)
         return v

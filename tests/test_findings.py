@@ -8,6 +8,7 @@ direction gives one, and `--strict` fails without touching the previous outputs.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -214,9 +215,9 @@ def test_predictions_flag_extrapolation_and_follow_observed_exposure():
 
 # -- CLI ---------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(reason="KNOWN FAILURE after integration (stop 12): exit status 2 instead of 1 once the owned-output checks (safety) met build --strict (truth-b); investigate which error is raised.", strict=False)
 def test_check_and_strict_build(tmp_path, capsys):
     from dossier.cli import main
+    from dossier.render.write import MARKER, marker_text
 
     def wrong(raw):
         raw["questions"][1]["position"] += " Response at 240 mg was 61.3%."
@@ -225,11 +226,15 @@ def test_check_and_strict_build(tmp_path, capsys):
     out = tmp_path / "out"
     previous = out / "examplinib-EXM-101"
     previous.mkdir(parents=True)
+    # a previous build's folder: its marker and a manifest listing its files (dossier/render/write.py)
+    (previous / MARKER).write_text(marker_text("examplinib-EXM-101"), encoding="utf-8")
+    (previous / "manifest.json").write_text(json.dumps({"study": "examplinib-EXM-101",
+                                                        "outputs": [{"path": "evidence.json"}]}), encoding="utf-8")
     (previous / "evidence.json").write_text("previous", encoding="utf-8")
     rc = main(["build", str(spec), "--strict", "--format", "html", "--agency", "fda", "--out", str(out), "-q"])
     err = capsys.readouterr().err
     assert rc == 1 and "1 finding" in err and "61.3%" in err and "Traceback" not in err
     assert (previous / "evidence.json").read_text(encoding="utf-8") == "previous"
-    assert sorted(p.name for p in previous.iterdir()) == ["evidence.json"]
+    assert sorted(p.name for p in previous.iterdir()) == sorted([MARKER, "evidence.json", "manifest.json"])
     assert main(["check", str(spec), "--out", str(out), "--json"]) == 1
     assert '"kind": "number"' in capsys.readouterr().out

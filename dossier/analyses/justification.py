@@ -134,7 +134,7 @@ class JustificationResult(Result):
         return next((r for r in self.rows if r.dose == dose), None)
 
     def findings(self) -> list:
-        from dossier.findings import Finding
+        from dossier.finding import Finding
 
         out = []
         u = self.unit

@@ -40,7 +40,6 @@ is vectorized over profiles (padded arrays, reverse cumulative sums for all cand
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -49,9 +48,14 @@ from pydantic import Field
 from dossier.analyses.dose_proportionality import DoseProportionalityResult, analyse_dose_proportionality
 from dossier.analyses.stats import Result
 from dossier.errors import DossierError
-
-AUCMethod = Literal["lin-up/log-down", "linear"]
-BLQAction = Literal["keep", "drop"] | float
+from dossier.nca_settings import (  # noqa: F401  (the NCA options, re-exported)
+    AUCMethod,
+    BLQAction,
+    BLQRule,
+    LambdaZOverride,
+    NCASettings,
+    PointExclusion,
+)
 
 #: PARAMCD -> (description, unit kind); unit kinds are resolved by :func:`_unit`.
 PARAMETERS: dict[str, tuple[str, str]] = {
@@ -84,50 +88,6 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     "VZFSS": ("Apparent volume at steady state Vz/F", "volume"),
     "AUCINT": ("Partial AUC", "auc"),
 }
-
-
-class LambdaZOverride(Result):
-    """A manual terminal-phase selection: listed ``times`` or the window [``start``, ``end``]."""
-
-    usubjid: str
-    profile: str | None = None  # None: every profile of the subject
-    times: list[float] | None = None
-    start: float | None = None
-    end: float | None = None
-
-
-class PointExclusion(Result):
-    """A sample excluded from the analysis by the analyst, with the reason."""
-
-    usubjid: str
-    profile: str | None = None
-    time: float
-    reason: str = "excluded by the analyst"
-
-
-class BLQRule(Result):
-    """PKNCA ``conc.blq``: what to do with BLQ values before, between and after measurable ones."""
-
-    first: BLQAction = "keep"
-    middle: BLQAction = "drop"
-    last: BLQAction = "drop"
-
-
-class NCASettings(Result):
-    """Every setting of the NCA (the defaults are PKNCA's, except ``blq.last``: see :class:`BLQRule`)."""
-
-    auc_method: AUCMethod = "lin-up/log-down"
-    blq: BLQRule = BLQRule()
-    lloq: float | None = None  # used where the data carry no LLOQ
-    adj_r2_tolerance: float = 1e-4
-    min_lambda_z_points: int = 3
-    allow_tmax_in_lambda_z: bool = False
-    lambda_z_overrides: list[LambdaZOverride] = []
-    exclusions: list[PointExclusion] = []
-    partial_aucs: list[tuple[float, float]] = []
-    conc_unit: str = ""
-    time_unit: str = "h"
-    dose_unit: str = "mg"
 
 
 class NCAResult(Result):

@@ -187,7 +187,7 @@ class Mapper:
                 back = np.exp(vals) if scale == "ln" else np.power(10.0, vals)
             self.df = self.df.assign(**{name: back})
         if ds.filter:
-            from dossier.ingest.filters import FilterSyntaxError, RecordFilter
+            from dossier.filters import FilterSyntaxError, RecordFilter
 
             try:
                 mask = RecordFilter(ds.filter, self.name).evaluate(self.df)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from dossier import __version__
 from dossier.errors import BuildError
-from dossier.evidence import CoreEvidence
+from dossier.evidence import CoreEvidence, dose_steps
 from dossier.jurisdictions import JurisdictionProfile
 
 # Templates, CSS and fonts ship inside the package (package data), so an installed wheel finds them with no
@@ -133,12 +133,6 @@ def mcpmod_context(evidence: CoreEvidence) -> str | None:
     else:
         text += "Its use is within the qualified context of use (" + ", ".join(inside) + ")."
     return text
-
-
-def dose_steps(evidence: CoreEvidence, max_steps: int = 2) -> list[float]:
-    """Dose-reduction steps: up to ``max_steps`` studied dose levels below the proposed dosage."""
-    lower = [d for d in evidence.doses.levels if d < evidence.proposed_dosage]
-    return list(reversed(lower))[:max_steps]
 
 
 def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures: dict[str, str],

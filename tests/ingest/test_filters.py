@@ -1,4 +1,4 @@
-"""Record filters (dossier.ingest.filters): grammar, semantics, located errors, and fuzzing.
+"""Record filters (dossier.filters): grammar, semantics, located errors, and fuzzing.
 
 The semantic oracle is an independent row-by-row interpreter written here from the documented rules
 (missing values make comparisons false; text compared stripped; numbers compared as numbers), applied
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dossier.errors import DossierError
-from dossier.ingest.filters import FilterSyntaxError, apply_filter, parse_filter
+from dossier.filters import FilterSyntaxError, apply_filter, parse_filter
 
 FRAME = pd.DataFrame({
     "PARCAT1": ["OVERALL", "INDIVIDUAL", " OVERALL ", None, "", "OVERALL"],
