@@ -34,7 +34,7 @@ from dossier.analyses.stats import Rate, Result, rate
 from dossier.ingest.tables import StudyData
 
 SAFETY_ENDPOINTS: dict[str, str] = {
-    "severe": "grade >= 3 TEAE",
+    "severe": "grade ≥3 TEAE",
     "serious": "serious TEAE",
     "modified": "TEAE leading to dose reduction or interruption",
     "interrupted": "TEAE leading to dose interruption",
@@ -42,6 +42,17 @@ SAFETY_ENDPOINTS: dict[str, str] = {
     "withdrawn": "TEAE leading to discontinuation",
     "persistent_low_grade": "persistent low-grade TEAE",
 }
+#: the label of "severe" where no CTCAE grade was recorded and the investigator's severity stands in for it
+SEVERE_BY_SEVERITY = "severe TEAE (AESEV; no CTCAE grade recorded)"
+
+
+def safety_label(key: str, severity_basis: str = "grade") -> str:
+    """The label of a safety endpoint: "severe" is a grade >= 3 TEAE only where CTCAE grades were recorded."""
+    if key == "severe" and severity_basis == "severity":
+        return SEVERE_BY_SEVERITY
+    return SAFETY_ENDPOINTS.get(key, key)
+
+
 #: the ADSL-based discontinuation measure (reported where collected; its label names its source)
 STUDY_DISCONTINUATION = "withdrawn_study"
 

@@ -40,7 +40,13 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from dossier.analyses import mcpmod
-from dossier.analyses.endpoints import SAFETY_ENDPOINTS, aesi_key, subject_endpoints, time_to_event
+from dossier.analyses.endpoints import (
+    SAFETY_ENDPOINTS,
+    SEVERE_BY_SEVERITY,
+    aesi_key,
+    subject_endpoints,
+    time_to_event,
+)
 from dossier.analyses.stats import (
     Z975,
     HazardRatio,
@@ -225,7 +231,8 @@ def hosmer_lemeshow(y: np.ndarray, p: np.ndarray, groups: int = 10) -> float | N
 
 
 def fit_logistic_er(exposure: np.ndarray, y: np.ndarray, endpoint: str, transform: str = "log",
-                    covariates: pd.DataFrame | None = None, subset: str = "all") -> LogisticER | None:
+                    covariates: pd.DataFrame | None = None, subset: str = "all",
+                    severity_basis: str = "grade") -> LogisticER | None:
     """Logistic regression of ``y`` on (log) exposure (+ covariates), with quartiles and model curve."""
     exposure = np.asarray(exposure, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -247,6 +254,8 @@ def fit_logistic_er(exposure: np.ndarray, y: np.ndarray, endpoint: str, transfor
     lo, hi = b - Z975 * se, b + Z975 * se
     p = float(2 * stats.norm.sf(abs(b / se))) if se > 0 and math.isfinite(se) else float("nan")
     kind, label = ER_ENDPOINTS.get(endpoint, ("safety", endpoint))
+    if endpoint == "severe" and severity_basis == "severity":
+        label = SEVERE_BY_SEVERITY
     ln2 = math.log(2)
     orp = (math.exp(b * ln2), math.exp(lo * ln2), math.exp(hi * ln2)) if transform == "log" else (None, None, None)
     grid = (np.exp(np.linspace(np.log(exposure.min()), np.log(exposure.max()), 60)) if transform == "log"
@@ -518,7 +527,7 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
             omitted.append(key)
             continue
         m = fit_logistic_er(known["exposure"].to_numpy(), known[key].to_numpy(float), key, transform,
-                            cov_frame(known))
+                            cov_frame(known), severity_basis=basis)
         if m:
             models.append(m)
         else:

@@ -185,7 +185,7 @@ def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: li
         X = np.column_stack([np.ones(mask.sum()), tx(se["exposure"].to_numpy(float)[mask])])
         beta = logistic_irls_batch(X, y[mask], W[:, mask])  # (B, 2)
         b0 = logistic_irls_batch(X, y[mask], np.ones((1, int(mask.sum()))))[0]
-        labels[m.endpoint] = ER_ENDPOINTS.get(m.endpoint, ("safety", m.endpoint))[1]
+        labels[m.endpoint] = m.label  # the fitted model's label (a severity where no CTCAE grade was recorded)
         pd_draw = np.empty((n_bootstrap, len(dosages)))
         pd_point = np.empty(len(dosages))
         for j, d in enumerate(dosages):

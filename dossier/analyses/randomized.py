@@ -19,6 +19,7 @@ from dossier.analyses.endpoints import (
     Measure,
     known_rate,
     measure_status,
+    safety_label,
     subject_endpoints,
     time_to_event,
 )
@@ -119,7 +120,7 @@ def analyse_randomized(data: StudyData, randomized_dosages: list[float], propose
     for c in controls:
         pairs = [p for p in pairs if p[0] != c]
         pairs += [(d, c) for d in doses if d > 0]
-    labels = dict(SAFETY_ENDPOINTS)
+    labels = {k: safety_label(k, str(se.attrs["severity_basis"])) for k in SAFETY_ENDPOINTS}
     labels.update({k: m.label for k, m in measure_status(se).items() if k in OPTIONAL_MEASURES and m.collected})
     comparisons: list[ArmComparison] = []
     for a, b in pairs:

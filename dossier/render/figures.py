@@ -157,7 +157,7 @@ def km_plot(curves: list[KMCurve], xlabel: str = "Time (days)", title: str = "")
         return _svg(fig)
 
 
-def dose_response_plot(res: MCPModResult) -> str:
+def dose_response_plot(res: MCPModResult, severity_basis: str = "grade") -> str:
     """Observed rate (or mean) per dose with 95% CI and the selected MCP-Mod model with its bootstrap band."""
     with rc_context(RC):
         fig, ax = _new(5.2, 3.4)
@@ -167,7 +167,7 @@ def dose_response_plot(res: MCPModResult) -> str:
 
             y = [g.rate for g in res.groups]
             ci = [clopper_pearson(g.events, g.n) for g in res.groups]
-            ax.set_ylabel(f"P({_label(res.endpoint)})")
+            ax.set_ylabel(f"P({_label(res.endpoint, severity_basis)})")
         else:
             y = [g.estimate for g in res.groups]
             ci = [(g.estimate - 1.96 * g.se, g.estimate + 1.96 * g.se) for g in res.groups]
@@ -219,7 +219,7 @@ def tolerability_plot(tol: TolerabilityResult, endpoints: tuple[str, ...] = ("se
         return _svg(fig)
 
 
-def prediction_plot(pred: PredictionsResult) -> str:
+def prediction_plot(pred: PredictionsResult, severity_basis: str = "grade") -> str:
     """Predicted probabilities (bootstrap 95% CI) of each endpoint across dosages."""
     with rc_context(RC):
         fig, ax = _new(6.0, 3.6)
@@ -230,7 +230,7 @@ def prediction_plot(pred: PredictionsResult) -> str:
             y = [e.estimate for e in es]
             ax.fill_between(doses, [e.ci_lower for e in es], [e.ci_upper for e in es], color=PALETTE[i % 8], alpha=0.12,
                             lw=0)
-            ax.plot(doses, y, "o-", color=PALETTE[i % 8], ms=3, label=_label(key))
+            ax.plot(doses, y, "o-", color=PALETTE[i % 8], ms=3, label=_label(key, severity_basis))
         ax.axvline(pred.reference, color="#777777", ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_xticks(doses, [f"{d:g}" for d in doses])
@@ -374,7 +374,8 @@ def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
             out["km_randomized"] = km_plot(kms, "Days since randomization")
     if bundle.dose_response is not None:
         for r in bundle.dose_response.endpoints:
-            out[f"dose_response_{r.endpoint}"] = dose_response_plot(r)
+            out[f"dose_response_{r.endpoint}"] = dose_response_plot(
+                r, bundle.tolerability.severity_basis if bundle.tolerability is not None else "grade")
     er = bundle.exposure_response
     if er is not None:
         for m in er.models:
@@ -382,7 +383,8 @@ def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
         if er.pfs is not None and er.pfs.km_by_quartile:
             out["km_exposure_quartile"] = km_plot(er.pfs.km_by_quartile, "Days", title=f"By {er.metric} quartile")
     if bundle.predictions is not None:
-        out["predictions"] = prediction_plot(bundle.predictions)
+        out["predictions"] = prediction_plot(
+            bundle.predictions, bundle.tolerability.severity_basis if bundle.tolerability is not None else "grade")
     if bundle.benefit_risk is not None:
         out["utility"] = utility_plot(bundle.benefit_risk)
     pk = getattr(bundle, "pk", None)

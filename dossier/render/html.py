@@ -158,6 +158,9 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         "core_sections": [{"id": i, "title": t} for i, t in (core_sections or CORE_SECTIONS)],
         "framing": profile.framing_for(evidence.study.therapeutic_area),
         "dose_steps": dose_steps(evidence),
+        # "severe" is a grade >= 3 TEAE only where CTCAE grades were recorded (dossier/analyses/endpoints.py)
+        "severity_basis": (evidence.analyses.tolerability.severity_basis
+                           if evidence.analyses is not None and evidence.analyses.tolerability is not None else "grade"),
         "mcpmod_context": mcpmod_context(evidence),
         "evidence_groups": [],
         # the sponsor's free text with its {ev:KEY} references rendered (dossier.findings)
