@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/dossier build examples/examplinib/study.yaml --out output --strict
+	@# the CDISC pilot example reads the public pilot data in ../shared/data (see examples/cdisc_pilot/README.md)
+	@if [ -d ../shared/data/cdisc-pilot-adam ]; then \
+	  $(VENV)/bin/dossier build examples/cdisc_pilot/study.yaml --out output --strict; \
+	else echo "skipping examples/cdisc_pilot: ../shared/data/cdisc-pilot-adam is absent"; fi
 
 # pytest exit code 5 (no test collected) is a failure: a suite that collects nothing is broken.
 # The suite runs on every core (pytest-xdist), one test file per worker at a time (--dist loadfile:

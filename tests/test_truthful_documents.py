@@ -257,3 +257,10 @@ def test_design_scenario_takes_the_simulation_study_cell_of_the_same_design_and_
     assert study_cell_for(spec, study, [0.1] * len(tox), None) is None  # scenario not in the study
     study.n_trials = d.n_trials + 1
     assert study_cell_for(spec, study, tox, None) is None  # a different number of trials is another quantity
+
+
+def test_pilot_builds_without_findings(pilot):
+    """Both examples build with zero findings (examplinib: tests/test_findings.py; `make demo` builds both with
+    --strict)."""
+    _, ev = pilot
+    assert ev["findings"] == []
