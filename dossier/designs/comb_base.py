@@ -180,3 +180,37 @@ def grid_list(a: np.ndarray, none_where: np.ndarray | None = None) -> list[list[
     """A matrix as nested lists, ``None`` where ``none_where`` is true."""
     return [[None if (none_where is not None and none_where[i, j]) else float(a[i, j]) for j in range(a.shape[1])]
             for i in range(a.shape[0])]
+
+
+def pairs_to_grid(dose_a, dose_b, dlt, n=None, levels_a=None, levels_b=None
+                  ) -> tuple[np.ndarray, np.ndarray, list[float], list[float]]:
+    """Patients and DLTs per dose pair from one row per subject (``dlt`` 0/1) or per dose pair
+    (``n`` patients, ``dlt`` DLTs); rows for the same pair are summed.
+
+    Dose levels are the given ``levels_a`` / ``levels_b`` (ascending doses) or the distinct doses seen.
+    Returns (n, y, levels_a, levels_b).  A dose not among the levels is an error, never dropped.
+    """
+    a = np.asarray(dose_a, dtype=float)
+    b = np.asarray(dose_b, dtype=float)
+    t = np.asarray(dlt, dtype=float)
+    m = np.ones_like(t) if n is None else np.asarray(n, dtype=float)
+    _check(a.shape == b.shape == t.shape == m.shape and a.ndim == 1 and a.size >= 1,
+           "need one dose of each agent and one DLT entry per row", "dose pairs")
+    _check(not (np.isnan(a).any() or np.isnan(b).any() or np.isnan(t).any() or np.isnan(m).any()),
+           "dose pair data have missing values", "dose pairs", "a missing dose or DLT is not collected: drop the row")
+    if n is None:
+        _check(bool(np.isin(t, (0, 1)).all()), "per-subject DLTs must be 0 or 1", "dlt")
+    la = sorted(set(a.tolist())) if levels_a is None else [float(v) for v in levels_a]
+    lb = sorted(set(b.tolist())) if levels_b is None else [float(v) for v in levels_b]
+    _check(la == sorted(la) and lb == sorted(lb), "dose levels must be ascending", "levels")
+    for vals, levels, agent in ((a, la, "A"), (b, lb, "B")):
+        unknown = sorted(set(vals.tolist()) - set(levels))
+        _check(not unknown, f"agent {agent} doses {unknown} are not among its levels {levels}", f"dose_{agent.lower()}")
+    ia = np.searchsorted(la, a)
+    ib = np.searchsorted(lb, b)
+    grid_n = np.zeros((len(la), len(lb)), dtype=np.int64)
+    grid_y = np.zeros((len(la), len(lb)), dtype=np.int64)
+    np.add.at(grid_n, (ia, ib), m.astype(np.int64))
+    np.add.at(grid_y, (ia, ib), t.astype(np.int64))
+    _check(bool((grid_y <= grid_n).all()), "more DLTs than patients at a dose pair", "dlt")
+    return grid_n, grid_y, la, lb
