@@ -15,12 +15,13 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from dossier.designs import COMBINATION_DESIGNS
 from dossier.designs.boin_comb import BoinComb
 from dossier.designs.comb_base import pairs_to_grid
 from dossier.designs.waterfall import Waterfall
 from dossier.errors import DataError, DesignError
 
-COMB_DESIGNS = {"boin-comb": BoinComb, "waterfall": Waterfall}
+COMB_DESIGNS = COMBINATION_DESIGNS
 COMB_ALIASES = {"boin": "boin-comb", "boincomb": "boin-comb", "boin-combination": "boin-comb"}
 
 app = typer.Typer(help="Drug-combination dose finding (two agents): BOIN combination and waterfall designs.",
