@@ -49,6 +49,31 @@ def comb_design(name: str, *, target: float, shape: tuple[int, int], cohort_size
                      **options)
 
 
+def load_combination(path: Path):
+    """The ``combination:`` section of a YAML spec (:class:`dossier.spec.CombinationSpec`)."""
+    from pydantic import ValidationError
+
+    from dossier.errors import SpecError, format_validation_error
+    from dossier.spec import CombinationSpec
+    from dossier.yamlio import read_yaml
+
+    raw = read_yaml(path, "combination spec", "pass a YAML with a `combination:` section, e.g. "
+                    "examples/combination/combination.yaml")
+    if not isinstance(raw, dict) or "combination" not in raw:
+        raise SpecError("the spec has no `combination:` section", str(path), "see examples/combination/combination.yaml")
+    try:
+        return CombinationSpec.model_validate(raw["combination"])
+    except ValidationError as err:
+        raise format_validation_error(err, f"{path}: combination") from None
+
+
+def _spec_design(spec):
+    J, K = (len(a.levels) for a in spec.agents)
+    opts = {} if spec.n_earlystop is None else {"n_earlystop": spec.n_earlystop}
+    return comb_design(spec.design, target=spec.target, shape=(J, K), cohort_size=spec.cohort_size,
+                       cohorts=",".join(str(v) for v in spec.n_cohorts), **opts)
+
+
 def _numbers(text: str, where: str, kind=float) -> list:
     try:
         return [kind(v) for v in text.split(",") if v.strip()]
@@ -101,6 +126,8 @@ def decide(
     data: Annotated[Path | None, typer.Option("--data", help="CSV of subjects or dose pairs")] = None,
     levels_a: Annotated[str | None, typer.Option("--levels-a", help="with --data: agent A doses, ascending")] = None,
     levels_b: Annotated[str | None, typer.Option("--levels-b", help="with --data: agent B doses, ascending")] = None,
+    spec: Annotated[Path | None, typer.Option("--spec", help="YAML with a combination: section (design, agents, "
+                                                        "data)")] = None,
     current: Annotated[str | None, typer.Option("--current", help="boin-comb: 1-based pair A,B of the last cohort")
                        ] = None,
     cohort_size: Annotated[int, typer.Option("--cohort-size")] = 3,
@@ -113,6 +140,15 @@ def decide(
     """The selected dose pair (boin-comb) or MTD contour (waterfall) from dose-pair data; with --current
     also the next pair (boin-comb)."""
     la = lb = None
+    d = None
+    if spec is not None:
+        cs = load_combination(spec)
+        if cs.data is None:
+            raise DesignError("the combination spec has no data", f"{spec}: combination.data")
+        data = Path(cs.data.path) if Path(cs.data.path).is_absolute() else spec.parent / cs.data.path
+        levels_a = ",".join(f"{v:g}" for v in cs.agents[0].levels)
+        levels_b = ",".join(f"{v:g}" for v in cs.agents[1].levels)
+        d = _spec_design(cs)
     if data is not None:
         if n is not None or dlt is not None:
             raise DesignError("give either --data or --n/--dlt", "--data")
@@ -122,7 +158,8 @@ def decide(
             raise DesignError("give the patients and DLTs per dose pair", "--n/--dlt", 'e.g. --n "3,3;3,0" --dlt "0,1;0,0"')
         counts, dlts = parse_matrix(n, "--n"), parse_matrix(dlt, "--dlt")
     opts = {} if n_earlystop is None else {"n_earlystop": n_earlystop}
-    d = comb_design(design, target=target, shape=counts.shape, cohort_size=cohort_size, cohorts=cohorts, **opts)
+    if d is None:
+        d = comb_design(design, target=target, shape=counts.shape, cohort_size=cohort_size, cohorts=cohorts, **opts)
     if isinstance(d, Waterfall):
         if current is not None:
             raise DesignError("--current applies to boin-comb; within a waterfall subtrial decide with the "
@@ -170,7 +207,9 @@ def decide(
 
 @app.command("simulate")
 def simulate(
-    true: Annotated[str, typer.Option("--true", help="true DLT probability per dose pair (matrix)")],
+    true: Annotated[str | None, typer.Option("--true", help="true DLT probability per dose pair (matrix)")] = None,
+    spec: Annotated[Path | None, typer.Option("--spec", help="YAML with a combination: section (its scenarios)")
+                    ] = None,
     design: DesignOpt = "boin-comb",
     target: TargetOpt = 0.3,
     cohort_size: Annotated[int, typer.Option("--cohort-size")] = 3,
@@ -182,20 +221,35 @@ def simulate(
     as_json: JsonOpt = False,
 ) -> None:
     """Operating characteristics per dose pair (selection %, patients, DLTs, Monte Carlo SE)."""
+    if spec is not None:
+        cs = load_combination(spec)
+        if not cs.scenarios:
+            raise DesignError("the combination spec has no scenarios", f"{spec}: combination.scenarios")
+        d = _spec_design(cs)
+        for sc in cs.scenarios:
+            _report(d, np.array(sc.true_tox), cs.n_trials, cs.seed, as_json, sc.name)
+        return
+    if true is None:
+        raise DesignError("give the true DLT probabilities (--true) or a spec (--spec)", "--true")
     p = parse_matrix(true, "--true")
     opts = {} if n_earlystop is None else {"n_earlystop": n_earlystop}
     d = comb_design(design, target=target, shape=p.shape, cohort_size=cohort_size, cohorts=cohorts, **opts)
     if trials < 1:
         raise DesignError("--trials must be >= 1", "--trials")
+    _report(d, p, trials, seed, as_json)
+
+
+def _report(d, p: np.ndarray, trials: int, seed: int, as_json: bool, scenario: str | None = None) -> None:
     oc = d.simulate(p, trials, np.random.default_rng(seed))
     if as_json:
-        typer.echo(json.dumps(oc.model_dump() | {"seed": seed}, indent=2, allow_nan=False))
+        typer.echo(json.dumps(oc.model_dump() | {"seed": seed, "scenario": scenario}, indent=2, allow_nan=False))
         return
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    t = Table(title=f"{d.name}: {trials} simulated trials, seed {seed}: selection % (SE) / mean patients / DLTs")
+    t = Table(title=f"{d.name}{'' if scenario is None else ', ' + scenario}: {trials} simulated trials, seed {seed}: "
+                    "selection % (SE) / mean patients / DLTs")
     t.add_column("A \\ B")
     for k in range(p.shape[1]):
         t.add_column(f"B{k + 1}", justify="right")
