@@ -65,6 +65,16 @@ from dossier.designs.isotonic2d import biviso_batch
 NO_PAIR = -1
 
 
+def _unique_counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a non-negative count matrix and each row's index among them (rows packed into
+    bytes and compared whole: faster than a column-by-column lexsort for wide rows)."""
+    if len(a) == 0 or a.max(initial=0) > np.iinfo(np.uint16).max:
+        return unique_rows(a)
+    packed = np.ascontiguousarray(a.astype(np.uint16)).view(np.dtype((np.void, 2 * a.shape[1]))).ravel()
+    _, first, inv = np.unique(packed, return_index=True, return_inverse=True)
+    return a[first], inv.ravel()
+
+
 class GridDesign:
     """Geometry of a J x K dose-pair grid, cells in row-major order (cell = j * K + k)."""
 
@@ -144,14 +154,19 @@ class BoinComb(GridDesign):
         self._stop = self._boin.stop_boundary(n_max) if self.extrasafe else None
 
     # --- one decision for many trials ---------------------------------------------------------
-    def _step(self, n: np.ndarray, y: np.ndarray, cur: np.ndarray, elim: np.ndarray, u: np.ndarray):
+    def _step(self, n: np.ndarray, y: np.ndarray, cur: np.ndarray, elim: np.ndarray, u: np.ndarray,
+              score_grid: np.ndarray | None = None):
         """Decide for T trials at once (flattened grids, ``elim`` updated in place).
 
-        Returns (next cell, stop, no_mtd, n_candidates, tied) as arrays of shape (T,).
+        ``score_grid`` (T, C), if given, holds each pair's current score (kept up to date by the
+        simulator, which changes one pair per trial and cohort); otherwise it is computed here.
+        Returns (next cell, stop, no_mtd, n_candidates, tied, (escalated, de-escalated)), arrays of shape (T,).
         """
         T = n.shape[0]
         rows = np.arange(T)
         nd, yd = n[rows, cur], y[rows, cur]
+        if score_grid is None:
+            score_grid = self._score[n, y]
         elim_now = yd >= self._eli[nd]
         elim |= elim_now[:, None] & self._upper[cur]
         safety = elim_now & (cur == 0)
@@ -165,7 +180,7 @@ class BoinComb(GridDesign):
             nbc = np.where(ok, nb, 0)
             if check_elim:
                 ok &= ~elim[rows, nbc]
-            return ok, np.where(ok, self._score[n[rows, nbc], y[rows, nbc]], 0.0)
+            return ok, np.where(ok, score_grid[rows, nbc], 0.0)
 
         ok_ua, s_ua = score(self._up_a[cur], True)
         ok_ub, s_ub = score(self._up_b[cur], True)
@@ -232,7 +247,7 @@ class BoinComb(GridDesign):
     def select_batch(self, n: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Selected cell (row-major index) or -1 for each of T trials' final data (T, J, K)."""
         flat = np.concatenate([n.reshape(len(n), -1), y.reshape(len(y), -1)], axis=1)
-        uniq, inv = unique_rows(flat)
+        uniq, inv = _unique_counts(flat)
         C = self.n_rows * self.n_cols
         un = uniq[:, :C].reshape(-1, *self.shape)
         uy = uniq[:, C:].reshape(-1, *self.shape)
@@ -318,6 +333,7 @@ class BoinComb(GridDesign):
         active = np.ones(T, dtype=bool)
         no_mtd = np.zeros(T, dtype=bool)
         rows = np.arange(T)
+        score_grid = np.full((T, C), self._score[0, 0])
         for k in range(self.n_cohorts):
             pd = np.where(active, p[cur], -1.0)
             tox = (U[:, k * c:(k + 1) * c] < pd[:, None]).sum(axis=1)
@@ -325,7 +341,8 @@ class BoinComb(GridDesign):
             y[rows, cur] += tox
             if k == self.n_cohorts - 1:
                 break
-            nxt, stop, safety, *_ = self._step(n, y, cur, elim, V[:, k])
+            score_grid[rows, cur] = self._score[n[rows, cur], y[rows, cur]]
+            nxt, stop, safety, *_ = self._step(n, y, cur, elim, V[:, k], score_grid)
             stop &= active
             no_mtd |= stop & safety
             active &= ~stop
