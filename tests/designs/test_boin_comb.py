@@ -184,3 +184,44 @@ def test_simulation_is_seeded_and_counts_are_consistent():
     assert ((sel == -1) | (n.reshape(300, -1)[np.arange(300), np.maximum(sel, 0)] > 0)).all()
     assert (sel[no_mtd] == -1).all()
     assert sum(map(sum, a.selection_pct)) + a.no_selection_pct == pytest.approx(100)
+
+
+class _Fixed:
+    """A stand-in generator returning a given uniform (to replay the simulator's tie-breaking draw)."""
+
+    def __init__(self, u: float):
+        self.u = u
+
+    def random(self, size):
+        return np.full(size, self.u)
+
+
+def test_single_trial_decide_reproduces_the_vectorised_simulator():
+    """decide() (elimination rebuilt from the data) and the lock-step engine take the same path."""
+    p = np.array([[0.05, 0.12, 0.25, 0.4], [0.1, 0.22, 0.38, 0.55], [0.2, 0.35, 0.5, 0.7]])
+    d = BoinComb(target=0.3, n_rows=3, n_cols=4, n_cohorts=12, n_earlystop=9)
+    T, c = 150, d.cohort_size
+    rng = np.random.default_rng(31)
+    n_vec, y_vec, sel_vec, no_vec = d.run(p, T, np.random.default_rng(31))
+    U = rng.random((T, d.max_patients))
+    V = rng.random((T, d.n_cohorts))
+    for t in range(T):
+        n = np.zeros(p.shape, int)
+        y = np.zeros(p.shape, int)
+        pair, no_mtd = d.start, False
+        for k in range(d.n_cohorts):
+            n[pair] += c
+            y[pair] += int((U[t, k * c:(k + 1) * c] < p[pair]).sum())
+            if k == d.n_cohorts - 1:
+                break
+            dec = d.decide(n, y, pair, _Fixed(V[t, k]))
+            if dec.next_pair is None:
+                no_mtd = dec.action == "stop_no_mtd"
+                break
+            pair = dec.next_pair
+        np.testing.assert_array_equal(n, n_vec[t])
+        np.testing.assert_array_equal(y, y_vec[t])
+        assert no_mtd == no_vec[t]
+        sel = d.select_mtd(n, y).selected
+        expected = -1 if no_mtd or not sel else sel[0][0] * p.shape[1] + sel[0][1]
+        assert expected == sel_vec[t]
