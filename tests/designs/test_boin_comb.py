@@ -155,12 +155,9 @@ POOLED = {"boin_jss_boundmtd": [((2, 2), (1, 3))]}
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_operating_characteristics_match_get_oc_comb(name):
-    ref = json.loads((DATA / "combination_oc_r.json").read_text())
+def test_operating_characteristics_match_get_oc_comb(name, comb_reference):
     matrix, opts = CASES[name]
-    p = np.array(ref["matrices"][matrix])
-    r = ref[name]
-    n_ref = int(r["call"].split("ntrial=")[1].split(",")[0])
+    p, r, n_ref = comb_reference(name, matrix)
     d = BoinComb(target=0.3, n_rows=p.shape[0], n_cols=p.shape[1], **opts)
     oc = d.simulate(p, N_TRIALS, np.random.default_rng(2024))
     _z_checks(oc, r, n_ref, N_TRIALS, f"{name}: {r['call']}", POOLED.get(name, ()))

@@ -7,7 +7,6 @@ compared within Monte Carlo error (|z| <= 3, standard error of the difference).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -69,12 +68,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_operating_characteristics_match_get_oc_comb(name):
-    ref = json.loads((DATA / "combination_oc_r.json").read_text())
+def test_operating_characteristics_match_get_oc_comb(name, comb_reference):
     matrix, cohorts = CASES[name]
-    p = np.array(ref["matrices"][matrix])
-    r = ref[name]
-    n_ref = int(r["call"].split("ntrial=")[1].split(",")[0])
+    p, r, n_ref = comb_reference(name, matrix)
     d = Waterfall(target=0.3, n_rows=p.shape[0], n_cols=p.shape[1], n_cohorts=cohorts, n_earlystop=12)
     out = d.run(p, N_TRIALS, np.random.default_rng(77))
     sel = d._contour_mask(out["contour"]).mean(axis=0) * 100
