@@ -342,8 +342,17 @@ class BoinComb(GridDesign):
             if k == self.n_cohorts - 1:
                 break
             score_grid[rows, cur] = self._score[n[rows, cur], y[rows, cur]]
-            nxt, stop, safety, *_ = self._step(n, y, cur, elim, V[:, k], score_grid)
-            stop &= active
+            if active.mean() > 0.6:  # decide for all trials (stopped ones are masked) ...
+                nxt, stop, safety, *_ = self._step(n, y, cur, elim, V[:, k], score_grid)
+                stop &= active
+            else:                    # ... or only for the running ones, when few are left
+                idx = np.flatnonzero(active)
+                sub_elim = elim[idx]
+                nxt_s, stop_s, safety_s, *_ = self._step(n[idx], y[idx], cur[idx], sub_elim, V[idx, k],
+                                                         score_grid[idx])
+                elim[idx] = sub_elim
+                nxt, stop, safety = cur.copy(), np.zeros(T, dtype=bool), np.zeros(T, dtype=bool)
+                nxt[idx], stop[idx], safety[idx] = nxt_s, stop_s, safety_s
             no_mtd |= stop & safety
             active &= ~stop
             cur = np.where(active, nxt, cur)
