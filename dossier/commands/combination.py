@@ -138,7 +138,7 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """The selected dose pair (boin-comb) or MTD contour (waterfall) from dose-pair data; with --current
-    also the next pair (boin-comb)."""
+    also the next pair (boin-comb); for waterfall, where the next subtrial starts."""
     la = lb = None
     d = None
     if spec is not None:
@@ -165,12 +165,19 @@ def decide(
             raise DesignError("--current applies to boin-comb; within a waterfall subtrial decide with the "
                               "single-agent BOIN on the subtrial's path (dossier decide --design boin)", "--current")
         sel = d.select_contour(counts, dlts)
+        nxt = d.next_subtrial(counts, dlts)
+        waterfall_next = {"selected": None if nxt["selected"] is None else [v + 1 for v in nxt["selected"]],
+                          "next_row": None if nxt["next_row"] is None else nxt["next_row"] + 1,
+                          "start": None if nxt["start"] is None else [v + 1 for v in nxt["start"]],
+                          "note": nxt["note"]}
     else:
         sel = d.select_mtd(counts, dlts)
     payload: dict = {"design": d.name, "target": d.target, "n": counts.astype(int).tolist(),
                      "dlt": dlts.astype(int).tolist(), "levels_a": la, "levels_b": lb,
                      "selected": [[j + 1, k + 1] for j, k in sel.selected], "estimates": sel.estimates,
                      "eliminated": sel.eliminated, "note": sel.note}
+    if isinstance(d, Waterfall):
+        payload["next_subtrial"] = waterfall_next
     if current is not None:
         pair = _numbers(current, "--current", int)
         if len(pair) != 2:
@@ -203,6 +210,8 @@ def decide(
     console.print(f"* selected, x eliminated.  {sel.note}")
     if "next" in payload:
         console.print(f"next cohort: {payload['next']}")
+    if "next_subtrial" in payload:
+        console.print(f"waterfall: {payload['next_subtrial']['note']}")
 
 
 @app.command("simulate")

@@ -164,6 +164,36 @@ class Waterfall(GridDesign):
         return CombSelection(design=self.name, target=self.target, selected=sel, estimates=grid_list(iso, n == 0),
                              eliminated=elim.tolist(), note=note)
 
+    def next_subtrial(self, n_patients, n_dlt) -> dict:
+        """After a subtrial: the pair it selects and where the next subtrial starts (cf. BOIN::next.subtrial).
+
+        The current subtrial is the lowest row (without its first column) holding data, else the first
+        subtrial.  Its pair is selected by BOIN's rule along its path; the next subtrial follows the
+        rules of the simulation (module docstring), including step 3, which next.subtrial omits.
+        Returns 0-based pairs: ``selected`` (None: no pair, the trial stops), ``next_row`` and ``start``
+        (None when the trial ends), and a ``note``.
+        """
+        n, y = check_counts(n_patients, n_dlt, self.shape)
+        J, K = self.shape
+        rows_with_data = [r for r in range(J) if n[r, 1:].sum() > 0]
+        path_id = 1 + min(rows_with_data) if rows_with_data else 0
+        cells = self._paths[path_id][self._paths[path_id] >= 0]
+        pn, py = n.reshape(-1)[cells][None], y.reshape(-1)[cells][None]
+        sel = int(self._boin._select_distinct(pn, py)[0])
+        if sel < 0:
+            return {"selected": None, "next_row": None, "start": None,
+                    "note": "the current subtrial selects no pair (its lowest pair is overly toxic): stop"}
+        di, dj = self.pair(int(cells[sel]))
+        escalate = bool(py[0, sel] <= self._esc[pn[0, sel]])
+        if path_id == 0 and dj == 0 and di < J - 1 and escalate:
+            return {"selected": (di, dj), "next_row": di, "start": (di, 1),
+                    "note": "first subtrial selected a pair in the first column that would still escalate: "
+                            "explore its row next"}
+        if di == 0:
+            return {"selected": (di, dj), "next_row": None, "start": None, "note": "last row reached: the trial ends"}
+        return {"selected": (di, dj), "next_row": di - 1, "start": (di - 1, min(dj + 1, K - 1)),
+                "note": f"next subtrial: agent A level {di} (row below), from agent B level {min(dj + 1, K - 1) + 1}"}
+
     # --- simulation ------------------------------------------------------------------------------
     def run(self, p_true, n_trials: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Per-trial outcomes: ``n``, ``y`` (all patients), ``n_sel``, ``y_sel`` (the data entering the

@@ -7,6 +7,7 @@ compared within Monte Carlo error (|z| <= 3, standard error of the difference).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,24 @@ def test_operating_characteristics_match_get_oc_comb(name, comb_reference):
     pcs, rpcs = oc.pct_correct_selection, float(r["pcs.contour"].rstrip("%"))
     se = np.sqrt(pcs * (100 - pcs) / N_TRIALS + rpcs * (100 - rpcs) / n_ref)
     assert abs(pcs - rpcs) / se <= 3, f"{r['call']}: contour PCS {pcs:.1f} vs {rpcs}"
+
+
+def test_next_subtrial_matches_boin_next_subtrial():
+    """BOIN::next.subtrial (2.7.2) on three data sets, frozen in data/combination_next_subtrial_r.json."""
+    for case in json.loads((DATA / "combination_next_subtrial_r.json").read_text()):
+        n, y = np.array(case["n"]), np.array(case["y"])
+        out = Waterfall(target=0.3, n_rows=n.shape[0], n_cols=n.shape[1]).next_subtrial(n, y)
+        if case["starting_dose"][0] is None:
+            assert out["start"] is None
+        else:
+            assert [v + 1 for v in out["start"]] == case["starting_dose"], case
+            row = out["start"][0] + 1
+            assert case["next_subtrial"][0] == ", ".join(f"({row}, {k})" for k in range(2, n.shape[1] + 1))
+
+
+def test_first_subtrial_selecting_in_the_first_column_explores_its_row():
+    # first path (1,1), (2,1), (3,1), ...: (2,1) at 1/9 would still escalate, (3,1) is too toxic
+    n = np.array([[3, 0, 0], [9, 0, 0], [6, 0, 0]])
+    y = np.array([[0, 0, 0], [1, 0, 0], [4, 0, 0]])
+    out = Waterfall(target=0.3, n_rows=3, n_cols=3).next_subtrial(n, y)
+    assert out["selected"] == (1, 0) and out["next_row"] == 1 and out["start"] == (1, 1)
