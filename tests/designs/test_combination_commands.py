@@ -99,3 +99,50 @@ def test_simulate_json_has_mc_se_per_pair():
 def test_user_mistakes_exit_2(args, capsys):
     assert main(args) == 2
     assert "Error:" in capsys.readouterr().err
+
+
+DRUGCOMBO = Path(__file__).resolve().parents[3] / "shared" / "data" / "drugcombo-data"
+
+
+def _drugcombo_trial(pmid: str, combn: str) -> pd.DataFrame:
+    """One regimen of drugcombo-data as dose-pair rows: patients (Total) and, as the DLT count, the
+    largest Observed_Frequency at the level -- a lower bound on patients with a DLT (the README warns
+    that summing rows double-counts patients with two DLTs).  Levels without a DLT row have no patient
+    count in the files: not collected, so they are left out (never counted as 0)."""
+    if not DRUGCOMBO.exists():
+        pytest.skip(f"{DRUGCOMBO} is missing")
+    dl = pd.read_csv(DRUGCOMBO / "dose_level.csv", dtype=str)
+    od = pd.read_csv(DRUGCOMBO / "observed_dlt.csv", dtype=str)
+    dl = dl[(dl.PMID == pmid) & (dl.CombnID == combn)]
+    od = od[(od.PMID == pmid) & (od.CombnID == combn)]
+    doses = dl.pivot(index="Dose_Level", columns="Drug_Name", values="Dose_Value").astype(float)
+    rows = []
+    for level, g in od.groupby("At_Level"):
+        rows.append({"level": level, "dose_a": doses.loc[level].iloc[0], "dose_b": doses.loc[level].iloc[1],
+                     "n": float(g.Total.iloc[0]), "dlt": float(pd.to_numeric(g.Observed_Frequency).max())})
+    return pd.DataFrame(rows), list(doses.columns)
+
+
+def test_drugcombo_epirubicin_docetaxel_grid_and_decision(tmp_path):
+    # PMID 10416004 (CombnID 1): epirubicin 60-80 x docetaxel 70-90 mg/m2; levels 3, 3a and 3b are
+    # three cohorts at the same pair (70, 80), pooled by the grid
+    rows, drugs = _drugcombo_trial("10416004", "1")
+    assert drugs == ["docetaxe", "epirubicin"]            # the curators' spelling, columns sorted by name
+    n, y, la, lb = pairs_to_grid(rows.dose_b, rows.dose_a, rows.dlt, rows.n)   # rows: epirubicin
+    # level 1 (60, 70) has no DLT row, hence no patient count: not collected, so docetaxel 70 is no level
+    # of the grid (listing it would show its pair as untreated, 0 patients, which the files do not say)
+    assert la == [60.0, 70.0, 80.0] and lb == [80.0, 90.0]
+    assert n[1, 0] == 7 + 7 + 10 and n.sum() == rows.n.sum()
+    assert (n[0, 0], y[0, 0]) == (7, 1) and (n[2, 1], y[2, 1]) == (4, 4)
+    sel = BoinComb(target=0.3, n_rows=3, n_cols=2).select_mtd(n, y)
+    j, k = sel.selected[0]
+    assert n[j, k] > 0 and not sel.eliminated[j][k]
+    assert sel.eliminated[2][1]                            # (80, 90): 4 of 4 patients with a DLT
+
+
+def test_drugcombo_missing_counts_are_refused(tmp_path):
+    # PMID 10370782 (paclitaxel + doxorubicin): level 2 has a DLT term with no frequency and no total
+    rows, _ = _drugcombo_trial("10370782", "83")
+    csv = tmp_path / "pairs.csv"
+    rows.drop(columns="level").to_csv(csv, index=False)
+    assert main(["combination", "decide", "--data", str(csv)]) == 2
