@@ -54,6 +54,15 @@ def test_contour_rule_on_hand_made_data():
     assert all(k >= top for (j, k) in sel.selected if j == 0)
 
 
+def test_contour_pcs_is_exact_match_of_the_true_contour():
+    p = np.array([[0.05, 0.1, 0.3, 0.5], [0.1, 0.3, 0.5, 0.6]])
+    d = Waterfall(target=0.3, n_rows=2, n_cols=4, n_cohorts=[6, 4])
+    assert d.true_contour(p) == [(0, 2), (1, 1)]
+    out = d.run(p, 300, np.random.default_rng(1))
+    exact = (d._contour_mask(out["contour"]) == np.array([[0, 0, 1, 0], [0, 1, 0, 0]], bool)[None]).all(axis=(1, 2))
+    assert d.simulate(p, 300, np.random.default_rng(1)).pct_correct_selection == pytest.approx(100 * exact.mean())
+
+
 def test_simulation_respects_the_budget_and_is_seeded():
     p = np.array([[0.05, 0.1, 0.2, 0.3], [0.1, 0.25, 0.4, 0.5]])
     d = Waterfall(target=0.3, n_rows=2, n_cols=4, n_cohorts=[6, 4])
@@ -85,8 +94,11 @@ def test_operating_characteristics_match_get_oc_comb(name, comb_reference):
     gap = np.maximum(np.abs(ns.mean(axis=0) - np.array(r["npatients"])) - 0.005, 0.0)  # R rounds to 2 decimals
     zp = np.where(se > 0, gap / np.where(se > 0, se, 1), 0.0)
     assert np.abs(zp).max() <= 3, f"{r['call']}: mean patients z = {np.round(zp, 2).tolist()}"
-    oc = d.simulate(p, N_TRIALS, np.random.default_rng(77))
-    pcs, rpcs = oc.pct_correct_selection, float(r["pcs.contour"].rstrip("%"))
+    truth = np.zeros(p.shape, dtype=bool)
+    for j, k in d.true_contour(p):
+        truth[j, k] = True
+    pcs = 100 * float(np.mean((d._contour_mask(out["contour"]) == truth[None]).all(axis=(1, 2))))
+    rpcs = float(r["pcs.contour"].rstrip("%"))
     se = np.sqrt(pcs * (100 - pcs) / N_TRIALS + rpcs * (100 - rpcs) / n_ref)
     assert abs(pcs - rpcs) / se <= 3, f"{r['call']}: contour PCS {pcs:.1f} vs {rpcs}"
 
