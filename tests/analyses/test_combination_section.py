@@ -33,6 +33,7 @@ def test_grid_evidence_and_section():
     html = render(ev)
     assert html.count("not treated") == len(untreated) and "&#9733;" in html
     assert 'data-eid="comb.6_400.n"' in html and "do not allow a comparison" in html
+    assert "the BOIN combination design" in html
 
 
 def test_add_on_comparison_with_exact_intervals():
@@ -49,5 +50,5 @@ def test_add_on_comparison_with_exact_intervals():
 
 def test_waterfall_contour_and_missing_section():
     ev = combination_evidence(Waterfall(target=0.3, n_rows=3, n_cols=3), N, Y, LA, LB)
-    assert len(ev.selected) == 3 and "MTD contour" in render(ev)
+    assert len(ev.selected) == 3 and "MTD contour" in render(ev) and "the waterfall design" in render(ev)
     assert "not collected" in render(None)
