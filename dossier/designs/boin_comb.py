@@ -334,14 +334,18 @@ class BoinComb(GridDesign):
         no_mtd = np.zeros(T, dtype=bool)
         rows = np.arange(T)
         score_grid = np.full((T, C), self._score[0, 0])
+        n_flat, y_flat, s_flat = n.ravel(), y.ravel(), score_grid.ravel()  # views: one flat index per trial
         for k in range(self.n_cohorts):
             pd = np.where(active, p[cur], -1.0)
             tox = (U[:, k * c:(k + 1) * c] < pd[:, None]).sum(axis=1)
-            n[rows, cur] += c * active
-            y[rows, cur] += tox
+            at = rows * C + cur
+            n_at = n_flat[at] + c * active
+            y_at = y_flat[at] + tox
+            n_flat[at] = n_at
+            y_flat[at] = y_at
             if k == self.n_cohorts - 1:
                 break
-            score_grid[rows, cur] = self._score[n[rows, cur], y[rows, cur]]
+            s_flat[at] = self._score[n_at, y_at]
             if active.mean() > 0.6:  # decide for all trials (stopped ones are masked) ...
                 nxt, stop, safety, *_ = self._step(n, y, cur, elim, V[:, k], score_grid)
                 stop &= active
