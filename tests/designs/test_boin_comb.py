@@ -225,3 +225,15 @@ def test_single_trial_decide_reproduces_the_vectorised_simulator():
         sel = d.select_mtd(n, y).selected
         expected = -1 if no_mtd or not sel else sel[0][0] * p.shape[1] + sel[0][1]
         assert expected == sel_vec[t]
+
+
+def test_extrasafe_stops_at_the_lowest_pair():
+    # Pr(p > 0.3 | 2 of 3, Beta(1, 1)) = Pr(Beta(3, 2) > 0.3) = 0.9163: above 0.95 - 0.05, below 0.95
+    assert stats.beta.sf(0.3, 3, 2) == pytest.approx(0.9163, abs=1e-4)
+    n = np.zeros((2, 3), int)
+    y = np.zeros((2, 3), int)
+    n[0, 0], y[0, 0] = 3, 2
+    assert design(2, 3, extrasafe=True).decide(n, y, (0, 0), np.random.default_rng(0)).action == "stop_no_mtd"
+    assert design(2, 3, extrasafe=True).select_mtd(n, y).selected == []
+    plain = design(2, 3).decide(n, y, (0, 0), np.random.default_rng(0))
+    assert plain.action == "stay" and plain.next_pair == (0, 0)   # de-escalation called for, nowhere lower
