@@ -170,6 +170,8 @@ class Datasets(StrictModel):
                                                      "ADEX has no per-record doses")
     adqs: DatasetSpec | None = Field(None, description="Patient-reported outcomes (BDS): PRO-CTCAE and/or EORTC "
                                                        "QLQ-C30 items, one record per item and assessment")
+    adpd: DatasetSpec | None = Field(None, description="Biomarker / pharmacodynamic measurements (BDS, ADPD- or "
+                                                       "ADLB-like): the endpoints are named in `biomarkers`")
 
 
 class PKSpec(StrictModel):
@@ -451,6 +453,23 @@ class CombinationSpec(StrictModel):
         return self
 
 
+class BiomarkerSpec(StrictModel):
+    """A continuous biomarker or PD endpoint read from ``datasets.adpd`` (dossier/analyses/biomarker.py)."""
+
+    paramcd: str = Field(min_length=1, description="PARAMCD of the marker in datasets.adpd")
+    name: str = Field(min_length=1, description="what the marker is, in words (e.g. pERK inhibition)")
+    unit: str = Field(min_length=1, description="unit of AVAL; checked against AVALU when present")
+    validation: Literal["exploratory", "validated"] = Field(description="the marker's validation status")
+    measure: Literal["value", "change", "percent_change"] = Field(
+        "change", description="analysed: AVAL, change from baseline (CHG, else AVAL - baseline) or % change")
+    visit: str | None = Field(None, description="AVISIT analysed; default each subject's last post-baseline value")
+    direction: Literal["increasing", "decreasing"] = Field(
+        "increasing", description="direction of the expected drug effect (decreasing: analysed as a reduction)")
+    delta: float | None = Field(None, gt=0, description="relevant effect over dose 0 for the target dose (unit)")
+    covariates: list[Literal["baseline", "age", "sex", "weight_kg", "race", "region"]] = Field(
+        default_factory=list, description="ANCOVA covariates of MCP-Mod (baseline: the marker's own baseline)")
+
+
 class StudySpec(StrictModel):
     """A study spec: everything a build of the dossiers needs."""
 
@@ -470,6 +489,8 @@ class StudySpec(StrictModel):
     simulation_study: SimulationStudySpec | None = Field(
         None, description="Grid of designs x scenarios simulated for the design comparison (dossier study)")
     combination: CombinationSpec | None = Field(None, description="two-agent dose finding (dossier combination)")
+    biomarkers: list[BiomarkerSpec] = Field(default_factory=list, description="continuous biomarker / PD "
+                                            "endpoints in datasets.adpd (MCP-Mod and Emax exposure-response)")
 
     @model_validator(mode="after")
     def _dosages_are_levels(self) -> StudySpec:
@@ -482,6 +503,8 @@ class StudySpec(StrictModel):
         bad = [d for d in self.randomized_dosages if d not in levels]
         if bad:
             raise ValueError(f"randomized_dosages {bad} are not among doses.levels")
+        if self.biomarkers and self.datasets.adpd is None:
+            raise ValueError("biomarkers are named but datasets.adpd (the BDS dataset holding them) is not given")
         for i, sc in enumerate(self.design.scenarios):
             if len(sc.true_tox) != len(self.doses.levels):
                 raise ValueError(f"design.scenarios[{i}].true_tox has {len(sc.true_tox)} values; "
