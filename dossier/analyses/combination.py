@@ -85,3 +85,16 @@ def combination_evidence(design: BoinComb | Waterfall, n, y, levels_a, levels_b,
         unit_b=units[1], levels_a=list(levels_a), levels_b=list(levels_b), rows=cells[::-1],
         selected=[(levels_a[j], levels_b[k]) for j, k in sel.selected], n_patients=int(sum(map(sum, n))),
         n_dlt=int(sum(map(sum, y))), note=sel.note, add_on=add_on)
+
+
+def analyse_combination(data, cs) -> CombinationEvidence | None:
+    """The grid of the study's dose-pair data (``StudyData.combination``) under the spec's combination design
+    (``cs``: :class:`dossier.spec.CombinationSpec`); None without combination data."""
+    if cs is None or getattr(data, "combination", None) is None:
+        return None
+    from dossier.commands.combination import _spec_design
+
+    g = data.combination
+    return combination_evidence(_spec_design(cs), g["n"], g["dlt"], g["levels_a"], g["levels_b"],
+                                agents=(cs.agents[0].name, cs.agents[1].name),
+                                units=(cs.agents[0].unit, cs.agents[1].unit))

@@ -113,6 +113,10 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         if spec.datasets.adsl is None and tables["pk_profiles"] is not None:  # PK-only study
             tables["subjects"] = subjects_from_pk(tables["pk_profiles"], list(spec.doses.levels), spec.doses.unit,
                                                   issues, pk_spec.dataset.path)
+    if spec.combination is not None and spec.combination.data is not None:
+        from dossier.ingest.combination import read_combination
+
+        tables["combination"] = read_combination(spec.combination, base_dir, issues)  # type: ignore[assignment]
     try:
         _cross_checks(spec, tables, issues, report)
     except Exception as err:  # a defect must not surface as a traceback to the user
@@ -278,7 +282,7 @@ def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
                      response=tables.get("response"),
                      time_to_event=tables.get("time_to_event"), sources=sources,
                      variables=dict(tables.get("_variables") or {}), dosing=tables.get("dosing"), pro=tables.get("pro"),
-                     biomarker=tables.get("biomarker"))
+                     biomarker=tables.get("biomarker"), combination=tables.get("combination"))
 
 
 def check_study(spec: StudySpec, base_dir: Path) -> IngestReport:

@@ -98,6 +98,7 @@ class StudyData:
     time_to_event: pd.DataFrame | None = None
     pro: pd.DataFrame | None = None  # patient-reported outcomes (ADQS); None: not collected
     biomarker: pd.DataFrame | None = None  # biomarker / PD measurements (ADPD); None: not collected
+    combination: dict | None = None  # two-agent dose pairs (combination.data): n, dlt, levels_a, levels_b
     sources: dict[str, str] = field(default_factory=dict)  # table name -> input file path
     #: "table.field" -> the ADaM variable it was read from; a field of a read dataset missing here was absent
     variables: dict[str, str] = field(default_factory=dict)

@@ -39,6 +39,7 @@ def template_files() -> list[Path]:
 CORE_SECTIONS: list[tuple[str, str]] = [
     ("dose_summary", "Overview by dose level"),
     ("escalation", "Dose escalation and the MTD"),
+    ("combination", "Combination dose finding"),
     ("design", "Dose-escalation design and operating characteristics"),
     ("design_study", "Simulation study: comparison of designs"),
     ("tolerability", "Tolerability over time"),
