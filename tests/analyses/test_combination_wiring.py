@@ -64,3 +64,19 @@ def test_generate_adsl_reproduces_committed_adsl(tmp_path):
     mod_spec.loader.exec_module(module)
     path = module.generate(COMB / "data", out_dir=tmp_path)
     assert path.read_bytes() == (COMB / "data" / "adsl.xpt").read_bytes()
+
+
+def test_combination_need_is_met_only_with_the_grid(comb_study):
+    from types import SimpleNamespace
+
+    from dossier.analyses import AnalysesBundle
+    from dossier.evidence import needs_met
+
+    spec, data = comb_study
+
+    def ev(bundle):
+        return SimpleNamespace(analyses=bundle, dose_summary=SimpleNamespace(rows=[]), design=None,
+                               simulation_study=None, study=SimpleNamespace(therapeutic_area="oncology"))
+
+    with_grid = AnalysesBundle(combination=analyse_combination(data, spec.combination))
+    assert needs_met(ev(with_grid))["combination"] and not needs_met(ev(AnalysesBundle()))["combination"]
