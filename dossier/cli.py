@@ -248,6 +248,15 @@ _register_design_commands()
 _register_study_commands()
 
 
+def _register_combination_commands() -> None:
+    from dossier.commands.combination import register
+
+    register(app)
+
+
+_register_combination_commands()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning DossierError into one message and exit status 2."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -148,6 +148,7 @@ def needs_met(ev: CoreEvidence) -> dict[str, bool]:
         "benefit_risk_inputs": has("predictions") and has("benefit_risk"),
         "models": has("dose_response") or er_models,
         "oncology": ev.study.therapeutic_area == "oncology",
+        "combination": has("combination"),
     }
 
 

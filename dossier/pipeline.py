@@ -128,8 +128,10 @@ def plan_build(spec_path: str | Path, agencies: Sequence[str] | str | None = Non
     agency_list = _parse_list(agencies, AGENCIES, "agency", list(spec.agencies))
     format_list = _parse_list(formats, FORMATS, "format", list(FORMATS))
     inputs = []
-    named = [(f"datasets.{n}", n, getattr(spec.datasets, n)) for n in ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adqs",
+    named = [(f"datasets.{n}", n, getattr(spec.datasets, n)) for n in ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adqs", "adpd",
                                                                          "adtte")]
+    if spec.combination is not None and spec.combination.data is not None:  # two-agent dose pairs
+        named.append(("combination.data", "combination", spec.combination.data))
     if spec.pk is not None:  # concentration data (and SDTM EX) given in the PK section
         named += [("pk.dataset", "pk", spec.pk.dataset), ("pk.ex", "pk_ex", spec.pk.ex)]
     for where, name, ds in named:

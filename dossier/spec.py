@@ -170,6 +170,8 @@ class Datasets(StrictModel):
                                                      "ADEX has no per-record doses")
     adqs: DatasetSpec | None = Field(None, description="Patient-reported outcomes (BDS): PRO-CTCAE and/or EORTC "
                                                        "QLQ-C30 items, one record per item and assessment")
+    adpd: DatasetSpec | None = Field(None, description="Biomarker / pharmacodynamic measurements (BDS, ADPD- or "
+                                                       "ADLB-like): the endpoints are named in `biomarkers`")
 
 
 class PKSpec(StrictModel):
@@ -402,6 +404,72 @@ class AnalysisOptions(StrictModel):
     pro_ctcae_high_score: int = Field(3, ge=1, le=4, description="PRO-CTCAE item score counted as high")
 
 
+class CombinationAgent(StrictModel):
+    """One agent of a drug combination with its own dose levels (ascending)."""
+
+    name: str = Field(min_length=1)
+    unit: Literal["mg", "mg/kg", "mg/m2", "ug", "ug/kg"] = "mg"
+    levels: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> CombinationAgent:
+        if sorted(set(self.levels)) != self.levels:
+            raise ValueError(f"levels of {self.name} must be distinct and ascending, got {self.levels}")
+        return self
+
+
+class CombinationScenario(StrictModel):
+    name: str
+    true_tox: list[list[Prob]] = Field(description="DLT probability per dose pair: rows agent A, columns agent B")
+
+
+class CombinationSpec(StrictModel):
+    """A two-agent dose-finding trial (dossier.designs.boin_comb / waterfall): agent A levels are the
+    grid rows, agent B levels the columns; ``data`` is a CSV of dose pairs (``dossier combination``)."""
+
+    agents: list[CombinationAgent] = Field(min_length=2, max_length=2)
+    design: Literal["boin-comb", "waterfall"] = "boin-comb"
+    target: float = Field(0.30, ge=0.05, le=0.6)
+    cohort_size: int = Field(3, ge=1, le=12)
+    n_cohorts: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [10], description=(
+        "boin-comb: [total cohorts]; waterfall: cohorts per subtrial (one per agent A level)"))
+    n_earlystop: int | None = Field(None, ge=1)
+    n_trials: int = Field(2000, ge=10, le=1_000_000)
+    seed: int = Field(20240801, ge=0)
+    data: DatasetSpec | None = None
+    scenarios: list[CombinationScenario] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> CombinationSpec:
+        J, K = (len(a.levels) for a in self.agents)
+        for sc in self.scenarios:
+            if len(sc.true_tox) != J or any(len(r) != K for r in sc.true_tox):
+                raise ValueError(f"scenario {sc.name}: true_tox must be {J} rows x {K} columns")
+        if self.design == "boin-comb" and len(self.n_cohorts) != 1:
+            raise ValueError("boin-comb takes one total number of cohorts: n_cohorts: [N]")
+        if self.design == "waterfall" and (J > K or len(self.n_cohorts) != J):
+            raise ValueError(f"waterfall needs agent A (rows) to have no more levels than agent B and one "
+                             f"n_cohorts entry per agent A level ({J})")
+        return self
+
+
+class BiomarkerSpec(StrictModel):
+    """A continuous biomarker or PD endpoint read from ``datasets.adpd`` (dossier/analyses/biomarker.py)."""
+
+    paramcd: str = Field(min_length=1, description="PARAMCD of the marker in datasets.adpd")
+    name: str = Field(min_length=1, description="what the marker is, in words (e.g. pERK inhibition)")
+    unit: str = Field(min_length=1, description="unit of AVAL; checked against AVALU when present")
+    validation: Literal["exploratory", "validated"] = Field(description="the marker's validation status")
+    measure: Literal["value", "change", "percent_change"] = Field(
+        "change", description="analysed: AVAL, change from baseline (CHG, else AVAL - baseline) or % change")
+    visit: str | None = Field(None, description="AVISIT analysed; default each subject's last post-baseline value")
+    direction: Literal["increasing", "decreasing"] = Field(
+        "increasing", description="direction of the expected drug effect (decreasing: analysed as a reduction)")
+    delta: float | None = Field(None, gt=0, description="relevant effect over dose 0 for the target dose (unit)")
+    covariates: list[Literal["baseline", "age", "sex", "weight_kg", "race", "region"]] = Field(
+        default_factory=list, description="ANCOVA covariates of MCP-Mod (baseline: the marker's own baseline)")
+
+
 class StudySpec(StrictModel):
     """A study spec: everything a build of the dossiers needs."""
 
@@ -420,6 +488,9 @@ class StudySpec(StrictModel):
     pk: PKSpec | None = Field(None, description="concentration data for NCA (default: datasets.adpc, if given)")
     simulation_study: SimulationStudySpec | None = Field(
         None, description="Grid of designs x scenarios simulated for the design comparison (dossier study)")
+    combination: CombinationSpec | None = Field(None, description="two-agent dose finding (dossier combination)")
+    biomarkers: list[BiomarkerSpec] = Field(default_factory=list, description="continuous biomarker / PD "
+                                            "endpoints in datasets.adpd (MCP-Mod and Emax exposure-response)")
 
     @model_validator(mode="after")
     def _dosages_are_levels(self) -> StudySpec:
@@ -432,6 +503,8 @@ class StudySpec(StrictModel):
         bad = [d for d in self.randomized_dosages if d not in levels]
         if bad:
             raise ValueError(f"randomized_dosages {bad} are not among doses.levels")
+        if self.biomarkers and self.datasets.adpd is None:
+            raise ValueError("biomarkers are named but datasets.adpd (the BDS dataset holding them) is not given")
         for i, sc in enumerate(self.design.scenarios):
             if len(sc.true_tox) != len(self.doses.levels):
                 raise ValueError(f"design.scenarios[{i}].true_tox has {len(sc.true_tox)} values; "

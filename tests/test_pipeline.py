@@ -31,7 +31,7 @@ def test_build_writes_six_dossiers_evidence_and_manifest(built_example):
     manifest = json.loads((d / "manifest.json").read_text())
     listed = {o["path"] for o in manifest["outputs"]}
     assert {f"{a}/dossier.{x}" for a in AGENCIES for x in ("html", "pdf")} | {"evidence.json"} <= listed
-    assert {i["name"] for i in manifest["inputs"]} == {"adsl", "adex", "adae", "adpp", "adrs", "adtte", "adqs"}
+    assert {i["name"] for i in manifest["inputs"]} == {"adsl", "adex", "adae", "adpp", "adrs", "adtte", "adqs", "adpd"}
     assert all(re.fullmatch(r"[0-9a-f]{64}", i["sha256"]) for i in manifest["inputs"])
     assert manifest["dossier_version"]
     evidence = json.loads((d / "evidence.json").read_text())

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dossier.analyses.benefit_risk import BenefitRiskResult, analyse_benefit_risk
+from dossier.analyses.biomarker import BiomarkerResult, analyse_biomarkers
+from dossier.analyses.combination import CombinationEvidence, analyse_combination
 from dossier.analyses.credibility import CredibilityResult, assess_credibility
 from dossier.analyses.dosing import DosingResult, analyse_dosing
 from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints
@@ -90,6 +92,8 @@ class AnalysesBundle(Result):
     pk: PKResult | None = None  # NCA of concentration data (dossier.analyses.nca)
     dosing: DosingResult | None = None  # actual dosing over time (per-record ADEX / EX)
     patient_reported: PatientReportedResult | None = None  # PRO-CTCAE and QLQ-C30; None: not collected
+    combination: CombinationEvidence | None = None  # two-agent dose-pair grid (spec combination.data)
+    biomarkers: BiomarkerResult | None = None  # biomarker / PD dose-response (spec biomarkers); None: not collected
     settings: AnalysisSettings = AnalysisSettings()
 
 
@@ -167,6 +171,9 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
     b.patient_reported = timed("patient_reported", analyse_patient_reported, data,
                                ProSettings(high_score=s.pro_ctcae_high_score,
                                            deterioration_points=s.pro_deterioration_points))
+    b.combination = timed("combination", analyse_combination, data, spec.combination)
+    b.biomarkers = timed("biomarkers", analyse_biomarkers, data, list(spec.biomarkers), f.exposure_paramcd, rng,
+                         s.n_bootstrap_mcpmod, s.mcpmod_alpha, s.mcpmod_selection)
     b.randomized = timed("randomized", analyse_randomized, data, list(spec.randomized_dosages), spec.proposed_dosage,
                          f.pfs_paramcd, lgd)
     b.dose_response = timed("dose_response", _dose_response, data, s, rng, lgd)

@@ -177,3 +177,10 @@ __all__ = [
     "make_obd_design", "obd_design_names", "sample_size_per_arm", "scenarios_from_fit", "simulate_comparison",
     "simulate_obd", "simulate_trials", "simulate_under_fit",
 ]
+
+# drug-combination designs (two agents, dose-pair grids; their own decide/simulate contract):
+# dossier.designs.boin_comb (Lin & Yin 2017) and dossier.designs.waterfall (Zhang & Yuan 2016)
+from dossier.designs.boin_comb import BoinComb  # noqa: E402
+from dossier.designs.waterfall import Waterfall  # noqa: E402
+
+COMBINATION_DESIGNS: dict[str, type] = {"boin-comb": BoinComb, "waterfall": Waterfall}

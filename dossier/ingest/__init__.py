@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dossier.errors import DataError, DossierError
+from dossier.ingest.biomarker import map_adpd
 from dossier.ingest.mapping import (
     TABLE_OF,
     Mapper,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["load_study", "check_study", "IngestReport", "Issue", "DatasetCount", "Exclusion", "StudyData",
            "TABLE_COLUMNS", "read_dataset", "RawDataset"]
 
-DATASET_ORDER = ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adtte", "adqs")
+DATASET_ORDER = ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adtte", "adqs", "adpd")
 MAX_ERRORS_IN_MESSAGE = 15
 
 
@@ -112,6 +113,10 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
         if spec.datasets.adsl is None and tables["pk_profiles"] is not None:  # PK-only study
             tables["subjects"] = subjects_from_pk(tables["pk_profiles"], list(spec.doses.levels), spec.doses.unit,
                                                   issues, pk_spec.dataset.path)
+    if spec.combination is not None and spec.combination.data is not None:
+        from dossier.ingest.combination import read_combination
+
+        tables["combination"] = read_combination(spec.combination, base_dir, issues)  # type: ignore[assignment]
     try:
         _cross_checks(spec, tables, issues, report)
     except Exception as err:  # a defect must not surface as a traceback to the user
@@ -156,6 +161,8 @@ def _map(name: str, raw: RawDataset, ds: DatasetSpec, spec: StudySpec, issues: I
         table = map_adrs(m, f.response_paramcd, list(f.responders))
     elif name == "adqs":
         table = map_adqs(m)
+    elif name == "adpd":
+        table = map_adpd(m, {b.paramcd: (b.unit, b.visit) for b in spec.biomarkers})
     else:
         table = map_adtte(m, f.pfs_paramcd)
     return m, table
@@ -274,7 +281,8 @@ def _to_study_data(tables: dict, sources: dict[str, str]) -> StudyData:
                      concentrations=tables.get("concentrations"), pk_profiles=tables.get("pk_profiles"),
                      response=tables.get("response"),
                      time_to_event=tables.get("time_to_event"), sources=sources,
-                     variables=dict(tables.get("_variables") or {}), dosing=tables.get("dosing"), pro=tables.get("pro"))
+                     variables=dict(tables.get("_variables") or {}), dosing=tables.get("dosing"), pro=tables.get("pro"),
+                     biomarker=tables.get("biomarker"), combination=tables.get("combination"))
 
 
 def check_study(spec: StudySpec, base_dir: Path) -> IngestReport:

@@ -76,6 +76,11 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
             "item": "string",  # PRO-CTCAE "16A", QLQ-C30 "1".."30"
             "paramcd": "string", "visit": "string", "visitn": "float64", "day": "float64", "value": "float64",
             "baseline": "bool", "post_baseline": "bool"},
+    # ADPD / ADLB-like (BDS, the spec's biomarkers; dossier/ingest/biomarker.py): one row per subject,
+    # marker and assessment; change is NaN without a baseline (never 0)
+    "biomarker": {"usubjid": "string", "paramcd": "string", "visit": "string", "visitn": "float64",
+                  "day": "float64", "value": "float64", "base": "float64", "change": "float64",
+                  "baseline": "bool", "post_baseline": "bool", "unit": "string"},
 }
 
 
@@ -92,6 +97,8 @@ class StudyData:
     response: pd.DataFrame | None = None
     time_to_event: pd.DataFrame | None = None
     pro: pd.DataFrame | None = None  # patient-reported outcomes (ADQS); None: not collected
+    biomarker: pd.DataFrame | None = None  # biomarker / PD measurements (ADPD); None: not collected
+    combination: dict | None = None  # two-agent dose pairs (combination.data): n, dlt, levels_a, levels_b
     sources: dict[str, str] = field(default_factory=dict)  # table name -> input file path
     #: "table.field" -> the ADaM variable it was read from; a field of a read dataset missing here was absent
     variables: dict[str, str] = field(default_factory=dict)

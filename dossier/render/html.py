@@ -39,6 +39,7 @@ def template_files() -> list[Path]:
 CORE_SECTIONS: list[tuple[str, str]] = [
     ("dose_summary", "Overview by dose level"),
     ("escalation", "Dose escalation and the MTD"),
+    ("combination", "Combination dose finding"),
     ("design", "Dose-escalation design and operating characteristics"),
     ("design_study", "Simulation study: comparison of designs"),
     ("tolerability", "Tolerability over time"),
@@ -47,6 +48,7 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("dose_response", "Dose-response (MCP-Mod)"),
     ("pk", "Pharmacokinetics"),
     ("exposure_response", "Exposure-response"),
+    ("biomarker", "Biomarker and pharmacodynamic dose-response"),
     ("predictions", "Predictions at the candidate dosages"),
     ("benefit_risk", "Benefit-risk and the proposed dosage"),
     ("justification", "Justification of the proposed dosage"),
@@ -76,6 +78,10 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
             "incremental AUC above baseline (ProAE conventions) and composite grades (Basch et al. 2021); EORTC "
             "QLQ-C30 scored per its scoring manual (Fayers et al. 2001), summary score (Giesinger et al. 2016), "
             "change from baseline with t-based CIs and deterioration by the spec's threshold; exact CIs for rates."),
+    "bio": ("Biomarkers and pharmacodynamics", "Continuous markers named in the spec (validation status from the "
+            "spec): mean response by dosage with t-based CIs; MCP-Mod with normal errors and ANCOVA covariates "
+            "(Bretz, Pinheiro & Branson 2005; DoseFinding conventions); Emax model on exposure by least squares "
+            "with a profile-likelihood CI of EC50."),
     "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier PFS and Cox hazard "
             "ratio (statsmodels PHReg); estimation, not hypothesis testing."),
     "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "

@@ -15,7 +15,7 @@ from dossier.analyses.escalation import analyse_escalation
 def test_example_bundle_complete_and_json(example_bundle):
     b = example_bundle
     for name in ("escalation", "tolerability", "randomized", "dose_response", "exposure_response", "predictions",
-                 "benefit_risk", "model_credibility", "patient_reported"):
+                 "benefit_risk", "model_credibility", "patient_reported", "biomarkers"):
         assert getattr(b, name) is not None, name
     text = json.dumps(b.model_dump(mode="json"), allow_nan=True)
     again = AnalysesBundle.model_validate_json(text)

@@ -17,7 +17,7 @@ from dossier.analyses import AnalysesBundle, run_analyses
 
 from .conftest import REPO
 
-SECTIONS = ["escalation", "tolerability", "patient_reported", "randomized", "dose_response", "exposure_response", "predictions",
+SECTIONS = ["escalation", "tolerability", "patient_reported", "biomarker", "randomized", "dose_response", "exposure_response", "predictions",
             "benefit_risk", "model_credibility"]
 TERMS = {"fda": {"dosage": "dosage", "Dosage": "Dosage", "sponsor": "Sponsor"},
          "ema": {"dosage": "posology", "Dosage": "Posology", "sponsor": "Applicant"}}

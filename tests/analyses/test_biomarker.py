@@ -1,0 +1,121 @@
+"""Biomarker / PD dose-response (dossier/analyses/biomarker.py): the wiring of the spec's markers into
+MCP-Mod (normal errors, ANCOVA) and the continuous Emax E-R -- those methods are tested against DoseFinding
+in test_mcpmod.py and test_exposure_response.py -- plus the section: validation status and "not collected"."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pyreadstat
+import pytest
+from scipy import stats
+
+from dossier.analyses import AnalysesBundle
+from dossier.analyses.biomarker import analyse_biomarkers, subject_responses, t_mean_ci
+from dossier.analyses.exposure_response import fit_emax_continuous
+from dossier.analyses.mcpmod import analyse_mcpmod
+
+from .conftest import EXAMPLE
+from .test_sections import render
+
+
+@pytest.fixture(scope="module")
+def marker(example):
+    spec, data = example
+    return spec.biomarkers[0]
+
+
+def test_example_spec_names_one_exploratory_marker(marker):
+    assert (marker.paramcd, marker.validation, marker.measure, marker.visit) == ("PERKINH", "exploratory", "change",
+                                                                                 "WEEK 4")
+
+
+def test_responses_are_the_adpd_change_at_the_visit(example, marker):
+    spec, data = example
+    adpd, _ = pyreadstat.read_xport(str(EXAMPLE / "data" / "adpd.xpt"))
+    wk4 = adpd[(adpd["PARAMCD"] == "PERKINH") & (adpd["AVISIT"] == "WEEK 4")].set_index("USUBJID")["CHG"]
+    frame = subject_responses(data, marker).set_index("usubjid")
+    got = frame["response"].dropna()
+    assert set(got.index) == set(wk4.index)
+    np.testing.assert_allclose(got.sort_index().to_numpy(), wk4.sort_index().to_numpy(), atol=1e-9)
+    # subjects without a week-4 sample are missing, never 0
+    assert frame["response"].isna().sum() == len(frame) - len(wk4)
+
+
+def test_percent_change_last_value_and_decreasing_direction(example, marker):
+    spec, data = example
+    b = data.biomarker
+    post = b[b["post_baseline"]].sort_values(["usubjid", "day"]).drop_duplicates("usubjid", keep="last")
+    post = post.set_index(post["usubjid"].astype(str))
+    pct = marker.model_copy(update={"measure": "percent_change", "visit": None, "direction": "decreasing"})
+    frame = subject_responses(data, pct).set_index("usubjid")["response"]
+    expected = -(100.0 * post["change"] / post["base"]).where(post["base"] != 0)
+    np.testing.assert_allclose(frame.reindex(expected.index).to_numpy(float), expected.to_numpy(float))
+
+
+def test_mean_ci_is_the_t_interval():
+    y = np.array([3.1, 4.7, 5.0, 2.2, 6.3])
+    mean, lo, hi = t_mean_ci(y)
+    want = stats.t.interval(0.95, len(y) - 1, loc=y.mean(), scale=stats.sem(y))
+    assert mean == pytest.approx(y.mean()) and (lo, hi) == pytest.approx(want)
+    assert t_mean_ci(np.array([1.0]))[1:] == (None, None)
+
+
+def test_mcpmod_wiring_detects_the_generated_signal(example, example_bundle, marker):
+    spec, data = example
+    ep = example_bundle.biomarkers.endpoints[0]
+    assert ep.validation == "exploratory" and ep.covariates == ["baseline"]
+    frame = subject_responses(data, marker).dropna(subset=["response"])
+    direct = analyse_mcpmod(frame["dose"].to_numpy(float), frame["response"].to_numpy(float), marker.paramcd,
+                            data_type="normal", covariates={"baseline": frame["base"].to_numpy(float)})
+    assert ep.mcpmod.test.t_statistics == pytest.approx(direct.test.t_statistics)
+    assert ep.mcpmod.test.p_values == pytest.approx(direct.test.p_values, rel=1e-6, abs=1e-12)
+    # generator truth: Emax in exposure, 57 -> 84 points from 60 to 960 mg; every candidate contrast significant
+    assert ep.mcpmod.dose_response_detected and max(ep.mcpmod.test.p_values) < 0.001
+    assert [g.n for g in ep.by_dose] == [int((frame["dose"] == d).sum()) for d in sorted(frame["dose"].unique())]
+
+
+def test_emax_wiring_and_generator_truth(example, example_bundle, marker):
+    spec, data = example
+    ep = example_bundle.biomarkers.endpoints[0]
+    frame = subject_responses(data, marker).dropna(subset=["response"])
+    pk = data.pk[data.pk["paramcd"] == "AUCSS"]
+    pk = pk.set_index(pk["usubjid"].astype(str))["value"].astype(float)
+    direct = fit_emax_continuous(frame["usubjid"].map(pk).to_numpy(float), frame["response"].to_numpy(float), "x")
+    assert (ep.emax.e0, ep.emax.emax, ep.emax.ec50) == pytest.approx((direct.e0, direct.emax, direct.ec50))
+    assert ep.exposure_paramcd == "AUCSS" and ep.exposure_unit == "ug*h/mL"
+    # generate_pd.py: IC50 6 ug*h/mL inside the profile-likelihood interval
+    lo, hi = ep.emax.ec50_ci_lower or 0.0, ep.emax.ec50_ci_upper or np.inf
+    assert lo <= 6.0 <= hi
+    assert ep.emax.fraction_of_max_at_dose["240"] > 0.7  # the plateau at and above 240 mg
+
+
+def test_without_biomarker_data_the_section_says_not_collected(example, example_bundle):
+    spec, data = example
+    bare = dataclasses.replace(data, biomarker=None)
+    assert analyse_biomarkers(bare, list(spec.biomarkers), "AUCSS", None) is None
+    bundle = example_bundle.model_copy(update={"biomarkers": None})
+    html = render("biomarker", bundle, spec)
+    assert "not collected" in html and "Validation status" not in html
+    assert "not collected" in render("biomarker", AnalysesBundle(), spec)
+
+
+def test_section_states_the_validation_status(example, example_bundle):
+    spec, data = example
+    html = render("biomarker", example_bundle, spec)
+    assert "Validation status: <strong>exploratory</strong>" in html and "not a validated surrogate" in html
+    ep = example_bundle.biomarkers.endpoints[0].model_copy(update={"validation": "validated"})
+    validated = example_bundle.model_copy(update={"biomarkers": example_bundle.biomarkers.model_copy(
+        update={"endpoints": [ep]})})
+    html = render("biomarker", validated, spec)
+    assert "Validation status: <strong>validated</strong>" in html and "not a validated surrogate" not in html
+
+
+def test_ancova_covariates_from_adsl(example, marker):
+    spec, data = example
+    m2 = marker.model_copy(update={"covariates": ["baseline", "sex", "age"]})
+    res = analyse_biomarkers(data, [m2], None, None)
+    ep = res.endpoints[0]
+    assert ep.mcpmod.covariates == ["baseline", "sexM", "age"]
+    assert ep.emax is None and ep.exposure_paramcd is None
