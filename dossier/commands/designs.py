@@ -133,7 +133,7 @@ def _option_annotation(name: str) -> Any:
     choices = f" ({' | '.join(typing.get_args(base))})" if typing.get_origin(base) is Literal else ""
     one_based = " (1-based)" if is_dose_index(model, name) else ""
     help_text = (f"{', '.join(entry['designs'])}: {info.description}{one_based}{choices}"
-                 + (f" [{source}]" if source else ""))
+                 + (f"; source: {source}" if source else ""))
     kind = _cli_kind(name)
     decl = f"{_flag(name)}/--no-{name.replace('_', '-')}" if kind == "bool" else _flag(name)
     py = {"bool": bool, "int": int, "float": float, "text": str}[kind]

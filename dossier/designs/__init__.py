@@ -1,15 +1,21 @@
-"""Dose-escalation designs and their vectorised simulation.
+"""Dose-finding designs, one contract for all of them, and their vectorised simulation.
 
-Designs: 3+3 (:mod:`three_plus_three`), i3+3 (:mod:`i3plus3`), mTPI-2 and Keyboard (:mod:`mtpi2`),
-BOIN (:mod:`boin`) and CRM (:mod:`crm`).  All share the :class:`~dossier.designs.base.Design`
-interface; :func:`make_design` builds one by name and :func:`simulate_trials` gives its operating
-characteristics.
+Every design is a :class:`~dossier.designs.base.Design` that declares
 
-Optimal-biological-dose and timed designs (issue 8): BOIN12 (:mod:`boin12`), U-BOIN (:mod:`uboin`),
-BF-BOIN (:mod:`backfill`) and TITE-BOIN (:mod:`tite_boin`), built by :func:`make_obd_design` and simulated by
-:func:`simulate_obd` (their OCs, :class:`~dossier.designs.obd.ObdOperatingCharacteristics`, add
-efficacy, duration and patients below/at/above the MTD); the randomized comparison of dosages
-(:mod:`randomized`) and scenarios from fitted models (:mod:`scenarios`).
+* its parameters once, as a typed model ``Params`` (:mod:`dossier.designs.params`: defaults, bounds, help
+  text, published source) -- the study spec's ``design`` keys and the CLI flags are generated from these;
+* its capabilities: ``needs_efficacy``, ``uses_calendar_time``, ``selects`` ("MTD" or "OBD"), and its
+  ``label`` and ``aliases``;
+
+and answers through one signature each: ``decide(TrialData)`` (the next dose or a stop),
+``select_mtd`` (the MTD at the end, with estimates), ``simulate(Scenario, n_trials, rng)`` (operating
+characteristics) with ``outcomes`` / ``summarize`` underneath, and ``decision_table``.
+
+:data:`REGISTRY` maps names to classes (adding a design: its module, its tests and one line there);
+:func:`design_from_spec` is the one place a design is built from settings (pipeline, escalation analysis,
+simulation studies, CLI).  MTD designs: 3+3, i3+3, mTPI-2, Keyboard, BOIN, CRM; OBD and timed designs:
+BOIN12, U-BOIN, BF-BOIN, TITE-BOIN; also the randomized comparison of dosages (:mod:`randomized`) and
+scenarios from fitted models (:mod:`scenarios`).
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ from dossier.designs.obd import (
     ObdOutcomes,
     conditional_efficacy,
     gumbel_cells,
+    isotonic_mtd,
     lockstep_trials,
     obd_decision,
     summarize_obd,
@@ -475,6 +476,10 @@ class Boin12(Design):
         nxt, fin, no = self._decide(n[None], yT[None], yE[None], y11[None], el, posH,
                                     np.array([int(data.current)]), rng or np.random.default_rng(0))
         return int(nxt[0]), bool(fin[0]), bool(no[0]), [bool(v) for v in el[0]]
+
+    def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]):
+        """MTD for the escalation summary (:func:`~dossier.designs.obd.isotonic_mtd`)."""
+        return isotonic_mtd(self, n_patients, n_dlt)
 
     def _decide_trial(self, data: TrialData) -> Decision:
         """The decision on toxicity and efficacy (``data.resp`` needed; ``data.both`` for non-additive

@@ -33,7 +33,7 @@ class DesignParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    start_dose: int = param(0, ge=0, dose_index=True, help="first dose (1-based on the CLI and in the spec)",
+    start_dose: int = param(0, ge=0, dose_index=True, help="first dose",
                             source="BOIN get.oc startdose; dfcrm crmsim x0")
 
 

@@ -152,6 +152,8 @@ def test_one_decide_and_one_simulate_for_mtd_and_obd_designs():
         data = TrialData(n=[3, 3, 0, 0], dlt=[0, 1, 0, 0], resp=[1, 2, 0, 0], both=[0, 1, 0, 0], current=1)
         dec = d.decide(data)
         assert dec.action in ("escalate", "stay", "deescalate", "stop_select", "stop_no_mtd")
+        sel = d.select_mtd([3, 3, 0, 0], [0, 1, 0, 0])
+        assert (sel.selected is None or 0 <= sel.selected < 4) and len(sel.estimates) == 4
         oc = d.simulate(Scenario(p_tox=TOX, p_eff=EFF), 30, np.random.default_rng(5))
         again = simulate_design(d, TOX, EFF, 30, np.random.default_rng(5))
         assert oc == again and oc.n_trials == 30
