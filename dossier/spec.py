@@ -246,18 +246,7 @@ def _design_option_fields() -> dict[str, Any]:
     return fields
 
 
-#: the design options of the spec, generated from the designs' parameter models
-DesignOptions = create_model("DesignOptions", __base__=StrictModel, **_design_option_fields())
-_OPTION_NAMES = tuple(DesignOptions.model_fields)
-
-
-class DesignSettings(DesignOptions):
-    """Dose-escalation design and the settings of its simulation.
-
-    Beyond the keys below, every parameter of the registered designs is a key of this section (generated
-    from the designs' parameter models, :mod:`dossier.designs.params`); a key applies to the designs that
-    take it, and giving it to another design is an error."""
-
+class _DesignCore(StrictModel):
     name: Literal[tuple(REGISTRY)] = "boin"  # type: ignore[valid-type]
     target: float = Field(0.30, gt=0, lt=1, description="Target DLT rate")
     cohort_size: int = Field(3, ge=1, le=12)
@@ -269,6 +258,19 @@ class DesignSettings(DesignOptions):
     uboin: UboinSettings = Field(default_factory=UboinSettings)
     accrual: AccrualSettings = Field(default_factory=AccrualSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
+
+
+#: the design section: the settings above, then one key per design parameter generated from the parameter models
+_DesignWithOptions = create_model("DesignWithOptions", __base__=_DesignCore, **_design_option_fields())
+_OPTION_NAMES = tuple(k for k in _DesignWithOptions.model_fields if k not in _DesignCore.model_fields)
+
+
+class DesignSettings(_DesignWithOptions):
+    """Dose-escalation design and the settings of its simulation.
+
+    Beyond the keys below, every parameter of the registered designs is a key of this section (generated
+    from the designs' parameter models, :mod:`dossier.designs.params`); a key applies to the designs that
+    take it, and giving it to another design is an error."""
 
     def _given_options(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _OPTION_NAMES if getattr(self, k) is not None}

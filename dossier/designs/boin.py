@@ -63,7 +63,9 @@ class Boin(IntervalDesign):
     eliminated.  Optional stop when ``n_earlystop`` patients are on the current dose (default 100:
     off).  ``bound_mtd=True`` restricts the MTD to doses whose isotonic estimate is below lambda_d.
     ``extrasafe=True`` adds get.oc's stricter stop at the lowest dose (cutoff ``cutoff_eli - offset``,
-    see :mod:`dossier.designs.interval`).
+    see :mod:`dossier.designs.interval`).  ``titration=True`` simulates get.oc's accelerated titration
+    (one patient per dose from dose 1 until the first DLT; :meth:`_titration_trials`); the decision rules
+    after each cohort (:meth:`decide`) are unchanged by it.
     """
 
     name = "boin"

@@ -276,7 +276,11 @@ class Crm(Design):
     Options: ``skeleton`` (default: ``getprior(0.05, target, ceil(n_doses / 2), n_doses)``),
     ``model`` ("empiric" or "logistic"), ``intcpt`` (3), ``prior_sd`` (sqrt(1.34)), ``restrict``
     (True: no skipping, coherent escalation), ``stop_cutoff`` / ``stop_min_n`` (optional safety stop),
-    ``n_grid`` (quadrature points, 401).
+    ``method`` ("bayes": posterior mean; "mle": maximum likelihood on [-10, 10], dfcrm ``method``),
+    ``initial_design`` (two-stage CRM, dfcrm crmsim's ``x0``: the dose of each cohort while no DLT has been
+    seen, then the model; while every patient has had a DLT dfcrm estimates beta under a flat N(0, 500^2)
+    prior, and the MLE CRM selects with that estimate when the MLE does not exist), ``conf_level`` (0.90),
+    ``n_grid`` (quadrature points, 401).  The full parameter list is :class:`CrmParams`.
     """
 
     name = "crm"

@@ -106,7 +106,7 @@ def test_two_stage_trials_match_dfcrm_trial_by_trial(run):
 
 def test_vectorised_two_stage_equals_the_single_trial_rule():
     design = _design(REF["trials"][0])
-    u = U[:40, :20]
+    u = U[:8, :20]
     a, b = run_trials(design, np.array([0.05, 0.1, 0.25, 0.4, 0.55]), u), run_trials_loop(
         design, [0.05, 0.1, 0.25, 0.4, 0.55], u)
     assert (a.n == b.n).all() and (a.selected == b.selected).all()
