@@ -30,6 +30,12 @@ The design
   dose untried, escalate (``explore=False`` turns the rule off).  The trial stops (no dose selected) when the lowest dose is too toxic,
   every dose is eliminated, or the chosen dose is eliminated; it ends at ``n_cohorts`` cohorts or
   when ``n_earlystop`` patients are at the current dose (default: off, as the authors).
+* Simulated outcomes: toxicity of patient i from the shared uniforms (common random numbers); efficacy
+  independent of toxicity by default (the authors' simulations), or correlated through the Gumbel model
+  with association ``association`` (psi; Murtaugh & Fisher 1990, the model of the U-BOIN application):
+  P(E, T) = qp + q(1-q)p(1-p) tanh(psi/2) with marginals p and q unchanged
+  (:func:`~dossier.designs.obd.gumbel_cells`), efficacy drawn from P(E | T) or P(E | no T).  With additive
+  utilities (the defaults) the true utility of a dose depends on the marginals only.
 * OBD selection: isotonic toxicity estimates (PAVA of (y+0.05)/(n+0.1), weights n+0.1, plus
   0.001 x dose index), efficacy by unimodal isotonic regression averaged over the mode with binomial
   likelihood weights (plus 0.01 x dose index, the authors' ``peestimate``); the MTD is the dose
