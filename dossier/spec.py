@@ -13,10 +13,25 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
-from dossier.designs import REGISTRY, design_parameters
-from dossier.errors import SpecError, format_validation_error
+from dossier.designs import REGISTRY
+from dossier.designs.params import (
+    all_parameters,
+    field_source,
+    from_one_based,
+    is_dose_index,
+    validate_options,
+)
+from dossier.errors import DesignError, SpecError, format_validation_error
 from dossier.simstudy.grid import SimulationStudySpec
 from dossier.yamlio import read_yaml
 
@@ -270,48 +285,71 @@ class BackfillSettings(StrictModel):
     stay_on_1_of_3: bool = False
 
 
-class DesignSettings(StrictModel):
-    """Dose-escalation design and the settings of its simulation."""
+#: design parameters spelled in the groups of the ``design`` section (``utility``, ``accrual``, ``backfill``,
+#: ``uboin``: the spec's form since issue 8); the group's cutoff_tox, cutoff_eff and association are also flat keys
+#: (they apply to BOIN12 too); a flat key overrides the group's value
+_GROUPED_PARAMETERS = {"utility", "accrual", "accrual_per_month", "dlt_window_months", "n_cap", "response_rule",
+                       "stay_on_1_of_3", "s1", "s2", "allocation", "tox_upper"}
+#: spec defaults that differ from "the design's default" (kept from the spec's first versions)
+_SPEC_DEFAULTS: dict[str, Any] = {"eff_lower": 0.25}
 
-    name: Literal["3+3", "i3+3", "mtpi2", "keyboard", "boin", "crm", "boin12", "uboin", "bf-boin", "tite-boin"] = "boin"
+
+def _design_option_fields() -> dict[str, Any]:
+    """One optional spec key per design parameter, generated from the designs' ``Params`` models: the help text
+    names the designs that take it and the published source; None means the design's default."""
+    fields: dict[str, Any] = {}
+    for name, entry in all_parameters(REGISTRY).items():
+        if name in _GROUPED_PARAMETERS:
+            continue
+        info = entry["field"]
+        source = field_source(entry["model"], name)
+        one_based = " (1-based)" if is_dose_index(entry["model"], name) else ""
+        desc = f"{info.description}{one_based}; designs: {', '.join(entry['designs'])}" + (f"; {source}" if source else "")
+        fields[name] = (info.annotation | None, Field(_SPEC_DEFAULTS.get(name), description=desc))
+    return fields
+
+
+class _DesignCore(StrictModel):
+    name: Literal[tuple(REGISTRY)] = "boin"  # type: ignore[valid-type]
     target: float = Field(0.30, gt=0, lt=1, description="Target DLT rate")
     cohort_size: int = Field(3, ge=1, le=12)
     n_cohorts: int = Field(10, ge=1, le=100)
     n_trials: int = Field(2000, ge=10, le=1_000_000)
     seed: int = Field(20240801, ge=0)
     scenarios: list[Scenario] = Field(default_factory=list)
-    n_earlystop: int | None = Field(None, ge=1, description="stop when this many patients are on one dose")
-    eff_lower: float = Field(0.25, gt=0, lt=1, description="lowest acceptable response rate (boin12, uboin)")
     utility: UtilitySettings = Field(default_factory=UtilitySettings)
     uboin: UboinSettings = Field(default_factory=UboinSettings)
     accrual: AccrualSettings = Field(default_factory=AccrualSettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
-    # options of the reference packages (README "R packages and dossier options"); None: the design's
-    # default.  Each applies to the designs that take it; giving it to another design is an error.
-    p_saf: float | None = Field(None, gt=0, lt=1, description="BOIN p.saf: highest sub-therapeutic DLT rate (0.6 x target)")
-    p_tox: float | None = Field(None, gt=0, lt=1, description="BOIN p.tox: lowest overly toxic DLT rate (1.4 x target)")
-    cutoff_eli: float | None = Field(None, ge=0.5, lt=1, description="BOIN/Keyboard cutoff.eli: dose elimination cutoff (0.95)")
-    bound_mtd: bool | None = Field(None, description="BOIN boundMTD: the MTD's isotonic estimate must be <= lambda_d")
-    extrasafe: bool | None = Field(None, description="BOIN/Keyboard extrasafe: stricter stop at the lowest dose")
-    offset: float | None = Field(None, gt=0, lt=0.5, description="BOIN/Keyboard offset of the extrasafe cutoff (0.05)")
-    ei_lower: float | None = Field(None, gt=0, lt=1, description="i3+3/mTPI-2/Keyboard: lower end of the EI (target - 0.05)")
-    ei_upper: float | None = Field(None, gt=0, lt=1, description="i3+3/mTPI-2/Keyboard: upper end of the EI (target + 0.05)")
-    skeleton: list[Prob] | None = Field(None, description="CRM skeleton (dfcrm prior), one value per dose")
-    model: Literal["empiric", "logistic"] | None = Field(None, description="CRM working model (dfcrm model)")
-    prior_sd: float | None = Field(None, gt=0, description="CRM prior SD of beta (dfcrm scale, sqrt(1.34))")
-    intcpt: float | None = Field(None, description="CRM logistic intercept (dfcrm intcpt, 3)")
-    explore: bool | None = Field(None, description="BOIN12 exploration rule (on)")
-    n_explore: int | None = Field(None, ge=1, description="BOIN12: patients at a dose before exploring (9)")
-    strict_selection: bool | None = Field(None, description="BOIN12: no OBD when every dose up to the MTD is "
-                                                            "eliminated (on; off: the authors' code)")
+
+
+#: the design section: the settings above, then one key per design parameter generated from the parameter models
+_DesignWithOptions = create_model("DesignWithOptions", __base__=_DesignCore, **_design_option_fields())
+_OPTION_NAMES = tuple(k for k in _DesignWithOptions.model_fields if k not in _DesignCore.model_fields)
+
+
+class DesignSettings(_DesignWithOptions):
+    """Dose-escalation design and the settings of its simulation.
+
+    Beyond the keys below, every parameter of the registered designs is a key of this section (generated
+    from the designs' parameter models, :mod:`dossier.designs.params`); a key applies to the designs that
+    take it, and giving it to another design is an error."""
+
+    def _given_options(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in _OPTION_NAMES if getattr(self, k) is not None}
 
     @model_validator(mode="after")
     def _options_apply(self) -> DesignSettings:
-        accepted = set(design_parameters(self.name))
-        wrong = [k for k in _PACKAGE_OPTIONS if getattr(self, k) is not None and k not in accepted]
+        cls = REGISTRY[self.name]
+        given = {k: v for k, v in self._given_options().items() if k in self.model_fields_set}
+        wrong = [k for k in given if k not in cls.Params.model_fields]
         if wrong:
             raise ValueError(f"{', '.join(wrong)} do{'es' if len(wrong) == 1 else ''} not apply to design "
                              f"{self.name}")
+        try:
+            validate_options(cls, from_one_based(cls.Params, given))
+        except DesignError as err:
+            raise ValueError(err.what) from None
         return self
 
     @model_validator(mode="after")
@@ -326,25 +364,21 @@ class DesignSettings(StrictModel):
         return self
 
     def design_options(self) -> dict[str, Any]:
-        """Constructor options of the design beyond target, doses and cohorts."""
+        """Constructor options of the design beyond target, doses and cohorts (0-based dose indices)."""
+        cls = REGISTRY[self.name]
+        accepted = cls.Params.model_fields
         opts: dict[str, Any] = {}
-        if self.n_earlystop is not None:
-            opts["n_earlystop"] = self.n_earlystop
-        if self.name in ("boin12", "uboin"):
-            opts.update(eff_lower=self.eff_lower, utility=self.utility.model_dump())
+        if "utility" in accepted:
+            opts["utility"] = self.utility.model_dump()
         if self.name == "uboin":
             opts.update(self.uboin.model_dump())
-        if self.name in ("bf-boin", "tite-boin"):
+        if "accrual" in accepted:
             opts.update(accrual_per_month=self.accrual.per_month, dlt_window_months=self.accrual.dlt_window_months,
                         accrual=self.accrual.model)
         if self.name == "bf-boin":
             opts.update(self.backfill.model_dump())
-        opts.update({k: getattr(self, k) for k in _PACKAGE_OPTIONS if getattr(self, k) is not None})
-        return opts
-
-
-_PACKAGE_OPTIONS = ("p_saf", "p_tox", "cutoff_eli", "bound_mtd", "extrasafe", "offset", "ei_lower", "ei_upper",
-                    "skeleton", "model", "prior_sd", "intcpt", "explore", "n_explore", "strict_selection")
+        opts.update({k: v for k, v in self._given_options().items() if k in accepted})
+        return from_one_based(cls.Params, opts, "design")
 
 
 class Question(StrictModel):

@@ -50,13 +50,12 @@ def analyse_escalation(data: StudyData, levels: list[float], design, target: flo
     n_pat = [int((ev["dose"].astype(float) == d).sum()) for d in levels]
     n_dlt = [int(sum(1 for u, dd in zip(ev["usubjid"].astype(str), ev["dose"].astype(float), strict=True)
                      if dd == d and u in dlt_ids)) for d in levels]
-    from dossier.designs import build_design, design_from_spec
+    from dossier.designs import design_from_spec
 
     if isinstance(design, str):
-        des = build_design(design, target=target, n_doses=len(levels), cohort_size=cohort_size, n_cohorts=n_cohorts)
-    else:
-        des = design_from_spec(design, len(levels))
-        design, target = design.name, design.target
+        design = {"name": design, "target": target, "cohort_size": cohort_size, "n_cohorts": n_cohorts}
+    des = design_from_spec(design, len(levels))
+    design, target = des.name, des.target
     sel = des.select_mtd(n_pat, n_dlt)
     out = [EscalationDose(dose=d, dlt=rate(x, n), isotonic_estimate=(sel.estimates[i] if n else None))
            for i, (d, n, x) in enumerate(zip(levels, n_pat, n_dlt, strict=True))]

@@ -31,68 +31,28 @@ Bad input raises :class:`~dossier.errors.DesignError`; the application's CLI pri
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
-from typing import Annotated
+import typing
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import typer
 
-from dossier.designs import (
-    OBD_ALIASES,
-    OBD_DESIGNS,
-    design_key,
-    design_parameters,
-    make_design,
-    make_obd_design,
-    simulate_obd,
-)
+from dossier.designs import REGISTRY, Scenario, TrialData, design_class, design_from_spec, design_key
 from dossier.designs.boin12 import DEFAULT_UTILITY, additive_utility
-from dossier.designs.simulate import progress_steps, simulate_trials
+from dossier.designs.obd import ObdOperatingCharacteristics
+from dossier.designs.params import all_parameters, field_source, from_one_based, is_dose_index
+from dossier.designs.simulate import progress_steps
 from dossier.errors import DesignError
 
-DesignOpt = Annotated[str, typer.Option(
-    "--design", help="3+3, i3+3, mtpi2, keyboard, boin or crm; simulate also: boin12, uboin, bf-boin, tite-boin")]
+DesignOpt = Annotated[str, typer.Option("--design", help=f"one of: {', '.join(REGISTRY)}")]
 TargetOpt = Annotated[float, typer.Option("--target", help="target DLT rate, e.g. 0.3")]
 CohortSizeOpt = Annotated[int, typer.Option("--cohort-size", help="patients per cohort")]
 CohortsOpt = Annotated[int, typer.Option("--cohorts", help="maximum number of cohorts")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON only")]
-PSafOpt = Annotated[float | None, typer.Option("--p-saf", help="BOIN: highest sub-therapeutic rate")]
-PToxOpt = Annotated[float | None, typer.Option("--p-tox", help="BOIN: lowest overly toxic rate")]
-EiLowerOpt = Annotated[float | None, typer.Option("--ei-lower", help="i3+3/mTPI-2: EI lower bound")]
-EiUpperOpt = Annotated[float | None, typer.Option("--ei-upper", help="i3+3/mTPI-2: EI upper bound")]
-SkeletonOpt = Annotated[str | None, typer.Option("--skeleton", help="CRM skeleton, comma-separated")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="CRM model: empiric or logistic")]
-PriorSdOpt = Annotated[float | None, typer.Option("--prior-sd", help="CRM prior SD of beta")]
-EffLowerOpt = Annotated[float | None, typer.Option("--eff-lower", help="boin12/uboin: lowest acceptable response")]
-UtilityOpt = Annotated[str | None, typer.Option(
-    "--utility", help="boin12/uboin: utilities by outcome, e.g. eff_no_tox=100,eff_tox=60,neither=40,tox_no_eff=0")]
-# options of the reference packages (README "R packages and dossier options"); each applies to the designs
-# whose constructor takes it
-def _option(kind, decl: str, help: str):
-    """An optional CLI option (None when not given: the design's default applies)."""
-    return Annotated[kind | None, typer.Option(decl, help=help)]
-
-
-CutoffEliOpt = _option(float, "--cutoff-eli", "BOIN/Keyboard/i3+3/mTPI-2 cutoff.eli: dose elimination cutoff (0.95)")
-BoundMtdOpt = _option(bool, "--bound-mtd/--no-bound-mtd", "BOIN boundMTD: the MTD's estimate must be <= lambda_d")
-ExtrasafeOpt = _option(bool, "--extrasafe/--no-extrasafe", "BOIN/Keyboard extrasafe: stricter stop at dose 1")
-OffsetOpt = _option(float, "--offset", "BOIN/Keyboard offset of extrasafe (0.05)")
-IntcptOpt = _option(float, "--intcpt", "CRM logistic intercept (dfcrm intcpt, 3)")
-ExploreOpt = _option(bool, "--explore/--no-explore", "boin12: exploration rule (on)")
-NExploreOpt = _option(int, "--n-explore", "boin12: patients at a dose before exploring (9)")
-StrictOpt = _option(bool, "--strict-selection/--no-strict-selection",
-                    "boin12: no OBD when every dose up to the MTD is eliminated")
-ConfLevelOpt = _option(float, "--conf-level", "CRM: level of the probability intervals (dfcrm conf.level, 0.90)")
-S1Opt = Annotated[int | None, typer.Option("--s1", help="uboin: patients on a dose that end stage I")]
-S2Opt = Annotated[int | None, typer.Option("--s2", help="uboin: patients on a dose that end the trial")]
-AllocationOpt = Annotated[str | None, typer.Option(
-    "--allocation", help="uboin: stage-II allocation, greedy, proportional or equal")]
-AssociationOpt = Annotated[float | None, typer.Option(
-    "--association", help="uboin: Gumbel association of toxicity and efficacy (0: independent)")]
-ToxUpperOpt = Annotated[float | None, typer.Option(
-    "--tox-upper", help="uboin: highest acceptable DLT rate (default target + 0.05)")]
 
 
 def _floats(text: str | None, where: str) -> list[float] | None:
@@ -114,85 +74,133 @@ def _ints(text: str | None, where: str) -> list[int] | None:
     return [int(v) for v in vals]
 
 
-def _design_options(design: str, *, skeleton: str | None = None, model: str | None = None,
-                    prior_sd: float | None = None, p_saf: float | None = None, p_tox: float | None = None,
-                    ei_lower: float | None = None, ei_upper: float | None = None,
-                    n_earlystop: int | None = None, start_dose: int | None = None) -> dict:
-    """Keyword options for make_design from CLI flags (only the ones given)."""
-    key = design.strip().lower()
-    opts: dict = {}
-    if start_dose is not None:
-        if start_dose < 1:
-            raise DesignError(f"--start-dose is a 1-based dose level, got {start_dose}", "--start-dose")
-        opts["start_dose"] = start_dose - 1
-    given = {"--skeleton": skeleton, "--model": model, "--prior-sd": prior_sd}
-    if key == "crm":
-        if skeleton is not None:
-            opts["skeleton"] = _floats(skeleton, "--skeleton")
-        if model is not None:
-            opts["model"] = model
-        if prior_sd is not None:
-            opts["prior_sd"] = prior_sd
-    elif any(v is not None for v in given.values()):
-        flags = ", ".join(k for k, v in given.items() if v is not None)
-        raise DesignError(f"{flags} only apply to --design crm", flags)
-    if key == "boin":
-        if p_saf is not None:
-            opts["p_saf"] = p_saf
-        if p_tox is not None:
-            opts["p_tox"] = p_tox
-    elif p_saf is not None or p_tox is not None:
-        raise DesignError("--p-saf/--p-tox only apply to --design boin", "--p-saf/--p-tox")
-    if key in ("i3+3", "i3plus3", "mtpi2", "keyboard"):
-        if ei_lower is not None:
-            opts["ei_lower"] = ei_lower
-        if ei_upper is not None:
-            opts["ei_upper"] = ei_upper
-    elif ei_lower is not None or ei_upper is not None:
-        raise DesignError("--ei-lower/--ei-upper only apply to i3+3, mtpi2 and keyboard", "--ei-lower")
-    if n_earlystop is not None:
-        if key in ("crm", "3+3", "3plus3"):
-            raise DesignError("--n-earlystop applies to interval designs only", "--n-earlystop")
-        opts["n_earlystop"] = n_earlystop
-    return opts
-
-
 #: names accepted by --utility for each outcome (the spec's keys and the short names of the issue)
 UTILITY_NAMES = {"eff_no_tox": "eff_no_tox", "eff_tox": "eff_tox", "no_eff_no_tox": "no_eff_no_tox",
                  "neither": "no_eff_no_tox", "no_eff_tox": "no_eff_tox", "tox_no_eff": "no_eff_tox"}
 UTILITY_EXAMPLE = "eff_no_tox=100,eff_tox=60,neither=40,tox_no_eff=0"
 
 
-def _utility(text: str) -> dict[str, float]:
-    """Utilities by outcome from ``name=value`` pairs (named, so that no order can be mistaken)."""
+def _named_values(text: str, flag: str) -> dict[str, float]:
+    """Values of the four outcomes from ``name=value`` pairs (named, so that no order can be mistaken)."""
     out: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, eq, value = part.partition("=")
         key = UTILITY_NAMES.get(name.strip().lower())
         if not eq or key is None:
-            raise DesignError(f"cannot read {part!r} in --utility: give each outcome by name", "--utility",
+            raise DesignError(f"cannot read {part!r} in {flag}: give each outcome by name", flag,
                               f"e.g. {UTILITY_EXAMPLE} (names: {', '.join(UTILITY_NAMES)})")
         if key in out:
-            raise DesignError(f"--utility gives {key} twice", "--utility", f"e.g. {UTILITY_EXAMPLE}")
-        out[key] = (_floats(value, "--utility") or [float("nan")])[0]
+            raise DesignError(f"{flag} gives {key} twice", flag, f"e.g. {UTILITY_EXAMPLE}")
+        out[key] = (_floats(value, flag) or [float("nan")])[0]
     missing = [k for k in DEFAULT_UTILITY if k not in out]
     if missing:
-        raise DesignError(f"--utility is missing {', '.join(missing)}", "--utility", f"e.g. {UTILITY_EXAMPLE}")
+        raise DesignError(f"{flag} is missing {', '.join(missing)}", flag, f"e.g. {UTILITY_EXAMPLE}")
     return {k: out[k] for k in DEFAULT_UTILITY}
 
 
-def _package_options(design: str, **values) -> dict:
-    """The options given (not None), each checked to apply to the design (its constructor takes it)."""
-    accepted = set(design_parameters(design))
-    opts = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        if name not in accepted:
-            raise DesignError(f"--{name.replace('_', '-')} does not apply to --design {design_key(design)}",
-                              f"--{name.replace('_', '-')}")
-        opts[name] = value
-    return opts
+# ----------------------------------------------------------------------------------------------
+# CLI options generated from the designs' parameter models
+# ----------------------------------------------------------------------------------------------
+
+PARAMETERS = all_parameters(REGISTRY)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _base_type(annotation: Any) -> Any:
+    """The annotation without ``None`` (``float | None`` -> float)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, type(int | None)) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _cli_kind(name: str) -> str:
+    """How a parameter is typed on the command line: bool, int, float, or text parsed by :func:`_parse`."""
+    base = _base_type(PARAMETERS[name]["field"].annotation)
+    if base in (bool, int, float):
+        return base.__name__
+    return "text"
+
+
+def _option_annotation(name: str) -> Any:
+    entry = PARAMETERS[name]
+    info, model = entry["field"], entry["model"]
+    source = field_source(model, name)
+    base = _base_type(info.annotation)
+    choices = f" ({' | '.join(typing.get_args(base))})" if typing.get_origin(base) is Literal else ""
+    one_based = " (1-based)" if is_dose_index(model, name) else ""
+    help_text = (f"{', '.join(entry['designs'])}: {info.description}{one_based}{choices}"
+                 + (f"; source: {source}" if source else ""))
+    kind = _cli_kind(name)
+    decl = f"{_flag(name)}/--no-{name.replace('_', '-')}" if kind == "bool" else _flag(name)
+    py = {"bool": bool, "int": int, "float": float, "text": str}[kind]
+    return Annotated[py | None, typer.Option(decl, help=help_text)]
+
+
+def _parse(name: str, value: Any) -> Any:
+    """A CLI value as the design's Python keyword (lists comma-separated, utilities by name)."""
+    if _cli_kind(name) != "text":
+        return value
+    base = _base_type(PARAMETERS[name]["field"].annotation)
+    origin = typing.get_origin(base)
+    if origin is dict:
+        return _named_values(value, _flag(name))
+    if origin is list:
+        inner = typing.get_args(base)[0]
+        return _ints(value, _flag(name)) if inner is int else _floats(value, _flag(name))
+    return value
+
+
+def with_design_options(command):
+    """``command`` with one CLI option per design parameter (generated from the ``Params`` models of the
+    registry); the options given reach ``command`` as ``options`` (name -> CLI value)."""
+    sig = inspect.signature(command)
+    hints = typing.get_type_hints(command, include_extras=True)
+    fixed = [p.replace(annotation=hints[p.name]) for p in sig.parameters.values() if p.name != "options"]
+    taken = {p.name for p in fixed}
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_option_annotation(n))
+             for n in PARAMETERS if n not in taken]
+
+    def run(**kwargs):
+        options = {n.name: kwargs.pop(n.name) for n in extra}
+        return command(**kwargs, options={k: v for k, v in options.items() if v is not None})
+
+    run.__name__, run.__doc__ = command.__name__, command.__doc__
+    run.__signature__ = sig.replace(parameters=fixed + extra)
+    run.__annotations__ = {p.name: p.annotation for p in fixed + extra}
+    return run
+
+
+def build_from_cli(design: str, *, target: float, n_doses: int, cohort_size: int, cohorts: int,
+                   options: dict[str, Any]):
+    """The design of the CLI flags, built by :func:`dossier.designs.design_from_spec` (the one place a design
+    is built from settings); a flag for a parameter the design does not take is an error."""
+    cls = design_class(design)
+    key = design_key(design)
+    for name in options:
+        if name not in cls.Params.model_fields:
+            raise DesignError(f"{_flag(name)} does not apply to --design {key}", _flag(name),
+                              f"{key} takes: {', '.join(_flag(n) for n in cls.Params.model_fields)}")
+    typed = from_one_based(cls.Params, {k: _parse(k, v) for k, v in options.items()}, "command line")
+    return design_from_spec({"name": key, "target": target, "cohort_size": cohort_size, "n_cohorts": cohorts,
+                             "options": typed}, n_doses, where="command line")
+
+
+def _is_mtd(cls) -> bool:
+    return cls.selects == "MTD" and not cls.needs_efficacy and not cls.uses_calendar_time
+
+
+def _table(title: str, *columns: str):
+    """A rich table with right-aligned columns."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for col in columns:
+        t.add_column(col, justify="right")
+    return t
 
 
 def _dose1(d: int | None) -> int | None:
@@ -208,6 +216,8 @@ def _interactive(as_json: bool) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------
+# boundaries
+# ----------------------------------------------------------------------------------------------
 
 
 def boundaries(
@@ -216,24 +226,15 @@ def boundaries(
     cohort_size: CohortSizeOpt = 3,
     cohorts: CohortsOpt = 10,
     doses: Annotated[int, typer.Option("--doses", help="number of doses (CRM pathways)")] = 5,
-    p_saf: PSafOpt = None,
-    p_tox: PToxOpt = None,
-    ei_lower: EiLowerOpt = None,
-    ei_upper: EiUpperOpt = None,
-    skeleton: SkeletonOpt = None,
-    model: ModelOpt = None,
-    prior_sd: PriorSdOpt = None,
-    cutoff_eli: CutoffEliOpt = None,
-    intcpt: IntcptOpt = None,
     as_json: JsonOpt = False,
+    options: dict | None = None,
 ) -> None:
     """Decision table of a design: escalate / de-escalate / eliminate boundaries by patients treated."""
-    opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
-                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper)
-    opts |= _package_options(design, cutoff_eli=cutoff_eli, intcpt=intcpt)
-    if "skeleton" in opts:
-        doses = len(opts["skeleton"])
-    d = make_design(design, target=target, n_doses=doses, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
+    options = options or {}
+    if "skeleton" in options:
+        doses = len(_parse("skeleton", options["skeleton"]) or [])
+    d = build_from_cli(design, target=target, n_doses=doses, cohort_size=cohort_size, cohorts=cohorts,
+                       options=options)
     table = d.decision_table()
     payload = {
         "design": d.name, "target": d.target, "cohort_size": d.cohort_size,
@@ -248,6 +249,10 @@ def boundaries(
     if as_json:
         _emit(payload)
         return
+    _print_boundaries(d, table, payload)
+
+
+def _print_boundaries(d, table, payload: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -256,9 +261,7 @@ def boundaries(
     if table.lambda_e is not None:
         title += f" (lambda_e = {table.lambda_e:.4f}, lambda_d = {table.lambda_d:.4f})"
     if table.table:
-        t = Table(title=title)
-        for col in ("patients", "escalate if DLTs <=", "de-escalate if DLTs >=", "eliminate if DLTs >="):
-            t.add_column(col, justify="right")
+        t = _table(title, "patients", "escalate if DLTs <=", "de-escalate if DLTs >=", "eliminate if DLTs >=")
         for row in table.table:
             t.add_row(*(("-" if v is None else str(v)) for v in
                         (row.n, row.escalate_max, row.deescalate_min, row.eliminate_min)))
@@ -275,98 +278,81 @@ def boundaries(
         console.print(table.note)
 
 
+# ----------------------------------------------------------------------------------------------
+# simulate
+# ----------------------------------------------------------------------------------------------
+
+_MTD_SE_KEYS = ("selection_pct", "no_selection_pct", "pct_correct_selection", "mean_patients", "mean_dlt",
+                "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
+                "overdose_60_pct", "overdose_80_pct")
+_OBD_SE_KEYS = _MTD_SE_KEYS + (
+    "mean_responses", "mean_total_responses", "mean_duration_months", "mean_backfill_patients",
+    "patients_below_mtd", "patients_at_mtd", "patients_above_mtd", "selection_above_mtd_pct",
+    "pct_patients_at_obd", "mean_utility_selected")
+
+
 def simulate(
     design: DesignOpt = "boin",
     target: TargetOpt = 0.3,
     true_tox: Annotated[str, typer.Option("--true-tox", help="true DLT probabilities, comma-separated")] = "",
+    true_eff: Annotated[str | None, typer.Option(
+        "--true-eff", help="designs that use efficacy: true response probabilities, comma-separated")] = None,
     cohort_size: CohortSizeOpt = 3,
     cohorts: CohortsOpt = 10,
     trials: Annotated[int, typer.Option("--trials", help="number of simulated trials")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 1,
-    start_dose: Annotated[int | None, typer.Option("--start-dose", help="1-based starting dose")] = None,
-    n_earlystop: Annotated[int | None, typer.Option("--n-earlystop", help="interval designs: stop at n on a dose")] = None,
-    p_saf: PSafOpt = None,
-    p_tox: PToxOpt = None,
-    ei_lower: EiLowerOpt = None,
-    ei_upper: EiUpperOpt = None,
-    skeleton: SkeletonOpt = None,
-    model: ModelOpt = None,
-    prior_sd: PriorSdOpt = None,
     as_json: JsonOpt = False,
-    true_eff: Annotated[str | None, typer.Option(
-        "--true-eff", help="OBD designs: true response probabilities, comma-separated")] = None,
-    accrual_per_month: Annotated[float | None, typer.Option(
-        "--accrual-per-month", help="bf-boin/tite-boin: patients per month")] = None,
-    dlt_window_months: Annotated[float | None, typer.Option(
-        "--dlt-window-months", help="bf-boin/tite-boin: DLT assessment window")] = None,
-    accrual: Annotated[str | None, typer.Option("--accrual", help="bf-boin/tite-boin: uniform or poisson")] = None,
-    n_cap: Annotated[int | None, typer.Option("--n-cap", help="bf-boin: close a dose for backfill at n")] = None,
-    stay_on_1_of_3: Annotated[bool | None, typer.Option(
-        "--stay-on-1-of-3/--no-stay-on-1-of-3", help="bf-boin: 1 DLT of 3 means stay (Zhao et al. Table 4)")] = None,
-    eff_lower: EffLowerOpt = None,
-    utility: UtilityOpt = None,
-    s1: S1Opt = None,
-    s2: S2Opt = None,
-    allocation: AllocationOpt = None,
-    association: AssociationOpt = None,
-    tox_upper: ToxUpperOpt = None,
-    cutoff_eli: CutoffEliOpt = None,
-    bound_mtd: BoundMtdOpt = None,
-    extrasafe: ExtrasafeOpt = None,
-    offset: OffsetOpt = None,
-    intcpt: IntcptOpt = None,
-    explore: ExploreOpt = None,
-    n_explore: NExploreOpt = None,
-    strict_selection: StrictOpt = None,
+    options: dict | None = None,
 ) -> None:
     """Operating characteristics of a design by simulation, with Monte Carlo standard errors."""
-    package = _package_options(design, cutoff_eli=cutoff_eli, bound_mtd=bound_mtd, extrasafe=extrasafe,
-                               offset=offset, intcpt=intcpt, explore=explore, n_explore=n_explore,
-                               strict_selection=strict_selection)
     p_true = _floats(true_tox, "--true-tox")
     if not p_true:
         raise DesignError("give the true DLT probabilities", "--true-tox", "e.g. --true-tox 0.05,0.1,0.2,0.3")
-    obd_key = OBD_ALIASES.get(design.strip().lower(), design.strip().lower())
-    obd_only = {"--true-eff": true_eff, "--accrual-per-month": accrual_per_month,
-                "--dlt-window-months": dlt_window_months, "--accrual": accrual, "--n-cap": n_cap,
-                "--stay-on-1-of-3": stay_on_1_of_3, "--eff-lower": eff_lower, "--utility": utility, "--s1": s1,
-                "--s2": s2, "--allocation": allocation, "--association": association, "--tox-upper": tox_upper}
-    if obd_key in OBD_DESIGNS:
-        _simulate_obd(obd_key, target=target, p_true=p_true, true_eff=true_eff, cohort_size=cohort_size,
-                      cohorts=cohorts, trials=trials, seed=seed, start_dose=start_dose, n_earlystop=n_earlystop,
-                      p_saf=p_saf, p_tox=p_tox, accrual_per_month=accrual_per_month,
-                      dlt_window_months=dlt_window_months, accrual=accrual, n_cap=n_cap,
-                      stay_on_1_of_3=stay_on_1_of_3, eff_lower=eff_lower, utility=utility, as_json=as_json,
-                      uboin={"s1": s1, "s2": s2, "allocation": allocation, "association": association,
-                             "tox_upper": tox_upper}, package=package)
-        return
-    given_obd = [k for k, v in obd_only.items() if v is not None]
-    if given_obd:
-        raise DesignError(f"{', '.join(given_obd)} only apply to --design boin12, uboin, bf-boin or tite-boin",
-                          given_obd[0])
-    opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
-                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper, n_earlystop=n_earlystop,
-                           start_dose=start_dose) | package
+    p_resp = _floats(true_eff, "--true-eff")
+    cls = design_class(design)
+    if p_resp is not None and not (cls.needs_efficacy or cls.uses_calendar_time):
+        raise DesignError(f"--true-eff does not apply to --design {design_key(design)} (an MTD design)",
+                          "--true-eff")
+    if p_resp is not None and len(p_resp) != len(p_true):
+        raise DesignError(f"--true-eff has {len(p_resp)} values but --true-tox has {len(p_true)}", "--true-eff")
     if trials < 1:
         raise DesignError(f"--trials must be >= 1, got {trials}", "--trials")
-    d = make_design(design, target=target, n_doses=len(p_true), cohort_size=cohort_size, n_cohorts=cohorts,
-                    **opts)
+    d = build_from_cli(design, target=target, n_doses=len(p_true), cohort_size=cohort_size, cohorts=cohorts,
+                       options=options or {})
+    if cls.needs_efficacy and not p_resp:
+        raise DesignError(f"--design {d.name} needs the true response probabilities", "--true-eff",
+                          "e.g. --true-eff 0.1,0.2,0.3,0.45,0.58")
+    scenario = Scenario(p_tox=p_true, p_eff=p_resp)
     rng = np.random.default_rng(seed)
-    if _interactive(as_json):
+    if _interactive(as_json) and _is_mtd(cls):  # the vectorised engine reports progress
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task(f"simulating {trials} {d.name} trials", total=progress_steps(d, trials))
-            oc = simulate_trials(d, p_true, trials, rng, progress=lambda k: bar.advance(task, k))
+            oc = d.simulate(scenario, trials, rng, progress=lambda k: bar.advance(task, k))
     else:
-        oc = simulate_trials(d, p_true, trials, rng)
+        oc = d.simulate(scenario, trials, rng)
+    obd = isinstance(oc, ObdOperatingCharacteristics)
+    payload = _oc_payload(oc, seed, obd)
+    if as_json:
+        _emit(payload)
+        return
+    se = dict(oc.mc_se)
+    (_print_obd_oc if obd else _print_mtd_oc)(oc, se, seed)
+
+
+def _oc_payload(oc, seed: int, obd: bool) -> dict:
+    """The JSON contract of ``simulate`` (1-based doses; OBD / timed designs add their keys)."""
     se = dict(oc.mc_se)
     se["overdose_pct"] = se["pct_patients_above_mtd"]
     params = dict(oc.design_params)
     params["start_dose"] = _dose1(params.get("start_dose"))
-    payload = {
-        "design": oc.design, "n_trials": oc.n_trials, "seed": seed, "target": oc.target,
-        "p_true": oc.p_true, "true_mtd": _dose1(oc.true_mtd),
+    payload = {"design": oc.design, "n_trials": oc.n_trials, "seed": seed, "target": oc.target, "p_true": oc.p_true}
+    if obd:
+        payload |= {"p_resp": oc.p_resp, "true_mtd": _dose1(oc.true_mtd), "true_obd": _dose1(oc.true_obd)}
+    else:
+        payload["true_mtd"] = _dose1(oc.true_mtd)
+    payload |= {
         "selection_pct": oc.selection_pct, "no_selection_pct": oc.no_selection_pct,
         "pct_correct_selection": oc.pct_correct_selection,
         "mean_patients": oc.mean_patients, "mean_dlt": oc.mean_dlt,
@@ -374,24 +360,25 @@ def simulate(
         "early_stop_pct": oc.early_stop_pct, "safety_stop_pct": oc.safety_stop_pct,
         "overdose_pct": oc.pct_patients_above_mtd, "overdose_60_pct": oc.overdose_60_pct,
         "overdose_80_pct": oc.overdose_80_pct,
-        "mc_se": {k: se[k] for k in (
-            "selection_pct", "no_selection_pct", "pct_correct_selection", "mean_patients", "mean_dlt",
-            "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
-            "overdose_60_pct", "overdose_80_pct")},
-        "design_params": params,
     }
-    if as_json:
-        _emit(payload)
-        return
-    from rich.console import Console
-    from rich.table import Table
+    if obd:
+        payload |= {
+            "mean_responses": oc.mean_responses, "mean_total_responses": oc.mean_total_responses,
+            "mean_duration_months": oc.mean_duration_months, "mean_backfill_patients": oc.mean_backfill_patients,
+            "patients_below_mtd": oc.patients_below_mtd, "patients_at_mtd": oc.patients_at_mtd,
+            "patients_above_mtd": oc.patients_above_mtd, "selection_above_mtd_pct": oc.selection_above_mtd_pct,
+            "pct_patients_at_obd": oc.pct_patients_at_obd, "mean_utility_selected": oc.mean_utility_selected,
+        }
+    payload["mc_se"] = {k: se.get(k) for k in (_OBD_SE_KEYS if obd else _MTD_SE_KEYS)}
+    payload["design_params"] = params
+    return payload
 
-    t = Table(title=f"{oc.design}: {oc.n_trials} simulated trials, seed {seed} (MC SE in brackets)")
-    t.add_column("dose", justify="right")
-    t.add_column("true P(DLT)", justify="right")
-    t.add_column("selected %", justify="right")
-    t.add_column("patients", justify="right")
-    t.add_column("DLTs", justify="right")
+
+def _print_mtd_oc(oc, se: dict, seed: int) -> None:
+    from rich.console import Console
+
+    t = _table(f"{oc.design}: {oc.n_trials} simulated trials, seed {seed} (MC SE in brackets)",
+               "dose", "true P(DLT)", "selected %", "patients", "DLTs")
     for i, p in enumerate(oc.p_true):
         mark = " *" if i == oc.true_mtd else ""
         t.add_row(f"{i + 1}{mark}", f"{p:.3f}", f"{oc.selection_pct[i]:.1f} ({se['selection_pct'][i]:.1f})",
@@ -405,93 +392,11 @@ def simulate(
                   f"overdosing >=60%/>=80%: {oc.overdose_60_pct:.1f}%/{oc.overdose_80_pct:.1f}%")
 
 
-_OBD_SE_KEYS = (
-    "selection_pct", "no_selection_pct", "pct_correct_selection", "mean_patients", "mean_dlt",
-    "mean_total_patients", "mean_total_dlt", "early_stop_pct", "safety_stop_pct", "overdose_pct",
-    "overdose_60_pct", "overdose_80_pct", "mean_responses", "mean_total_responses", "mean_duration_months",
-    "mean_backfill_patients", "patients_below_mtd", "patients_at_mtd", "patients_above_mtd",
-    "selection_above_mtd_pct", "pct_patients_at_obd", "mean_utility_selected")
-
-
-def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str | None, cohort_size: int,
-                  cohorts: int, trials: int, seed: int, start_dose: int | None, n_earlystop: int | None,
-                  p_saf: float | None, p_tox: float | None, accrual_per_month: float | None,
-                  dlt_window_months: float | None, accrual: str | None, n_cap: int | None,
-                  stay_on_1_of_3: bool | None, eff_lower: float | None, utility: str | None,
-                  as_json: bool, uboin: dict | None = None, package: dict | None = None) -> None:
-    """``simulate`` for the OBD / timed designs (same JSON contract plus efficacy and duration keys)."""
-    p_resp = _floats(true_eff, "--true-eff")
-    if key in ("boin12", "uboin", "bf-boin") and not p_resp:
-        raise DesignError(f"--design {key} needs the true response probabilities", "--true-eff",
-                          "e.g. --true-eff 0.1,0.2,0.3,0.45,0.58")
-    if p_resp is not None and len(p_resp) != len(p_true):
-        raise DesignError(f"--true-eff has {len(p_resp)} values but --true-tox has {len(p_true)}", "--true-eff")
-    if trials < 1:
-        raise DesignError(f"--trials must be >= 1, got {trials}", "--trials")
-    opts: dict = {}
-    if start_dose is not None:
-        if start_dose < 1:
-            raise DesignError(f"--start-dose is a 1-based dose level, got {start_dose}", "--start-dose")
-        opts["start_dose"] = start_dose - 1
-    allowed = {
-        "boin12": {"--n-earlystop", "--p-saf", "--p-tox", "--eff-lower", "--utility"},
-        "uboin": {"--p-saf", "--p-tox", "--eff-lower", "--utility", "--s1", "--s2", "--allocation", "--association",
-                  "--tox-upper"},
-        "bf-boin": {"--n-earlystop", "--p-saf", "--p-tox", "--accrual-per-month", "--dlt-window-months",
-                    "--accrual", "--n-cap", "--stay-on-1-of-3"},
-        "tite-boin": {"--n-earlystop", "--p-saf", "--p-tox", "--accrual-per-month", "--dlt-window-months",
-                      "--accrual"},
-    }[key]
-    flags = {"--n-earlystop": ("n_earlystop", n_earlystop), "--p-saf": ("p_saf", p_saf),
-             "--p-tox": ("p_tox", p_tox), "--eff-lower": ("eff_lower", eff_lower),
-             "--accrual-per-month": ("accrual_per_month", accrual_per_month),
-             "--dlt-window-months": ("dlt_window_months", dlt_window_months), "--accrual": ("accrual", accrual),
-             "--n-cap": ("n_cap", n_cap), "--stay-on-1-of-3": ("stay_on_1_of_3", stay_on_1_of_3)}
-    flags |= {f"--{k.replace('_', '-')}": (k, v) for k, v in (uboin or {}).items()}
-    for flag, (name, value) in flags.items():
-        if value is None:
-            continue
-        if flag not in allowed:
-            raise DesignError(f"{flag} does not apply to --design {key}", flag)
-        opts[name] = value
-    if utility is not None:
-        if "--utility" not in allowed:
-            raise DesignError(f"--utility does not apply to --design {key}", "--utility")
-        opts["utility"] = _utility(utility)
-    d = make_obd_design(key, target=target, n_doses=len(p_true), cohort_size=cohort_size, n_cohorts=cohorts,
-                        **opts, **(package or {}))
-    oc = simulate_obd(d, p_true, p_resp, trials, np.random.default_rng(seed))
-    se = dict(oc.mc_se)
-    se["overdose_pct"] = se["pct_patients_above_mtd"]
-    params = dict(oc.design_params)
-    params["start_dose"] = _dose1(params.get("start_dose"))
-    payload = {
-        "design": oc.design, "n_trials": oc.n_trials, "seed": seed, "target": oc.target,
-        "p_true": oc.p_true, "p_resp": oc.p_resp, "true_mtd": _dose1(oc.true_mtd), "true_obd": _dose1(oc.true_obd),
-        "selection_pct": oc.selection_pct, "no_selection_pct": oc.no_selection_pct,
-        "pct_correct_selection": oc.pct_correct_selection,
-        "mean_patients": oc.mean_patients, "mean_dlt": oc.mean_dlt,
-        "mean_total_patients": oc.mean_total_patients, "mean_total_dlt": oc.mean_total_dlt,
-        "early_stop_pct": oc.early_stop_pct, "safety_stop_pct": oc.safety_stop_pct,
-        "overdose_pct": oc.pct_patients_above_mtd, "overdose_60_pct": oc.overdose_60_pct,
-        "overdose_80_pct": oc.overdose_80_pct,
-        "mean_responses": oc.mean_responses, "mean_total_responses": oc.mean_total_responses,
-        "mean_duration_months": oc.mean_duration_months, "mean_backfill_patients": oc.mean_backfill_patients,
-        "patients_below_mtd": oc.patients_below_mtd, "patients_at_mtd": oc.patients_at_mtd,
-        "patients_above_mtd": oc.patients_above_mtd, "selection_above_mtd_pct": oc.selection_above_mtd_pct,
-        "pct_patients_at_obd": oc.pct_patients_at_obd, "mean_utility_selected": oc.mean_utility_selected,
-        "mc_se": {k: se.get(k) for k in _OBD_SE_KEYS},
-        "design_params": params,
-    }
-    if as_json:
-        _emit(payload)
-        return
+def _print_obd_oc(oc, se: dict, seed: int) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table(title=f"{oc.design}: {oc.n_trials} simulated trials, seed {seed} (MC SE in brackets)")
-    for col in ("dose", "P(DLT)", "P(resp)", "selected %", "patients", "responses"):
-        t.add_column(col, justify="right")
+    t = _table(f"{oc.design}: {oc.n_trials} simulated trials, seed {seed} (MC SE in brackets)",
+               "dose", "P(DLT)", "P(resp)", "selected %", "patients", "responses")
     for i, p in enumerate(oc.p_true):
         mark = (" *" if i == oc.true_mtd else "") + (" o" if oc.true_obd == i else "")
         t.add_row(f"{i + 1}{mark}", f"{p:.3f}", "-" if oc.p_resp is None else f"{oc.p_resp[i]:.3f}",
@@ -505,6 +410,11 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
                   f"{oc.patients_at_mtd:.1f}/{oc.patients_above_mtd:.1f}{dur}")
 
 
+# ----------------------------------------------------------------------------------------------
+# decide
+# ----------------------------------------------------------------------------------------------
+
+
 def decide(
     design: DesignOpt = "boin",
     target: TargetOpt = 0.3,
@@ -513,16 +423,6 @@ def decide(
     current: Annotated[int | None, typer.Option("--current", help="1-based dose of the last cohort")] = None,
     levels: Annotated[str | None, typer.Option("--levels", help="CRM: 1-based dose level of each patient")] = None,
     tox: Annotated[str | None, typer.Option("--tox", help="CRM: 0/1 DLT of each patient")] = None,
-    cohort_size: CohortSizeOpt = 3,
-    cohorts: CohortsOpt = 10,
-    p_saf: PSafOpt = None,
-    p_tox: PToxOpt = None,
-    ei_lower: EiLowerOpt = None,
-    ei_upper: EiUpperOpt = None,
-    skeleton: SkeletonOpt = None,
-    model: ModelOpt = None,
-    prior_sd: PriorSdOpt = None,
-    as_json: JsonOpt = False,
     resp: Annotated[str | None, typer.Option("--resp", help="boin12/uboin: responses per dose")] = None,
     both: Annotated[str | None, typer.Option(
         "--both", help="boin12/uboin: patients with a response and a DLT per dose (needed for non-additive "
@@ -530,104 +430,100 @@ def decide(
     eliminated: Annotated[str | None, typer.Option(
         "--eliminated", help="boin12/uboin: 1-based doses eliminated so far, comma-separated")] = None,
     stage2: Annotated[bool, typer.Option("--stage2", help="uboin: the trial is already in stage II")] = False,
-    eff_lower: EffLowerOpt = None,
-    utility: UtilityOpt = None,
-    s1: S1Opt = None,
-    s2: S2Opt = None,
-    allocation: AllocationOpt = None,
-    tox_upper: ToxUpperOpt = None,
-    cutoff_eli: CutoffEliOpt = None,
-    bound_mtd: BoundMtdOpt = None,
-    extrasafe: ExtrasafeOpt = None,
-    offset: OffsetOpt = None,
-    intcpt: IntcptOpt = None,
-    conf_level: ConfLevelOpt = None,
-    strict_selection: StrictOpt = None,
+    cohort_size: CohortSizeOpt = 3,
+    cohorts: CohortsOpt = 10,
+    as_json: JsonOpt = False,
+    options: dict | None = None,
 ) -> None:
     """The selected dose (MTD, or OBD for boin12/uboin) and estimates from the data observed; with --current
     also the next dose."""
-    package = _package_options(design, cutoff_eli=cutoff_eli, bound_mtd=bound_mtd, extrasafe=extrasafe,
-                               offset=offset, intcpt=intcpt, strict_selection=strict_selection)
-    if conf_level is not None and design_key(design) != "crm":
-        raise DesignError("--conf-level applies to --design crm only", "--conf-level")
-    if conf_level is not None and not 0 < conf_level < 1:
-        raise DesignError(f"--conf-level must be in (0, 1), got {conf_level}", "--conf-level", "e.g. 0.9")
-    key = OBD_ALIASES.get(design.strip().lower(), design.strip().lower())
-    obd = {"--resp": resp, "--both": both, "--eliminated": eliminated, "--eff-lower": eff_lower,
-           "--utility": utility, "--s1": s1, "--s2": s2, "--allocation": allocation, "--tox-upper": tox_upper}
-    if key in ("boin12", "uboin"):
-        _decide_obd(key, target=target, n=n, dlt=dlt, resp=resp, both=both, current=current, eliminated=eliminated,
-                    stage2=stage2, cohort_size=cohort_size, cohorts=cohorts, options=obd, as_json=as_json,
-                    package=package)
+    options = options or {}
+    cls = design_class(design)
+    if cls.selects == "OBD":
+        _decide_obd(design, target=target, n=n, dlt=dlt, resp=resp, both=both, current=current,
+                    eliminated=eliminated, stage2=stage2, cohort_size=cohort_size, cohorts=cohorts,
+                    options=options, as_json=as_json)
         return
-    given = [k for k, v in obd.items() if v is not None] + (["--stage2"] if stage2 else [])
+    given = [f for f, v in (("--resp", resp), ("--both", both), ("--eliminated", eliminated)) if v is not None]
+    given += ["--stage2"] if stage2 else []
     if given:
         raise DesignError(f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} to --design boin12 or "
                           "uboin", given[0])
-    opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
-                           p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper) | package
-    is_crm = design.strip().lower() == "crm"
-    if is_crm:
-        if "skeleton" not in opts:
-            raise DesignError("CRM needs the skeleton used in the trial", "--skeleton",
-                              "e.g. --skeleton 0.05,0.1,0.2,0.3,0.45")
-        k = len(opts["skeleton"])
-        if levels is not None or tox is not None:
-            lv, tx = _ints(levels, "--levels"), _ints(tox, "--tox")
-            if lv is None or tx is None or len(lv) != len(tx):
-                raise DesignError("--levels and --tox need one entry per patient", "--levels/--tox")
-            if any(v < 1 or v > k for v in lv):
-                raise DesignError(f"--levels are 1-based dose levels in 1..{k}", "--levels")
-            if any(v not in (0, 1) for v in tx):
-                raise DesignError("--tox entries must be 0 or 1", "--tox")
-            counts = np.bincount(np.array(lv) - 1, minlength=k)
-            dlts = np.bincount(np.array(lv) - 1, weights=np.array(tx), minlength=k).astype(int)
-        else:
-            counts_l, dlts_l = _ints(n, "--n"), _ints(dlt, "--dlt")
-            if counts_l is None or dlts_l is None:
-                raise DesignError("give --levels and --tox (or --n and --dlt)", "decide")
-            counts, dlts = np.array(counts_l), np.array(dlts_l)
-        d = make_design("crm", target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts)
-        fit = d.fit(counts, dlts) if conf_level is None else d.fit(counts, dlts, conf_level=conf_level)
-        payload = {"design": "crm", "target": d.target, "model": d.model, "skeleton": d.skeleton,
-                   "n": [int(v) for v in counts], "dlt": [int(v) for v in dlts],
-                   "recommended": _dose1(fit.mtd), "ptox": fit.ptox, "ptox_lower": fit.ptox_lower,
-                   "ptox_upper": fit.ptox_upper, "conf_level": fit.conf_level, "estimate": fit.estimate,
-                   "post_var": fit.post_var}
-        if current is not None:
-            nxt = d.next_dose(counts, dlts, current - 1)
-            payload["next"] = {"dose": _dose1(nxt)}
+    if design_key(design) == "crm":
+        payload = _decide_crm(target=target, n=n, dlt=dlt, current=current, levels=levels, tox=tox,
+                              cohort_size=cohort_size, cohorts=cohorts, options=options)
     else:
-        counts_l, dlts_l = _ints(n, "--n"), _ints(dlt, "--dlt")
-        if counts_l is None or dlts_l is None:
-            raise DesignError("give the patients and DLTs per dose", "--n/--dlt", "e.g. --n 3,6,9 --dlt 0,1,4")
-        if len(counts_l) != len(dlts_l):
-            raise DesignError(f"--n has {len(counts_l)} doses but --dlt has {len(dlts_l)}", "--n/--dlt")
-        d = make_design(design, target=target, n_doses=len(counts_l), cohort_size=cohort_size,
-                        n_cohorts=cohorts, **opts)
-        sel = d.select_mtd(counts_l, dlts_l)
-        payload = {"design": d.name, "target": d.target, "n": counts_l, "dlt": dlts_l,
-                   "selected": _dose1(sel.selected), "estimates": sel.estimates, "ci_lower": sel.ci_lower,
-                   "ci_upper": sel.ci_upper, "eliminated": sel.eliminated, "note": sel.note}
-        if current is not None:
-            if not 1 <= current <= len(counts_l):
-                raise DesignError(f"--current is a 1-based dose level in 1..{len(counts_l)}", "--current")
-            dec = d.decide(counts_l, dlts_l, current - 1)
-            payload["next"] = {"action": dec.action, "dose": _dose1(dec.next_dose),
-                               "eliminated": dec.eliminated}
+        payload = _decide_mtd(design, target=target, n=n, dlt=dlt, current=current, cohort_size=cohort_size,
+                              cohorts=cohorts, options=options)
     if as_json:
         _emit(payload)
         return
+    _print_decision(payload)
+
+
+def _decide_crm(*, target, n, dlt, current, levels, tox, cohort_size, cohorts, options) -> dict:
+    skeleton = _parse("skeleton", options["skeleton"]) if "skeleton" in options else None
+    if skeleton is None:
+        raise DesignError("CRM needs the skeleton used in the trial", "--skeleton",
+                          "e.g. --skeleton 0.05,0.1,0.2,0.3,0.45")
+    k = len(skeleton)
+    counts, dlts = _crm_counts(n, dlt, levels, tox, k)
+    d = build_from_cli("crm", target=target, n_doses=k, cohort_size=cohort_size, cohorts=cohorts, options=options)
+    fit = d.fit(counts, dlts)
+    payload = {"design": "crm", "target": d.target, "model": d.model, "skeleton": d.skeleton,
+               "n": [int(v) for v in counts], "dlt": [int(v) for v in dlts],
+               "recommended": _dose1(fit.mtd), "ptox": fit.ptox, "ptox_lower": fit.ptox_lower,
+               "ptox_upper": fit.ptox_upper, "conf_level": fit.conf_level, "estimate": fit.estimate,
+               "post_var": fit.post_var}
+    if current is not None:
+        nxt = d.decide(TrialData(n=list(counts), dlt=list(dlts), current=current - 1)).next_dose
+        payload["next"] = {"dose": _dose1(nxt)}
+    return payload
+
+
+def _crm_counts(n, dlt, levels, tox, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Patients and DLTs per dose from per-patient --levels/--tox or per-dose --n/--dlt."""
+    if levels is not None or tox is not None:
+        lv, tx = _ints(levels, "--levels"), _ints(tox, "--tox")
+        if lv is None or tx is None or len(lv) != len(tx):
+            raise DesignError("--levels and --tox need one entry per patient", "--levels/--tox")
+        if any(v < 1 or v > k for v in lv):
+            raise DesignError(f"--levels are 1-based dose levels in 1..{k}", "--levels")
+        if any(v not in (0, 1) for v in tx):
+            raise DesignError("--tox entries must be 0 or 1", "--tox")
+        counts = np.bincount(np.array(lv) - 1, minlength=k)
+        return counts, np.bincount(np.array(lv) - 1, weights=np.array(tx), minlength=k).astype(int)
+    counts_l, dlts_l = _ints(n, "--n"), _ints(dlt, "--dlt")
+    if counts_l is None or dlts_l is None:
+        raise DesignError("give --levels and --tox (or --n and --dlt)", "decide")
+    return np.array(counts_l), np.array(dlts_l)
+
+
+def _decide_mtd(design, *, target, n, dlt, current, cohort_size, cohorts, options) -> dict:
+    counts_l, dlts_l = _ints(n, "--n"), _ints(dlt, "--dlt")
+    if counts_l is None or dlts_l is None:
+        raise DesignError("give the patients and DLTs per dose", "--n/--dlt", "e.g. --n 3,6,9 --dlt 0,1,4")
+    if len(counts_l) != len(dlts_l):
+        raise DesignError(f"--n has {len(counts_l)} doses but --dlt has {len(dlts_l)}", "--n/--dlt")
+    d = build_from_cli(design, target=target, n_doses=len(counts_l), cohort_size=cohort_size, cohorts=cohorts,
+                       options=options)
+    sel = d.select_mtd(counts_l, dlts_l)
+    payload = {"design": d.name, "target": d.target, "n": counts_l, "dlt": dlts_l,
+               "selected": _dose1(sel.selected), "estimates": sel.estimates, "ci_lower": sel.ci_lower,
+               "ci_upper": sel.ci_upper, "eliminated": sel.eliminated, "note": sel.note}
+    if current is not None:
+        if not 1 <= current <= len(counts_l):
+            raise DesignError(f"--current is a 1-based dose level in 1..{len(counts_l)}", "--current")
+        dec = d.decide(TrialData(n=counts_l, dlt=dlts_l, current=current - 1))
+        payload["next"] = {"action": dec.action, "dose": _dose1(dec.next_dose), "eliminated": dec.eliminated}
+    return payload
+
+
+def _print_decision(payload: dict) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    t = Table(title=f"{payload['design']}: decision from the data")
-    t.add_column("dose", justify="right")
-    t.add_column("patients", justify="right")
-    t.add_column("DLTs", justify="right")
-    t.add_column("estimate", justify="right")
-    t.add_column("interval", justify="right")
+    t = _table(f"{payload['design']}: decision from the data", "dose", "patients", "DLTs", "estimate", "interval")
     est = payload.get("estimates", payload.get("ptox"))
     lo = payload.get("ci_lower", payload.get("ptox_lower"))
     hi = payload.get("ci_upper", payload.get("ptox_upper"))
@@ -642,10 +538,7 @@ def decide(
         console.print(f"next cohort: {payload['next']}")
 
 
-def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp: str | None, both: str | None,
-                current: int | None, eliminated: str | None, stage2: bool, cohort_size: int, cohorts: int,
-                options: dict, as_json: bool, package: dict | None = None) -> None:
-    """``decide`` for the utility designs: the OBD with per-dose estimates; with --current the next dose."""
+def _obd_counts(key, n, dlt, resp, both, eliminated):
     counts, dlts, resps = _ints(n, "--n"), _ints(dlt, "--dlt"), _ints(resp, "--resp")
     if counts is None or dlts is None or resps is None:
         raise DesignError(f"--design {key} needs patients, DLTs and responses per dose", "--n/--dlt/--resp",
@@ -653,35 +546,34 @@ def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp
     k = len(counts)
     if len(dlts) != k or len(resps) != k:
         raise DesignError(f"--n, --dlt and --resp need one value per dose ({k})", "--n/--dlt/--resp")
-    opts: dict = {}
-    allowed = {"boin12": ("--eff-lower", "--utility"),
-               "uboin": ("--eff-lower", "--utility", "--s1", "--s2", "--allocation", "--tox-upper")}[key]
-    for flag in ("--eff-lower", "--utility", "--s1", "--s2", "--allocation", "--tox-upper"):
-        value = options.get(flag)
-        if value is None:
-            continue
-        if flag not in allowed:
-            raise DesignError(f"{flag} does not apply to --design {key}", flag)
-        opts[flag[2:].replace("-", "_")] = _utility(value) if flag == "--utility" else value
-    if stage2 and key != "uboin":
-        raise DesignError("--stage2 applies to --design uboin only", "--stage2")
     el = [False] * k
     for d in _ints(eliminated, "--eliminated") or []:
         if not 1 <= d <= k:
             raise DesignError(f"--eliminated lists 1-based dose levels in 1..{k}", "--eliminated")
         el[d - 1] = True
-    d = make_obd_design(key, target=target, n_doses=k, cohort_size=cohort_size, n_cohorts=cohorts, **opts,
-                        **(package or {}))
-    additive = additive_utility(d.utility)
     y11 = _ints(both, "--both")
+    if y11 is not None and len(y11) != k:
+        raise DesignError(f"--both needs one value per dose ({k})", "--both")
+    return counts, dlts, resps, y11, el
+
+
+def _decide_obd(design: str, *, target: float, n: str | None, dlt: str | None, resp: str | None, both: str | None,
+                current: int | None, eliminated: str | None, stage2: bool, cohort_size: int, cohorts: int,
+                options: dict, as_json: bool) -> None:
+    """``decide`` for the utility designs: the OBD with per-dose estimates; with --current the next dose."""
+    key = design_key(design)
+    counts, dlts, resps, y11, el = _obd_counts(key, n, dlt, resp, both, eliminated)
+    k = len(counts)
+    if stage2 and key != "uboin":
+        raise DesignError("--stage2 applies to --design uboin only", "--stage2")
+    d = build_from_cli(design, target=target, n_doses=k, cohort_size=cohort_size, cohorts=cohorts, options=options)
+    additive = additive_utility(d.utility)
     if y11 is None:
         if not additive:
             raise DesignError("these utilities are not additive: give --both (patients with a response and a DLT)",
                               "--both")
         # with additive utilities the mean utility does not depend on the joint cell; any feasible value will do
         y11 = [max(0, a + b - m) for a, b, m in zip(dlts, resps, counts, strict=True)]
-    elif len(y11) != k:
-        raise DesignError(f"--both needs one value per dose ({k})", "--both")
     payload: dict = {"design": d.name, "target": d.target, "n": counts, "dlt": dlts, "resp": resps}
     if key == "uboin":
         sel = d.select_obd(counts, dlts, resps, y11, el)
@@ -696,22 +588,24 @@ def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp
         if not 1 <= current <= k or counts[current - 1] == 0:
             raise DesignError(f"--current is the 1-based dose of the last cohort (a treated dose in 1..{k})",
                               "--current")
+        data = TrialData(n=counts, dlt=dlts, resp=resps, both=y11 if (key == "uboin" or not additive) else None,
+                         current=current - 1, eliminated=el, stage2=stage2)
+        dec = d.decide(data)
+        payload["next"] = {"dose": _dose1(dec.next_dose), "eliminated": dec.eliminated}
         if key == "uboin":
-            nxt, el2, st2 = d.decide_obd(counts, dlts, resps, y11, current - 1, el, stage2=stage2)
-            payload["next"] = {"dose": _dose1(nxt), "eliminated": el2, "stage2": st2}
-        else:
-            nxt, el2 = d.decide_obd(counts, dlts, resps, current - 1, el, n_both=None if additive else y11)
-            payload["next"] = {"dose": _dose1(nxt), "eliminated": el2}
+            payload["next"]["stage2"] = dec.stage2
     if as_json:
         _emit(payload)
         return
+    _print_obd_decision(payload, counts, dlts, resps)
+
+
+def _print_obd_decision(payload: dict, counts, dlts, resps) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
-    t = Table(title=f"{payload['design']}: decision from the data")
-    for col in ("dose", "patients", "DLTs", "responses", "utility", "note"):
-        t.add_column(col, justify="right")
+    t = _table(f"{payload['design']}: decision from the data", "dose", "patients", "DLTs", "responses", "utility",
+               "note")
     for row in payload["doses"]:
         i = row["dose"] - 1
         util = row.get("mean_utility", row.get("utility"))
@@ -726,7 +620,8 @@ def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``boundaries``, ``simulate`` and ``decide`` commands to the application's CLI."""
-    app.command("boundaries")(boundaries)
-    app.command("simulate")(simulate)
-    app.command("decide")(decide)
+    """Add the ``boundaries``, ``simulate`` and ``decide`` commands to the application's CLI, with one option
+    per design parameter (generated from the designs' parameter models)."""
+    app.command("boundaries")(with_design_options(boundaries))
+    app.command("simulate")(with_design_options(simulate))
+    app.command("decide")(with_design_options(decide))

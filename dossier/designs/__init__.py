@@ -1,20 +1,27 @@
-"""Dose-escalation designs and their vectorised simulation.
+"""Dose-finding designs, one contract for all of them, and their vectorised simulation.
 
-Designs: 3+3 (:mod:`three_plus_three`), i3+3 (:mod:`i3plus3`), mTPI-2 and Keyboard (:mod:`mtpi2`),
-BOIN (:mod:`boin`) and CRM (:mod:`crm`).  All share the :class:`~dossier.designs.base.Design`
-interface; :func:`make_design` builds one by name and :func:`simulate_trials` gives its operating
-characteristics.
+Every design is a :class:`~dossier.designs.base.Design` that declares
 
-Optimal-biological-dose and timed designs (issue 8): BOIN12 (:mod:`boin12`), U-BOIN (:mod:`uboin`),
-BF-BOIN (:mod:`backfill`) and TITE-BOIN (:mod:`tite_boin`), built by :func:`make_obd_design` and simulated by
-:func:`simulate_obd` (their OCs, :class:`~dossier.designs.obd.ObdOperatingCharacteristics`, add
-efficacy, duration and patients below/at/above the MTD); the randomized comparison of dosages
-(:mod:`randomized`) and scenarios from fitted models (:mod:`scenarios`).
+* its parameters once, as a typed model ``Params`` (:mod:`dossier.designs.params`: defaults, bounds, help
+  text, published source) -- the study spec's ``design`` keys and the CLI flags are generated from these;
+* its capabilities: ``needs_efficacy``, ``uses_calendar_time``, ``selects`` ("MTD" or "OBD"), and its
+  ``label`` and ``aliases``;
+
+and answers through one signature each: ``decide(TrialData)`` (the next dose or a stop),
+``select_mtd`` (the MTD at the end, with estimates), ``simulate(Scenario, n_trials, rng)`` (operating
+characteristics) with ``outcomes`` / ``summarize`` underneath, and ``decision_table``.
+
+:data:`REGISTRY` maps names to classes (adding a design: its module, its tests and one line there);
+:func:`design_from_spec` is the one place a design is built from settings (pipeline, escalation analysis,
+simulation studies, CLI).  MTD designs: 3+3, i3+3, mTPI-2, Keyboard, BOIN, CRM; OBD and timed designs:
+BOIN12, U-BOIN, BF-BOIN, TITE-BOIN; also the randomized comparison of dosages (:mod:`randomized`) and
+scenarios from fitted models (:mod:`scenarios`).
 """
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
+from typing import Any
 
 from dossier.designs.backfill import BfBoin
 from dossier.designs.base import (
@@ -23,7 +30,9 @@ from dossier.designs.base import (
     DecisionTable,
     Design,
     MtdSelection,
+    Scenario,
     TransitionPathway,
+    TrialData,
 )
 from dossier.designs.boin import Boin
 from dossier.designs.boin12 import DEFAULT_UTILITY, Boin12
@@ -31,6 +40,7 @@ from dossier.designs.crm import Crm, crm_fit, getprior
 from dossier.designs.i3plus3 import I3plus3
 from dossier.designs.mtpi2 import Keyboard, Mtpi2
 from dossier.designs.obd import ObdOperatingCharacteristics
+from dossier.designs.params import DesignParams, validate_options
 from dossier.designs.randomized import exact_comparison, sample_size_per_arm, simulate_comparison
 from dossier.designs.scenarios import FittedScenario, scenarios_from_fit, simulate_under_fit
 from dossier.designs.simulate import OperatingCharacteristics, simulate_trials
@@ -39,63 +49,43 @@ from dossier.designs.tite_boin import TiteBoin
 from dossier.designs.uboin import UBoin
 from dossier.errors import DesignError
 
-DESIGNS: dict[str, type[Design]] = {
+#: every design, by name: the one registry (adding a design: its module, its tests and one line here)
+REGISTRY: dict[str, type[Design]] = {
     "3+3": ThreePlusThree,
     "i3+3": I3plus3,
     "mtpi2": Mtpi2,
     "keyboard": Keyboard,
     "boin": Boin,
     "crm": Crm,
-}
-
-ALIASES = {"3plus3": "3+3", "threeplusthree": "3+3", "i3plus3": "i3+3", "mtpi-2": "mtpi2"}
-
-
-def design_names() -> list[str]:
-    return list(DESIGNS)
-
-
-def make_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
-                **options) -> Design:
-    """Build a design by name ("3+3", "i3+3", "mtpi2", "keyboard", "boin", "crm").
-
-    ``options`` are passed to the design's constructor (e.g. ``p_saf`` for BOIN, ``skeleton`` and
-    ``model`` for CRM).  Unknown names or options raise :class:`~dossier.errors.DesignError`.
-    """
-    return _build(DESIGNS, ALIASES, name, target=target, n_doses=n_doses, cohort_size=cohort_size,
-                  n_cohorts=n_cohorts, **options)
-
-
-def _build(registry: dict[str, type[Design]], aliases: dict[str, str], name: str, **kwargs) -> Design:
-    """A design from a registry by name or alias; DesignError for unknown names or options."""
-    key = str(name).strip().lower()
-    key = aliases.get(key, key)
-    if key not in registry:
-        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(registry)}")
-    cls = registry[key]
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise DesignError(f"invalid option for design {key!r}: {exc}", "design options",
-                          f"see the docstring of {cls.__name__}") from None
-
-
-OBD_DESIGNS: dict[str, type[Design]] = {
     "boin12": Boin12,
     "uboin": UBoin,
     "bf-boin": BfBoin,
     "tite-boin": TiteBoin,
 }
 
-OBD_ALIASES = {"u-boin": "uboin", "bfboin": "bf-boin", "backfill": "bf-boin", "titeboin": "tite-boin", "tite": "tite-boin"}
+#: settings every design takes, set by the spec's / CLI's own keys (not design options)
+COMMON_SETTINGS = ("target", "n_doses", "cohort_size", "n_cohorts")
 
-#: every design, by name: the one registry (adding a design: its module, its tests and one line here)
-REGISTRY: dict[str, type[Design]] = DESIGNS | OBD_DESIGNS
-REGISTRY_ALIASES: dict[str, str] = ALIASES | OBD_ALIASES
 
-#: how documents name the designs
-DESIGN_LABELS = {"3+3": "3+3", "i3+3": "i3+3", "mtpi2": "mTPI-2", "keyboard": "Keyboard", "boin": "BOIN", "crm": "CRM",
-                 "boin12": "BOIN12", "uboin": "U-BOIN", "bf-boin": "BF-BOIN", "tite-boin": "TITE-BOIN"}
+def _is_mtd_design(cls: type[Design]) -> bool:
+    return cls.selects == "MTD" and not cls.needs_efficacy and not cls.uses_calendar_time
+
+
+#: views of the registry by capability (derived, never edited by hand)
+DESIGNS: dict[str, type[Design]] = {k: c for k, c in REGISTRY.items() if _is_mtd_design(c)}
+OBD_DESIGNS: dict[str, type[Design]] = {k: c for k, c in REGISTRY.items() if not _is_mtd_design(c)}
+REGISTRY_ALIASES: dict[str, str] = {a: k for k, c in REGISTRY.items() for a in c.aliases}
+ALIASES = {a: k for a, k in REGISTRY_ALIASES.items() if k in DESIGNS}
+OBD_ALIASES = {a: k for a, k in REGISTRY_ALIASES.items() if k in OBD_DESIGNS}
+DESIGN_LABELS = {k: c.label or k for k, c in REGISTRY.items()}
+
+
+def design_names() -> list[str]:
+    return list(DESIGNS)
+
+
+def obd_design_names() -> list[str]:
+    return list(OBD_DESIGNS)
 
 
 def design_key(name: str) -> str:
@@ -104,45 +94,78 @@ def design_key(name: str) -> str:
     return REGISTRY_ALIASES.get(key, key)
 
 
-def design_class(name: str) -> type[Design]:
+def design_class(name: str, registry: dict[str, type[Design]] | None = None) -> type[Design]:
     """The class of a registered design; DesignError for unknown names."""
+    registry = REGISTRY if registry is None else registry
     key = design_key(name)
-    if key not in REGISTRY:
-        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(REGISTRY)}")
-    return REGISTRY[key]
+    if key not in registry:
+        raise DesignError(f"unknown design {name!r}", "design", f"choose one of: {', '.join(registry)}")
+    return registry[key]
 
 
 def design_parameters(name: str) -> list[str]:
-    """The keyword options a design accepts beyond target, n_doses, cohort_size and n_cohorts."""
-    sig = inspect.signature(design_class(name).__init__)
-    return [p for p in sig.parameters if p not in ("self", "target", "n_doses", "cohort_size", "n_cohorts")]
+    """The keyword options a design accepts beyond target, n_doses, cohort_size and n_cohorts (its ``Params``)."""
+    return list(design_class(name).Params.model_fields)
 
 
 def needs_efficacy(name: str) -> bool:
-    """Whether a design needs the true efficacy probabilities to be simulated."""
-    return design_class(name).needs_efficacy
+    """Whether a design needs the true efficacy probabilities to be simulated (declared by its class)."""
+    cls = REGISTRY.get(design_key(name))
+    return cls is not None and cls.needs_efficacy
 
 
 def build_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
+                 registry: dict[str, type[Design]] | None = None, where: str = "design options",
                  **options) -> Design:
-    """Any registered design (MTD or OBD) by name; DesignError for unknown names or options."""
-    return _build(REGISTRY, REGISTRY_ALIASES, name, target=target, n_doses=n_doses, cohort_size=cohort_size,
-                  n_cohorts=n_cohorts, **options)
+    """Any registered design by name, its options checked against the design's ``Params`` model
+    (:func:`~dossier.designs.params.validate_options`); DesignError for unknown names or bad options."""
+    cls = design_class(name, registry)
+    typed = validate_options(cls, options, where)
+    return cls(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts, **typed)
 
 
-def design_from_spec(settings, n_doses: int) -> Design:
-    """The design of a study spec's ``design`` section (:class:`dossier.spec.DesignSettings`), with its
-    options: the one place a design is built from the spec (pipeline and escalation analysis)."""
-    return build_design(settings.name, target=settings.target, n_doses=n_doses, cohort_size=settings.cohort_size,
-                        n_cohorts=settings.n_cohorts, **settings.design_options())
+def make_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
+                **options) -> Design:
+    """An MTD design by name ("3+3", "i3+3", "mtpi2", "keyboard", "boin", "crm"); see :func:`build_design`."""
+    return build_design(name, target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                        registry=DESIGNS, **options)
+
+
+def make_obd_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
+                    **options) -> Design:
+    """An OBD / timed design by name ("boin12", "uboin", "bf-boin", "tite-boin"); see :func:`build_design`."""
+    return build_design(name, target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                        registry=OBD_DESIGNS, **options)
+
+
+def design_from_spec(settings: Any, n_doses: int, where: str = "design") -> Design:
+    """The design of a spec: the one place a design is built from settings (the pipeline, the escalation
+    analysis, simulation studies and the CLI).
+
+    ``settings`` is the study spec's ``design`` section (:class:`dossier.spec.DesignSettings`, whose
+    ``design_options()`` gives the options), a simulation-study design configuration (``.options``) or a
+    mapping with ``name``, ``target``, ``cohort_size``, ``n_cohorts`` and ``options``.  Options are the
+    design's Python keywords (0-based dose indices)."""
+    if isinstance(settings, Mapping):
+        get = settings.get
+    else:
+        def get(key, default=None):
+            return getattr(settings, key, default)
+    if hasattr(settings, "design_options"):
+        options = settings.design_options()
+    else:
+        options = dict(get("options") or {})
+    return build_design(get("name"), target=get("target"), n_doses=n_doses, cohort_size=get("cohort_size", 3),
+                        n_cohorts=get("n_cohorts", 10), where=where, **options)
 
 
 def simulate_design(design: Design, p_true, p_resp, n_trials: int, rng):
-    """Operating characteristics of any design: :func:`simulate_trials` for MTD designs,
-    :func:`simulate_obd` for the OBD / timed designs (``p_resp`` is ignored by MTD designs)."""
-    if design.name in OBD_DESIGNS:
-        return simulate_obd(design, p_true, p_resp, n_trials, rng)
-    return simulate_trials(design, p_true, n_trials, rng)
+    """Operating characteristics of any design under true DLT (and response) probabilities:
+    ``design.simulate(Scenario(p_tox=p_true, p_eff=p_resp), n_trials, rng)``."""
+    if p_resp is not None and not design.needs_efficacy and not design.uses_calendar_time:
+        p_resp = None  # MTD designs do not use efficacy
+    return design.simulate(Scenario(p_tox=list(p_true), p_eff=None if p_resp is None else list(p_resp)),
+                           n_trials, rng)
 
 
 def design_label(name: str) -> str:
@@ -150,32 +173,19 @@ def design_label(name: str) -> str:
     return DESIGN_LABELS.get(design_key(name), str(name).upper())
 
 
-def obd_design_names() -> list[str]:
-    return list(OBD_DESIGNS)
-
-
-def make_obd_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
-                    **options) -> Design:
-    """Build an OBD / timed design by name ("boin12", "uboin", "bf-boin", "tite-boin")."""
-    return _build(OBD_DESIGNS, OBD_ALIASES, name, target=target, n_doses=n_doses, cohort_size=cohort_size,
-                  n_cohorts=n_cohorts, **options)
-
-
 def simulate_obd(design: Design, p_true, p_resp, n_trials: int, rng) -> ObdOperatingCharacteristics:
     """Operating characteristics of an OBD / timed design (``p_resp`` may be None for TITE-BOIN)."""
-    if design.needs_efficacy and p_resp is None:
-        raise DesignError(f"{design.name} needs the true response probabilities", "p_resp / --true-eff")
     return design.simulate(p_true, p_resp, n_trials, rng)
 
 
 __all__ = [
     "DEFAULT_UTILITY", "OBD_DESIGNS", "REGISTRY", "build_design", "design_class", "design_from_spec", "design_key",
     "design_parameters", "needs_efficacy", "simulate_design", "BfBoin", "Boin", "Boin12", "Crm", "Decision", "DecisionRow",
-    "DecisionTable", "Design", "DesignError", "FittedScenario", "I3plus3", "Keyboard", "Mtpi2", "MtdSelection",
-    "ObdOperatingCharacteristics", "OperatingCharacteristics", "ThreePlusThree", "TiteBoin", "TransitionPathway", "UBoin",
-    "closed_form_3plus3", "crm_fit", "design_label", "design_names", "exact_comparison", "getprior", "make_design",
-    "make_obd_design", "obd_design_names", "sample_size_per_arm", "scenarios_from_fit", "simulate_comparison",
-    "simulate_obd", "simulate_trials", "simulate_under_fit",
+    "DecisionTable", "Design", "DesignError", "DesignParams", "FittedScenario", "I3plus3", "Keyboard", "Mtpi2",
+    "MtdSelection", "ObdOperatingCharacteristics", "OperatingCharacteristics", "Scenario", "ThreePlusThree", "TiteBoin",
+    "TransitionPathway", "TrialData", "UBoin", "closed_form_3plus3", "crm_fit", "design_label", "design_names",
+    "exact_comparison", "getprior", "make_design", "make_obd_design", "obd_design_names", "sample_size_per_arm",
+    "scenarios_from_fit", "simulate_comparison", "simulate_obd", "simulate_trials", "simulate_under_fit",
 ]
 
 # drug-combination designs (two agents, dose-pair grids; their own decide/simulate contract):

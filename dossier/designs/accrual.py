@@ -19,6 +19,18 @@ from typing import Literal
 import numpy as np
 
 from dossier.designs.base import _check
+from dossier.designs.params import DesignParams, param
+
+
+class AccrualParams(DesignParams):
+    """Calendar-time options of the timed designs (BF-BOIN, TITE-BOIN); a base of their ``Params``."""
+
+    accrual_per_month: float = param(3.0, gt=0, help="patients enrolled per month",
+                                     source="TITE-BOIN get.oc.tite accrual (Yuan et al. 2018)")
+    dlt_window_months: float = param(1.0, gt=0, help="DLT assessment window in months",
+                                     source="TITE-BOIN get.oc.tite maxt")
+    accrual: Literal["uniform", "poisson"] = param("uniform", help="accrual process: fixed intervals or Poisson",
+                                                   source="TITE-BOIN get.oc.tite accrual.dist")
 
 Accrual = Literal["uniform", "poisson"]
 

@@ -63,21 +63,37 @@ dose (no backfill) every trial equals the BOIN trial on the same uniforms.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
-from dossier.designs.accrual import check_accrual, dlt_time, interarrival, weibull_params
-from dossier.designs.base import StepResult, TrialState, _check, check_probabilities
-from dossier.designs.boin import Boin
+from dossier.designs.accrual import AccrualParams, check_accrual, dlt_time, interarrival, weibull_params
+from dossier.designs.base import Scenario, StepResult, TrialState, _check, check_probabilities
+from dossier.designs.boin import Boin, BoinCoreParams
 from dossier.designs.obd import ObdOperatingCharacteristics, ObdOutcomes, summarize_obd
+from dossier.designs.params import param
 
 ESC, STAY, DE, ELIM = 0, 1, 2, 3
+
+
+class BfBoinParams(BoinCoreParams, AccrualParams):
+    """BF-BOIN's options (Zhao et al. 2024) beyond BOIN's."""
+
+    n_cap: int = param(12, ge=1, help="most backfill patients per dose", source="Zhao et al. 2024 (BF-BOIN)")
+    response_rule: Literal["at_or_below", "dose"] = param(
+        "at_or_below", help="backfill doses below the current dose once a response is seen at or below it "
+        "('at_or_below') or at the dose itself ('dose')", source="Zhao et al. 2024 (BF-BOIN)")
+    stay_on_1_of_3: bool = param(False, help="1 DLT of 3 means stay (Table 4 of Zhao et al.)",
+                                 source="Zhao et al. 2024, Table 4")
 
 
 class BfBoin(Boin):
     """BF-BOIN (Zhao et al. 2024): BOIN escalation with backfilling of cleared doses (see module doc)."""
 
     name = "bf-boin"
+    label = "BF-BOIN"
+    aliases = ("bfboin", "backfill")
+    Params = BfBoinParams
     needs_efficacy = True
     uses_calendar_time = True
 
@@ -185,11 +201,12 @@ class BfBoin(Boin):
         return StepResult(next_dose=nxt, stop=stop, no_mtd=no)
 
     # --- simulation -----------------------------------------------------------------------------
-    def simulate(self, p_true: Sequence[float], p_resp: Sequence[float], n_trials: int,
-                 rng: np.random.Generator, uniforms: np.ndarray | None = None
-                 ) -> ObdOperatingCharacteristics:
-        out = self.simulate_outcomes(p_true, p_resp, n_trials, rng, uniforms)
-        return summarize_obd(self, p_true, p_resp, out)
+    def outcomes(self, scenario: Scenario, n_trials: int, rng: np.random.Generator,
+                 uniforms: np.ndarray | None = None, record: list | None = None) -> ObdOutcomes:
+        return self.simulate_outcomes(scenario.p_tox, scenario.p_eff, n_trials, rng, uniforms, record)
+
+    def summarize(self, scenario: Scenario, outcomes: ObdOutcomes) -> ObdOperatingCharacteristics:
+        return summarize_obd(self, scenario.p_tox, scenario.p_eff, outcomes)
 
     def simulate_outcomes(self, p_true: Sequence[float], p_resp: Sequence[float], n_trials: int,
                           rng: np.random.Generator, uniforms: np.ndarray | None = None,

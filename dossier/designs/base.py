@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from dossier.designs.params import DesignParams
 from dossier.errors import DesignError
 
 # ----------------------------------------------------------------------------------------------
@@ -86,11 +87,53 @@ Action = Literal["escalate", "stay", "deescalate", "stop_select", "stop_no_mtd"]
 
 
 class Decision(BaseModel):
-    """A single-trial decision: the next dose (0-based) or a stop."""
+    """A single-trial decision: the next dose (0-based) or a stop (``stage2``: U-BOIN's stage after it)."""
 
     action: Action
     next_dose: int | None
     eliminated: list[bool]
+    stage2: bool | None = None
+
+
+class TrialData(BaseModel):
+    """One trial's data after its last cohort: what :meth:`Design.decide` decides on (0-based doses).
+
+    ``n``, ``dlt``: patients and DLTs per dose; ``resp``: responses per dose (utility designs);
+    ``both``: patients with both a response and a DLT (needed for non-additive utilities);
+    ``current``: dose of the last cohort; ``eliminated``: doses eliminated so far;
+    ``last_cohort_dlt`` / ``last_cohort_size``: the last cohort (CRM coherence; default: the whole
+    current dose capped at one cohort); ``stage2``: U-BOIN is already in stage II.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    n: list[int]
+    dlt: list[int]
+    current: int
+    resp: list[int] | None = None
+    both: list[int] | None = None
+    eliminated: list[bool] | None = None
+    last_cohort_dlt: int | None = None
+    last_cohort_size: int | None = None
+    stage2: bool = False
+
+    @classmethod
+    def from_counts(cls, n_patients, n_dlt, current, eliminated=None, last_cohort_dlt=None,
+                    last_cohort_size=None) -> TrialData:
+        """The toxicity-only form ``decide(n_patients, n_dlt, current, ...)``; values are checked by the design."""
+        return cls.model_construct(n=n_patients, dlt=n_dlt, current=current, resp=None, both=None,
+                                   eliminated=eliminated, last_cohort_dlt=last_cohort_dlt,
+                                   last_cohort_size=last_cohort_size, stage2=False)
+
+
+class Scenario(BaseModel):
+    """The truth a simulation draws from: DLT probability per dose and, for designs that need it, the
+    response probability per dose."""
+
+    model_config = ConfigDict(frozen=True)
+
+    p_tox: list[float]
+    p_eff: list[float] | None = None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -225,6 +268,11 @@ class Design:
     """
 
     name: str = "design"
+    #: how documents name the design, and other names the registry accepts for it
+    label: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: the typed parameters of the constructor beyond target, n_doses, cohort_size and n_cohorts
+    Params: ClassVar[type[DesignParams]] = DesignParams
     #: capabilities, declared once per design (the registry, the spec, the CLI and simulation studies
     #: read them): the design needs the true efficacy probabilities to simulate; it simulates calendar
     #: time (accrual, DLT window); it selects the MTD or the optimal biological dose (OBD)
@@ -273,12 +321,20 @@ class Design:
         raise NotImplementedError
 
     # --- single-trial API ---------------------------------------------------------------------
-    def decide(self, n_patients: Sequence[int], n_dlt: Sequence[int], current: int,
-               eliminated: Sequence[bool] | None = None, last_cohort_dlt: int | None = None,
-               last_cohort_size: int | None = None) -> Decision:
-        """The decision after the last cohort (treated at ``current``) for one trial's data."""
-        state = self._single_state(n_patients, n_dlt, current, eliminated, last_cohort_dlt,
-                                   last_cohort_size)
+    def decide(self, data: TrialData | Sequence[int], *counts, **options) -> Decision:
+        """The decision after the last cohort for one trial's data (:class:`TrialData`).
+
+        The toxicity-only form ``decide(n_patients, n_dlt, current, eliminated=None, last_cohort_dlt=None,
+        last_cohort_size=None)`` is accepted too (:meth:`TrialData.from_counts`)."""
+        if not isinstance(data, TrialData):
+            data = TrialData.from_counts(data, *counts, **options)
+        return self._decide_trial(data)
+
+    def _decide_trial(self, data: TrialData) -> Decision:
+        """Toxicity-only designs: one step of the vectorised rule on a one-trial state."""
+        current = data.current
+        state = self._single_state(data.n, data.dlt, current, data.eliminated, data.last_cohort_dlt,
+                                   data.last_cohort_size)
         res = self.step(state)
         elim = [bool(v) for v in state.eliminated[0]]
         if res.stop[0]:
@@ -298,6 +354,43 @@ class Design:
 
     def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]) -> MtdSelection:
         raise NotImplementedError  # pragma: no cover
+
+    # --- simulation: one signature for every design ---------------------------------------------
+    def simulate(self, scenario: Scenario | Sequence[float], *args, uniforms: np.ndarray | None = None,
+                 **kwargs) -> Any:
+        """Operating characteristics of ``n_trials`` simulated trials: ``simulate(scenario, n_trials, rng)``.
+
+        ``uniforms`` (shape ``(n_trials, >= max_patients)``) are the toxicity uniforms of the patients
+        (common random numbers across designs).  MTD designs return
+        :class:`~dossier.designs.simulate.OperatingCharacteristics`, OBD / timed designs
+        :class:`~dossier.designs.obd.ObdOperatingCharacteristics`.  The form
+        ``simulate(p_true, p_resp, n_trials, rng[, uniforms])`` of the OBD designs is accepted too."""
+        if not isinstance(scenario, Scenario):   # the (p_true, p_resp, n_trials, rng[, uniforms]) form
+            p_resp, *args = args
+            scenario = Scenario.model_construct(p_tox=list(scenario), p_eff=None if p_resp is None else list(p_resp))
+        n_trials, rng, *rest = args
+        if rest:
+            uniforms = rest[0]
+        self.check_scenario(scenario)
+        return self.summarize(scenario, self.outcomes(scenario, n_trials, rng, uniforms, **kwargs))
+
+    def check_scenario(self, scenario: Scenario) -> None:
+        """The scenario has what the design needs (the efficacy curve for designs that need efficacy)."""
+        if self.needs_efficacy and scenario.p_eff is None:
+            raise DesignError(f"{self.name} needs the true response probabilities", "p_resp / --true-eff")
+
+    def outcomes(self, scenario: Scenario, n_trials: int, rng: np.random.Generator,
+                 uniforms: np.ndarray | None = None, **kwargs):
+        """Per-trial outcomes of ``n_trials`` simulated trials (the vectorised engine for MTD designs)."""
+        from dossier.designs.simulate import simulate_outcomes
+
+        return simulate_outcomes(self, scenario.p_tox, n_trials, rng, uniforms, **kwargs)
+
+    def summarize(self, scenario: Scenario, outcomes) -> Any:
+        """Operating characteristics of per-trial outcomes."""
+        from dossier.designs.simulate import summarize
+
+        return summarize(self, scenario.p_tox, outcomes)
 
     def decision_table(self) -> DecisionTable:
         raise NotImplementedError  # pragma: no cover

@@ -17,8 +17,31 @@ import math
 
 import numpy as np
 
-from dossier.designs.base import _check
-from dossier.designs.interval import IntervalDesign, elimination_boundary
+from dossier.designs.base import Scenario, TrialState, _check, check_probabilities
+from dossier.designs.interval import IntervalDesign, IntervalParams, elimination_boundary
+from dossier.designs.params import DesignParams, param
+from dossier.designs.simulate import TrialOutcomes
+
+
+class BoinCoreParams(DesignParams):
+    """BOIN's boundaries and conduct options taken by every BOIN-based design."""
+
+    p_saf: float | None = param(None, gt=0, lt=1, help="highest sub-therapeutic DLT rate (0.6 x target)",
+                                source="BOIN get.boundary p.saf (Liu & Yuan 2015)")
+    p_tox: float | None = param(None, gt=0, lt=1, help="lowest overly toxic DLT rate (1.4 x target)",
+                                source="BOIN get.boundary p.tox (Liu & Yuan 2015)")
+    cutoff_eli: float = IntervalParams.model_fields["cutoff_eli"]
+    n_earlystop: int = IntervalParams.model_fields["n_earlystop"]
+    bound_mtd: bool = IntervalParams.model_fields["bound_mtd"]
+
+
+class BoinParams(BoinCoreParams):
+    """BOIN's options (BOIN::get.boundary / get.oc / select.mtd)."""
+
+    extrasafe: bool = IntervalParams.model_fields["extrasafe"]
+    offset: float = IntervalParams.model_fields["offset"]
+    titration: bool = param(False, help="accelerated titration: one patient per dose from the lowest dose until "
+                            "the first DLT, then cohorts (simulation)", source="BOIN get.oc titration")
 
 
 def boin_lambdas(target: float, p_saf: float, p_tox: float) -> tuple[float, float]:
@@ -40,15 +63,19 @@ class Boin(IntervalDesign):
     eliminated.  Optional stop when ``n_earlystop`` patients are on the current dose (default 100:
     off).  ``bound_mtd=True`` restricts the MTD to doses whose isotonic estimate is below lambda_d.
     ``extrasafe=True`` adds get.oc's stricter stop at the lowest dose (cutoff ``cutoff_eli - offset``,
-    see :mod:`dossier.designs.interval`).
+    see :mod:`dossier.designs.interval`).  ``titration=True`` simulates get.oc's accelerated titration
+    (one patient per dose from dose 1 until the first DLT; :meth:`_titration_trials`); the decision rules
+    after each cohort (:meth:`decide`) are unchanged by it.
     """
 
     name = "boin"
+    label = "BOIN"
+    Params = BoinParams
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, p_saf: float | None = None, p_tox: float | None = None,
                  cutoff_eli: float = 0.95, n_earlystop: int = 100, bound_mtd: bool = False,
-                 extrasafe: bool = False, offset: float = 0.05):
+                 extrasafe: bool = False, offset: float = 0.05, titration: bool = False):
         super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
                          start_dose=start_dose, cutoff_eli=cutoff_eli, n_earlystop=n_earlystop,
                          bound_mtd=bound_mtd, extrasafe=extrasafe, offset=offset)
@@ -66,6 +93,12 @@ class Boin(IntervalDesign):
         self.p_saf = p_saf
         self.p_tox = p_tox
         self.lambda_e, self.lambda_d = boin_lambdas(self.target, p_saf, p_tox)
+        self.titration = bool(titration) and self.cohort_size > 1  # get.oc: no titration with cohorts of 1
+        if self.titration:
+            _check(self.start_dose == 0, "titration starts at the lowest dose", "start_dose/titration",
+                   "as BOIN get.oc: titration treats one patient per dose from dose 1")
+            _check(self.max_patients >= self.n_doses + self.cohort_size - 1,
+                   "the sample size is too small for titration over every dose", "n_cohorts/titration")
         self.tables()  # build the decision table once, up front
 
     def _boundaries(self, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,4 +113,61 @@ class Boin(IntervalDesign):
 
     def describe(self) -> dict:
         return super().describe() | {"p_saf": self.p_saf, "p_tox": self.p_tox,
-                                     "lambda_e": self.lambda_e, "lambda_d": self.lambda_d}
+                                     "lambda_e": self.lambda_e, "lambda_d": self.lambda_d} | (
+            {"titration": True} if getattr(self, "titration", False) else {})  # only when on: outputs unchanged
+
+    # --- simulation with accelerated titration (BOIN::get.oc titration = TRUE) ------------------------
+    def outcomes(self, scenario: Scenario, n_trials: int, rng: np.random.Generator,
+                 uniforms: np.ndarray | None = None, **kwargs):
+        if not getattr(self, "titration", False):
+            return super().outcomes(scenario, n_trials, rng, uniforms, **kwargs)
+        p = check_probabilities(scenario.p_tox, "p_true", self.n_doses)
+        T, P = int(n_trials), self.max_patients
+        U = rng.random((T, P)) if uniforms is None else np.asarray(uniforms, float)
+        _check(U.shape[0] == T and U.shape[1] >= P, f"uniforms must have shape ({T}, >= {P})", "uniforms")
+        return self._titration_trials(p, U[:, :P])
+
+    def _titration_trials(self, p: np.ndarray, U: np.ndarray) -> TrialOutcomes:
+        """Trials with BOIN::get.oc's accelerated titration, in lock-step.
+
+        Titration treats one patient at each dose from the lowest until the first DLT (every dose when
+        none occurs); the dose of the first DLT (or the highest dose) is then completed to a cohort and
+        the trial goes on in cohorts under the usual rules.  Titration patients count toward the sample
+        size; the cohort that reaches it is cut to the remaining patients and ends the trial (get.oc).
+        Patient i of a trial carries the uniform ``U[:, i]`` (common random numbers)."""
+        T, D, c, P = U.shape[0], self.n_doses, self.cohort_size, U.shape[1]
+        rows = np.arange(T)
+        z = U[:, :D] < p[None, :]
+        hit = z.any(axis=1)
+        d = np.where(hit, np.argmax(z, axis=1), D - 1)
+        state = TrialState.empty(T, D, 0)
+        state.n[:] = np.arange(D)[None, :] <= d[:, None]
+        state.y[rows, d] = hit
+        used = d + 1
+        done = (U[rows[:, None], used[:, None] + np.arange(c - 1)[None, :]] < p[d][:, None]).sum(axis=1)
+        state.n[rows, d] += c - 1
+        state.y[rows, d] += done
+        used = used + c - 1
+        state.current[:] = d
+        active = np.ones(T, dtype=bool)
+        no_mtd = np.zeros(T, dtype=bool)
+        for k in range(self.n_cohorts):
+            if k > 0:  # a cohort at the current dose; the one that reaches the sample size ends the trial
+                cur = state.current
+                size = np.where(active, np.minimum(c, P - used), 0)
+                slots = np.minimum(used[:, None] + np.arange(c)[None, :], P - 1)
+                tox = ((U[rows[:, None], slots] < p[cur][:, None]) & (np.arange(c)[None, :] < size[:, None])).sum(1)
+                state.n[rows, cur] += size
+                state.y[rows, cur] += tox
+                ended = active & (used + c >= P)
+                used = used + size
+                active &= ~ended
+            if not active.any():
+                break
+            res = self.step(state)
+            stop = res.stop & active
+            no_mtd |= stop & res.no_mtd
+            active &= ~stop
+            state.current[:] = np.where(active, res.next_dose, state.current)
+        selected = np.where(no_mtd, -1, self.select_batch(state))
+        return TrialOutcomes(n=state.n, y=state.y, selected=selected, no_mtd=no_mtd)

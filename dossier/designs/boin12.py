@@ -30,6 +30,12 @@ The design
   dose untried, escalate (``explore=False`` turns the rule off).  The trial stops (no dose selected) when the lowest dose is too toxic,
   every dose is eliminated, or the chosen dose is eliminated; it ends at ``n_cohorts`` cohorts or
   when ``n_earlystop`` patients are at the current dose (default: off, as the authors).
+* Simulated outcomes: toxicity of patient i from the shared uniforms (common random numbers); efficacy
+  independent of toxicity by default (the authors' simulations), or correlated through the Gumbel model
+  with association ``association`` (psi; Murtaugh & Fisher 1990, the model of the U-BOIN application):
+  P(E, T) = qp + q(1-q)p(1-p) tanh(psi/2) with marginals p and q unchanged
+  (:func:`~dossier.designs.obd.gumbel_cells`), efficacy drawn from P(E | T) or P(E | no T).  With additive
+  utilities (the defaults) the true utility of a dose depends on the marginals only.
 * OBD selection: isotonic toxicity estimates (PAVA of (y+0.05)/(n+0.1), weights n+0.1, plus
   0.001 x dose index), efficacy by unimodal isotonic regression averaged over the mode with binomial
   likelihood weights (plus 0.01 x dose index, the authors' ``peestimate``); the MTD is the dose
@@ -58,22 +64,29 @@ from pydantic import BaseModel
 from scipy import special, stats
 
 from dossier.designs.base import (
+    Decision,
     DecisionRow,
     DecisionTable,
     Design,
+    Scenario,
+    TrialData,
     _check,
     check_probabilities,
     isotonic_batch,
     unique_rows,
 )
-from dossier.designs.boin import boin_lambdas
+from dossier.designs.boin import BoinCoreParams, boin_lambdas
 from dossier.designs.obd import (
     ObdOperatingCharacteristics,
     ObdOutcomes,
+    conditional_efficacy,
+    gumbel_cells,
     isotonic_mtd,
     lockstep_trials,
+    obd_decision,
     summarize_obd,
 )
+from dossier.designs.params import DesignParams, param
 from dossier.errors import DesignError
 
 #: Published default utilities (Lin et al. 2020): keys are the four (efficacy, toxicity) outcomes.
@@ -216,10 +229,46 @@ class RdsRow(BaseModel):
     rds: float | None
 
 
+class UtilityDesignParams(DesignParams):
+    """Options shared by the utility (OBD) designs, BOIN12 and U-BOIN."""
+
+    eff_lower: float = param(0.25, gt=0, lt=1, help="lowest acceptable response rate",
+                             source="Lin et al. 2020 (BOIN12 phi_E); Zhou et al. 2019 (U-BOIN)")
+    utility: dict[str, float] | None = param(
+        None, help="utilities of the four outcomes by name (eff_no_tox=100, eff_tox=60, no_eff_no_tox=40, "
+        "no_eff_tox=0)", source="Lin et al. 2020, Table 1")
+    cutoff_tox: float = param(0.95, ge=0.5, lt=1, help="toxicity elimination cutoff: Pr(p_T > target | data)",
+                              source="Lin et al. 2020 (C_T)")
+    cutoff_eff: float = param(0.90, ge=0.5, lt=1, help="futility cutoff: Pr(p_E < eff_lower | data)",
+                              source="Lin et al. 2020 (C_E)")
+    p_saf: float | None = BoinCoreParams.model_fields["p_saf"]
+    p_tox: float | None = BoinCoreParams.model_fields["p_tox"]
+    association: float = param(0.0, help="Gumbel association of toxicity and efficacy in simulations "
+                               "(0: independent; > 0: responses more likely with a DLT)",
+                               source="Murtaugh & Fisher 1990 (Gumbel model); U-BOIN application")
+
+
+class Boin12Params(UtilityDesignParams):
+    """BOIN12's options (Lin et al. 2020; the authors' code / trialdesign.org)."""
+
+    n_star: int = param(6, ge=1, help="patients at a dose from which escalation needs the BOIN escalation "
+                        "boundary", source="Lin et al. 2020 (N*)")
+    n_explore: int = param(9, ge=1, help="patients at a dose before the exploration rule applies",
+                           source="Lin et al. 2020, supplement")
+    n_earlystop: int = param(10**6, ge=1, help="stop when this many patients are on the current dose (off)",
+                             source="BOIN12 n.earlystop (trialdesign.org)")
+    strict_selection: bool = param(True, help="no OBD when every dose up to the MTD is eliminated "
+                                   "(off: the authors' code)", source="dossier; Lin et al. 2020 code")
+    explore: bool = param(True, help="exploration rule: escalate to an untried dose after n_explore patients",
+                          source="Lin et al. 2020, supplement (trialdesign.org)")
+
+
 class Boin12(Design):
     """BOIN12 (Lin et al. 2020), see the module docstring for the rules and their sources."""
 
     name = "boin12"
+    label = "BOIN12"
+    Params = Boin12Params
     needs_efficacy = True
     selects = "OBD"
 
@@ -227,7 +276,7 @@ class Boin12(Design):
                  start_dose: int = 0, eff_lower: float = 0.25, utility: Mapping[str, float] | None = None,
                  n_star: int = 6, n_explore: int = 9, cutoff_tox: float = 0.95, cutoff_eff: float = 0.90,
                  p_saf: float | None = None, p_tox: float | None = None, n_earlystop: int = 10**6,
-                 strict_selection: bool = True, explore: bool = True):
+                 strict_selection: bool = True, explore: bool = True, association: float = 0.0):
         super().__init__(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
                          start_dose=start_dose)
         _check(int(n_explore) >= 1, f"n_explore must be >= 1, got {n_explore}", "n_explore")
@@ -243,6 +292,7 @@ class Boin12(Design):
         self.n_earlystop = int(n_earlystop)
         self.strict_selection = bool(strict_selection)
         self.explore = bool(explore)
+        self.association = float(association)
         u01, u11, u00, u10 = _utility_tuple(self.utility)
         t, e = self.target, self.eff_lower
         u_bar = u01 * e * (1 - t) + u00 * (1 - t) * (1 - e) + u11 * t * e + u10 * t * (1 - e)
@@ -255,7 +305,8 @@ class Boin12(Design):
             "n_explore": self.n_explore, "cutoff_tox": self.cutoff_tox, "cutoff_eff": self.cutoff_eff,
             "p_saf": self.p_saf, "p_tox": self.p_tox, "n_earlystop": self.n_earlystop,
             "strict_selection": self.strict_selection, "benchmark_utility": self.benchmark} | (
-                {} if self.explore else {"explore": False})  # listed only when off: existing outputs unchanged
+                {} if self.explore else {"explore": False}) | (  # listed only when off / used: outputs unchanged
+                {"association": self.association} if self.association else {})
 
     # --- tables -------------------------------------------------------------------------------
     def _build_tables(self, n_max: int) -> None:
@@ -410,48 +461,67 @@ class Boin12(Design):
     def decide_obd(self, n_patients: Sequence[int], n_tox: Sequence[int], n_eff: Sequence[int], current: int,
                    eliminated: Sequence[bool] | None = None, n_both: Sequence[int] | None = None,
                    rng: np.random.Generator | None = None) -> tuple[int | None, list[bool]]:
-        """Next dose (0-based; None: stop) after a cohort at ``current``; ``n_both``: patients with both
-        a response and a DLT (needed only for non-additive utilities)."""
-        n, yT = self._check_data(n_patients, n_tox)
-        _, yE = self._check_data(n_patients, n_eff)
-        y11 = np.minimum(yT, yE) * 0 if n_both is None else np.asarray(n_both, np.int64)
-        if n_both is None:
+        """Next dose (0-based; None: stop with no selection) after a cohort at ``current``, and the eliminated
+        doses (the form of :meth:`decide` used before the one design contract)."""
+        data = TrialData.model_construct(n=n_patients, dlt=n_tox, resp=n_eff, both=n_both, current=current,
+                                         eliminated=eliminated)
+        nxt, fin, no, el = self._decide_one(data, rng)
+        return (None if fin and no else nxt), el
+
+    def _decide_one(self, data: TrialData, rng: np.random.Generator | None = None):
+        n, yT = self._check_data(data.n, data.dlt)
+        _, yE = self._check_data(data.n, data.resp)
+        y11 = np.zeros_like(yT) if data.both is None else np.asarray(data.both, np.int64)
+        if data.both is None:
             _check(additive_utility(self.utility), "non-additive utilities need n_both", "n_both")
-        el = np.zeros((1, self.n_doses), bool) if eliminated is None else np.asarray(eliminated, bool)[None].copy()
+        el = np.zeros((1, self.n_doses), bool) if data.eliminated is None \
+            else np.asarray(data.eliminated, bool)[None].copy()
         posH = np.full((1, self.n_doses), float(desirability(np.float64(0), 0.0, self.benchmark)))
         for i in np.flatnonzero(n > 0):
             posH[0, i] = desirability(np.float64(n[i]), self.pseudo_count(n[i], yT[i], yE[i], y11[i]), self.benchmark)
         nxt, fin, no = self._decide(n[None], yT[None], yE[None], y11[None], el, posH,
-                                    np.array([int(current)]), rng or np.random.default_rng(0))
-        stop = bool(fin[0]) and bool(no[0])
-        return (None if stop else int(nxt[0])), [bool(v) for v in el[0]]
+                                    np.array([int(data.current)]), rng or np.random.default_rng(0))
+        return int(nxt[0]), bool(fin[0]), bool(no[0]), [bool(v) for v in el[0]]
 
     def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]):
         """MTD for the escalation summary (:func:`~dossier.designs.obd.isotonic_mtd`)."""
         return isotonic_mtd(self, n_patients, n_dlt)
 
-    def decide(self, *args, **kwargs):  # noqa: D102 - the toxicity-only interface does not apply
-        raise DesignError("BOIN12 decides on toxicity and efficacy", "decide",
-                          "use Boin12.decide_obd(n, n_tox, n_eff, current)")
+    def _decide_trial(self, data: TrialData) -> Decision:
+        """The decision on toxicity and efficacy (``data.resp`` needed; ``data.both`` for non-additive
+        utilities)."""
+        if data.resp is None:
+            raise DesignError("BOIN12 decides on toxicity and efficacy: give the responses per dose", "resp",
+                              "TrialData(n=..., dlt=..., resp=..., current=...) or --resp on the CLI")
+        nxt, fin, no, el = self._decide_one(data)
+        return obd_decision(data.current, nxt, el, fin, no)
 
     # --- simulation -------------------------------------------------------------------------------
-    def simulate(self, p_true: Sequence[float], p_resp: Sequence[float], n_trials: int,
-                 rng: np.random.Generator, uniforms: np.ndarray | None = None) -> ObdOperatingCharacteristics:
-        p = check_probabilities(p_true, "p_true", self.n_doses)
-        q = check_probabilities(p_resp, "p_resp", self.n_doses)
-        return self.summarize_outcomes(p, q, self.simulate_outcomes(p, q, n_trials, rng, uniforms))
+    def outcomes(self, scenario: Scenario, n_trials: int, rng: np.random.Generator,
+                 uniforms: np.ndarray | None = None, record: list | None = None) -> ObdOutcomes:
+        return self.simulate_outcomes(scenario.p_tox, scenario.p_eff, n_trials, rng, uniforms, record)
+
+    def summarize(self, scenario: Scenario, outcomes: ObdOutcomes) -> ObdOperatingCharacteristics:
+        return self.summarize_outcomes(scenario.p_tox, scenario.p_eff, outcomes)
+
+    def true_utility(self, p_true, p_resp) -> np.ndarray:
+        """Mean utility per dose under the simulation's outcome model (independent outcomes when association
+        is 0; the Gumbel cells otherwise, :func:`~dossier.designs.obd.gumbel_cells`)."""
+        if self.association == 0:
+            return true_utility(p_true, p_resp, self.utility)
+        return gumbel_cells(p_true, p_resp, self.association) @ np.array(_utility_tuple(self.utility))
 
     def true_obd(self, p_true, p_resp) -> int:
         """As the authors: the dose of best true utility at or below the true MTD (closest to the target)."""
         p = np.asarray(p_true, float)
-        util = true_utility(p, p_resp, self.utility)
+        util = self.true_utility(p, p_resp)
         return int(np.argmax(util[:int(np.argmin(np.abs(p - self.target))) + 1]))
 
     def summarize_outcomes(self, p_true, p_resp, out: ObdOutcomes) -> ObdOperatingCharacteristics:
         """OCs of simulated outcomes (correct selection: the true OBD, :meth:`true_obd`)."""
         p = check_probabilities(p_true, "p_true", self.n_doses)
         q = check_probabilities(p_resp, "p_resp", self.n_doses)
-        return summarize_obd(self, p, q, out, utility=true_utility(p, q, self.utility), select_obd=True,
+        return summarize_obd(self, p, q, out, utility=self.true_utility(p, q), select_obd=True,
                              obd=self.true_obd(p, q))
 
     def simulate_outcomes(self, p_true, p_resp, n_trials: int, rng: np.random.Generator,
@@ -463,6 +533,8 @@ class Boin12(Design):
         p = check_probabilities(p_true, "p_true", self.n_doses)
         q = check_probabilities(p_resp, "p_resp", self.n_doses)
         posH = np.full((int(n_trials), self.n_doses), float(desirability(np.float64(0), 0.0, self.benchmark)))
-        r = lockstep_trials(self, p, q, q, n_trials, rng, uniforms, posH, record)
+        # independent outcomes (association 0) draw efficacy from the marginal rate itself
+        pe_tox, pe_none = (q, q) if self.association == 0 else conditional_efficacy(p, q, self.association)
+        r = lockstep_trials(self, p, pe_tox, pe_none, n_trials, rng, uniforms, posH, record)
         sel = np.where(r.no_selection, NONE, self.select_batch_obd(r.n, r.y_tox, r.y_eff, r.eliminated))
         return ObdOutcomes(n=r.n, y=r.y_tox, r=r.y_eff, selected=sel, no_mtd=r.no_selection)

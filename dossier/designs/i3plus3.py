@@ -32,6 +32,8 @@ class I3plus3(EquivalenceIntervalDesign):
     """i3+3 design (Liu, Wang & Ji 2020); see the module docstring."""
 
     name = "i3+3"
+    label = "i3+3"
+    aliases = ("i3plus3",)
 
     def _boundaries(self, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         esc = np.full(n_max + 1, -1, dtype=np.int64)

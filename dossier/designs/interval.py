@@ -39,8 +39,32 @@ from dossier.designs.base import (
     pava,
     unique_rows,
 )
+from dossier.designs.params import DesignParams, param
 
 NEVER = 10**9  # sentinel for "this rule never applies at this n"
+
+
+class IntervalParams(DesignParams):
+    """Trial-conduct options shared by the interval designs (BOIN::get.oc's conventions)."""
+
+    cutoff_eli: float = param(0.95, ge=0.5, lt=1.0, help="dose elimination cutoff: Pr(p > target | data)",
+                              source="BOIN get.oc cutoff.eli (Liu & Yuan 2015)")
+    n_earlystop: int = param(100, ge=1, help="stop when this many patients are on the current dose",
+                             source="BOIN get.oc n.earlystop")
+    bound_mtd: bool = param(False, help="the MTD's isotonic estimate must be below lambda_d",
+                            source="BOIN select.mtd boundMTD")
+    extrasafe: bool = param(False, help="stricter stop at the lowest dose (cutoff cutoff_eli - offset)",
+                            source="BOIN get.oc extrasafe")
+    offset: float = param(0.05, gt=0, lt=0.5, help="offset of the extrasafe cutoff", source="BOIN get.oc offset")
+
+
+class EquivalenceParams(IntervalParams):
+    """Options of the equivalence-interval designs (i3+3, mTPI-2, Keyboard)."""
+
+    ei_lower: float | None = param(None, gt=0, lt=1, help="lower end of the equivalence interval (target - 0.05)",
+                                   source="Keyboard get.oc.kb marginL; i3+3 / mTPI-2 EI")
+    ei_upper: float | None = param(None, gt=0, lt=1, help="upper end of the equivalence interval (target + 0.05)",
+                                   source="Keyboard get.oc.kb marginR; i3+3 / mTPI-2 EI")
 
 
 def elimination_boundary(target: float, n_max: int, cutoff: float = 0.95, min_n: int = 3,
@@ -62,6 +86,7 @@ class IntervalDesign(Design):
     """A design whose decisions are a table of DLT counts by number of patients at the dose."""
 
     name = "interval"
+    Params = IntervalParams
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, cutoff_eli: float = 0.95, n_earlystop: int = 100,
@@ -248,6 +273,8 @@ class EquivalenceIntervalDesign(IntervalDesign):
     """An interval design defined by an equivalence interval [ei_lower, ei_upper] around the target
     (default target +/- 0.05): i3+3 (Liu, Wang & Ji 2020), mTPI-2 (Guo et al. 2017) and Keyboard
     (Yan, Mandrekar & Yuan 2017). Subclasses implement ``_boundaries``."""
+
+    Params = EquivalenceParams
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, ei_lower: float | None = None, ei_upper: float | None = None,

@@ -39,6 +39,8 @@ class Mtpi2(EquivalenceIntervalDesign):
     """mTPI-2 design (Guo et al. 2017); see the module docstring."""
 
     name = "mtpi2"
+    label = "mTPI-2"
+    aliases = ("mtpi-2",)
 
     def intervals(self) -> np.ndarray:
         """(start, end, side) rows: side -1 below the EI, 0 the EI, +1 above."""
@@ -91,6 +93,8 @@ class Keyboard(Mtpi2):
     """Keyboard design (Yan, Mandrekar & Yuan 2017); see the module docstring."""
 
     name = "keyboard"
+    label = "Keyboard"
+    aliases = ()
 
     def intervals(self) -> np.ndarray:
         """Keys as ``get.boundary.kb`` lays them out: full-width keys from the EI outwards, the last

@@ -143,6 +143,41 @@ def lockstep_trials(design, p_tox: np.ndarray, p_eff_given_tox: np.ndarray, p_ef
     return LockstepCounts(n=n, y_tox=yT, y_eff=yE, y_both=y11, eliminated=elim, no_selection=no_sel, state=state)
 
 
+def gumbel_cells(p_tox: Sequence[float], p_eff: Sequence[float], association: float = 0.0) -> np.ndarray:
+    """Joint outcome probabilities per dose, columns (efficacy without toxicity, efficacy with toxicity, neither,
+    toxicity without efficacy) -- the order of the utilities -- from the Gumbel model with association psi
+    (Murtaugh & Fisher 1990): pi(e, t) = q^e (1-q)^(1-e) p^t (1-p)^(1-t) + (-1)^(e+t) q(1-q)p(1-p) tanh(psi/2).
+    The marginals are p (toxicity) and q (efficacy) for every psi; every cell is non-negative."""
+    p = np.asarray(p_tox, float)
+    q = np.asarray(p_eff, float)
+    k = q * (1 - q) * p * (1 - p) * np.tanh(float(association) / 2)
+    out = np.stack([q * (1 - p) - k, q * p + k, (1 - q) * (1 - p) + k, (1 - q) * p - k], axis=1)
+    return np.clip(out, 0.0, 1.0)
+
+
+def conditional_efficacy(p_tox: np.ndarray, p_eff: np.ndarray, association: float) -> tuple[np.ndarray, np.ndarray]:
+    """P(response | DLT) and P(response | no DLT) per dose under the Gumbel model (:func:`gumbel_cells`); both
+    equal the marginal response rate when psi = 0."""
+    p, q = np.asarray(p_tox, float), np.asarray(p_eff, float)
+    cells = gumbel_cells(p, q, association)
+    pe_tox = np.where(p > 0, cells[:, 1] / np.where(p > 0, p, 1), q)
+    pe_none = np.where(p < 1, cells[:, 0] / np.where(p < 1, 1 - p, 1), q)
+    return pe_tox, pe_none
+
+
+def obd_decision(current: int, next_dose: int | None, eliminated, finish: bool, no_selection: bool,
+                 stage2: bool | None = None):
+    """A :class:`~dossier.designs.base.Decision` from a utility design's (next dose, finish, no selection)."""
+    from dossier.designs.base import Decision
+
+    elim = [bool(v) for v in eliminated]
+    if finish:
+        return Decision(action="stop_no_mtd" if no_selection else "stop_select", next_dose=None, eliminated=elim,
+                        stage2=stage2)
+    action = "escalate" if next_dose > current else "deescalate" if next_dose < current else "stay"
+    return Decision(action=action, next_dose=int(next_dose), eliminated=elim, stage2=stage2)
+
+
 def isotonic_mtd(design, n_patients: Sequence[int], n_dlt: Sequence[int]):
     """The MTD of a utility design's data for the escalation summary: BOIN's ``select.mtd`` at the
     design's target (isotonic estimates, Liu & Yuan 2015), which is the toxicity part of BOIN12's and

@@ -42,12 +42,25 @@ from dossier.designs.base import (
     _check,
     check_probabilities,
 )
+from dossier.designs.params import DesignParams, param
+
+
+class ThreePlusThreeParams(DesignParams):
+    """Variants of the 3+3 rules (Storer 1989; Lin & Shih 2001)."""
+
+    deescalation: bool = param(True, help="after >= 2 DLTs, treat 3 more at the next lower dose if it has only 3",
+                               source="Storer 1989 (traditional 3+3 with de-escalation)")
+    top_dose_needs_six: bool = param(True, help="the highest dose is declared the MTD only with 6 patients",
+                                     source="Lin & Shih 2001")
 
 
 class ThreePlusThree(Design):
     """The traditional 3+3 design (Storer 1989; Lin & Shih 2001); see the module docstring."""
 
     name = "3+3"
+    label = "3+3"
+    aliases = ("3plus3", "threeplusthree")
+    Params = ThreePlusThreeParams
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                  start_dose: int = 0, deescalation: bool = True, top_dose_needs_six: bool = True):

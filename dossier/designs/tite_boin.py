@@ -36,10 +36,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dossier.designs.accrual import check_accrual, dlt_time, interarrival, weibull_params
-from dossier.designs.base import TrialState, _check, check_probabilities
-from dossier.designs.boin import Boin
+from dossier.designs.accrual import AccrualParams, check_accrual, dlt_time, interarrival, weibull_params
+from dossier.designs.base import Scenario, TrialState, _check, check_probabilities
+from dossier.designs.boin import Boin, BoinCoreParams
 from dossier.designs.obd import ObdOperatingCharacteristics, ObdOutcomes, summarize_obd
+from dossier.designs.params import param
 
 
 def tite_estimate(n, y, n_pending, stft, target: float) -> np.ndarray:
@@ -54,10 +55,21 @@ def tite_estimate(n, y, n_pending, stft, target: float) -> np.ndarray:
         return np.where(n > 0, (y + (m - s) * (a0 + y) / (b0 + c)) / np.maximum(n, 1), 0.0)
 
 
+class TiteBoinParams(BoinCoreParams, AccrualParams):
+    """TITE-BOIN's options (Yuan et al. 2018) beyond BOIN's."""
+
+    max_pending_ratio: float = param(0.5, ge=0, lt=1, help="suspend enrolment when more than this fraction "
+                                     "of the patients at the dose are pending", source="TITE-BOIN get.oc.tite "
+                                     "(Yuan et al. 2018: at most 50% pending)")
+
+
 class TiteBoin(Boin):
     """TITE-BOIN (Yuan et al. 2018); see the module docstring."""
 
     name = "tite-boin"
+    label = "TITE-BOIN"
+    aliases = ("titeboin", "tite")
+    Params = TiteBoinParams
     uses_calendar_time = True
 
     def __init__(self, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
@@ -93,15 +105,18 @@ class TiteBoin(Boin):
         return None if not ok.any() else float(grid[np.argmax(ok)])
 
     # --- simulation -------------------------------------------------------------------------------
-    def simulate(self, p_true: Sequence[float], p_resp: Sequence[float] | None, n_trials: int,
-                 rng: np.random.Generator, uniforms: np.ndarray | None = None) -> ObdOperatingCharacteristics:
-        """OCs of TITE-BOIN; ``p_resp`` (optional) only adds mean responses (drawn independently of
+    def outcomes(self, scenario: Scenario, n_trials: int, rng: np.random.Generator,
+                 uniforms: np.ndarray | None = None, record: list | None = None) -> ObdOutcomes:
+        """Per-trial outcomes; ``scenario.p_eff`` (optional) only adds responses (drawn independently of
         toxicity, after the trial: they do not influence the design)."""
-        out = self.simulate_outcomes(p_true, n_trials, rng, uniforms)
-        if p_resp is not None:
-            q = check_probabilities(p_resp, "p_resp", self.n_doses)
+        out = self.simulate_outcomes(scenario.p_tox, n_trials, rng, uniforms, record)
+        if scenario.p_eff is not None:
+            q = check_probabilities(scenario.p_eff, "p_resp", self.n_doses)
             out.r = rng.binomial(out.n, q[None, :])
-        return summarize_obd(self, p_true, p_resp, out)
+        return out
+
+    def summarize(self, scenario: Scenario, outcomes: ObdOutcomes) -> ObdOperatingCharacteristics:
+        return summarize_obd(self, scenario.p_tox, scenario.p_eff, outcomes)
 
     def simulate_outcomes(self, p_true: Sequence[float], n_trials: int, rng: np.random.Generator,
                           uniforms: np.ndarray | None = None, record: list | None = None) -> ObdOutcomes:

@@ -66,22 +66,36 @@ cell probabilities pi(e, t) = q^e (1-q)^(1-e) p^t (1-p)^(1-t) + (-1)^(e+t) q(1-q
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
 from scipy import special
 
-from dossier.designs.base import DecisionRow, DecisionTable, Design, _check, check_probabilities
+from dossier.designs.base import (
+    Decision,
+    DecisionRow,
+    DecisionTable,
+    Design,
+    Scenario,
+    TrialData,
+    _check,
+    check_probabilities,
+)
 from dossier.designs.boin import boin_lambdas
-from dossier.designs.boin12 import DEFAULT_UTILITY
+from dossier.designs.boin12 import DEFAULT_UTILITY, UtilityDesignParams
 from dossier.designs.interval import NEVER, elimination_boundary
 from dossier.designs.obd import (
     ObdOperatingCharacteristics,
     ObdOutcomes,
+    conditional_efficacy,
+    gumbel_cells,
     isotonic_mtd,
     lockstep_trials,
+    obd_decision,
     summarize_obd,
 )
+from dossier.designs.params import param
 from dossier.errors import DesignError
 
 #: order of the four outcome cells in utilities and priors: (efficacy, toxicity)
@@ -97,17 +111,6 @@ def _cells(values: Mapping[str, float] | None, default: Mapping[str, float], wha
     _check(not unknown and set(v) == set(CELLS), f"{what} needs the four outcomes {', '.join(CELLS)}; "
            f"got {', '.join(sorted(v))}", what)
     return np.array([float(v[k]) for k in CELLS])
-
-
-def gumbel_cells(p_tox: Sequence[float], p_eff: Sequence[float], association: float = 0.0) -> np.ndarray:
-    """Joint outcome probabilities per dose, columns in :data:`CELLS` order, from the Gumbel model
-    with association psi (Murtaugh & Fisher 1990): pi(e, t) = marginal product
-    + (-1)^(e+t) q(1-q)p(1-p) tanh(psi/2).  Every cell is non-negative for any psi."""
-    p = np.asarray(p_tox, float)
-    q = np.asarray(p_eff, float)
-    k = q * (1 - q) * p * (1 - p) * np.tanh(float(association) / 2)
-    out = np.stack([q * (1 - p) - k, q * p + k, (1 - q) * (1 - p) + k, (1 - q) * p - k], axis=1)
-    return np.clip(out, 0.0, 1.0)
 
 
 class DosePosterior(BaseModel):
@@ -128,10 +131,30 @@ class UboinSelection(BaseModel):
     note: str
 
 
+class UBoinParams(UtilityDesignParams):
+    """U-BOIN's options (Zhou, Lee & Yuan 2019; see the module docstring for their sources)."""
+
+    eff_lower: float = param(0.2, gt=0, lt=1, help="lowest acceptable response rate",
+                             source="Zhou et al. 2019 (dx-li default)")
+    tox_upper: float | None = param(None, gt=0, lt=1, help="highest acceptable DLT rate (target + 0.05)",
+                                    source="Zhou et al. 2019")
+    prior: dict[str, float] | None = param(None, help="Dirichlet prior of the four outcomes (1/4 each)",
+                                           source="Zhou et al. 2019")
+    s1: int = param(12, ge=1, help="patients on a dose that end stage I (BOIN)", source="Zhou et al. 2019")
+    s2: int = param(24, ge=2, help="patients on a dose that end the trial", source="Zhou et al. 2019")
+    stage1_cutoff: float = param(0.95, ge=0.5, lt=1, help="stage-I elimination cutoff: Pr(p_T > tox_upper)",
+                                 source="Zhou et al. 2019")
+    allocation: Literal["greedy", "proportional", "equal"] = param(
+        "greedy", help="stage-II allocation by posterior mean utility", source="Zhou et al. 2019")
+
+
 class UBoin(Design):
     """U-BOIN (Zhou, Lee & Yuan 2019); see the module docstring for the rules and their sources."""
 
     name = "uboin"
+    label = "U-BOIN"
+    aliases = ("u-boin",)
+    Params = UBoinParams
     needs_efficacy = True
     selects = "OBD"
 
@@ -319,23 +342,37 @@ class UBoin(Design):
     def decide_obd(self, n_patients, n_tox, n_eff, n_both, current: int, eliminated=None, stage2: bool = False,
                    rng: np.random.Generator | None = None) -> tuple[int | None, list[bool], bool]:
         """Next dose (0-based; None: the trial ends -- see :meth:`select_obd`) after a cohort at
-        ``current``, the eliminated doses and whether the trial is in stage II."""
-        n, yT, yE, y11 = self._counts(n_patients, n_tox, n_eff, n_both)
+        ``current``, the eliminated doses and whether the trial is in stage II (the form of :meth:`decide`
+        used before the one design contract)."""
+        data = TrialData.model_construct(n=n_patients, dlt=n_tox, resp=n_eff, both=n_both, current=current,
+                                         eliminated=eliminated, stage2=stage2)
+        nxt, fin, _, el, st = self._decide_one(data, rng)
+        return (None if fin else nxt), el, st
+
+    def _decide_one(self, data: TrialData, rng: np.random.Generator | None = None):
+        n, yT, yE, y11 = self._counts(data.n, data.dlt, data.resp, data.both)
+        current = data.current
         _check(0 <= int(current) < self.n_doses and n[int(current)] > 0,
                "the current dose must be a treated dose index", "current")
-        el = (np.zeros(self.n_doses, bool) if eliminated is None else np.asarray(eliminated, bool)).copy()[None]
-        st = np.array([bool(stage2)])
-        nxt, fin, _ = self._decide(n[None], yT[None], yE[None], y11[None], el, st, np.array([int(current)]),
-                                   rng or np.random.default_rng(0))
-        return (None if fin[0] else int(nxt[0])), [bool(v) for v in el[0]], bool(st[0])
+        el = (np.zeros(self.n_doses, bool) if data.eliminated is None
+              else np.asarray(data.eliminated, bool)).copy()[None]
+        st = np.array([bool(data.stage2)])
+        nxt, fin, no = self._decide(n[None], yT[None], yE[None], y11[None], el, st, np.array([int(current)]),
+                                    rng or np.random.default_rng(0))
+        return int(nxt[0]), bool(fin[0]), bool(no[0]), [bool(v) for v in el[0]], bool(st[0])
+
+    def _decide_trial(self, data: TrialData) -> Decision:
+        """The decision on toxicity and efficacy (``data.resp`` and ``data.both`` needed)."""
+        if data.resp is None or data.both is None:
+            raise DesignError("U-BOIN decides on toxicity and efficacy: give the responses and the patients "
+                              "with both a response and a DLT per dose", "resp/both",
+                              "TrialData(n=..., dlt=..., resp=..., both=..., current=...)")
+        nxt, fin, no, el, st = self._decide_one(data)
+        return obd_decision(data.current, nxt, el, fin, no, stage2=st)
 
     def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]):
         """MTD for the escalation summary (:func:`~dossier.designs.obd.isotonic_mtd`)."""
         return isotonic_mtd(self, n_patients, n_dlt)
-
-    def decide(self, *args, **kwargs):  # noqa: D102 - the toxicity-only interface does not apply
-        raise DesignError("U-BOIN decides on toxicity and efficacy", "decide",
-                          "use UBoin.decide_obd(n, n_tox, n_eff, n_both, current)")
 
     # --- simulation -------------------------------------------------------------------------------
     def true_utility(self, p_true, p_resp) -> np.ndarray:
@@ -359,10 +396,12 @@ class UBoin(Design):
         return summarize_obd(self, p, q, out, utility=self.true_utility(p, q), select_obd=True,
                              obd=self.true_obd(p, q))
 
-    def simulate(self, p_true: Sequence[float], p_resp: Sequence[float], n_trials: int,
-                 rng: np.random.Generator, uniforms: np.ndarray | None = None) -> ObdOperatingCharacteristics:
-        out = self.simulate_outcomes(p_true, p_resp, n_trials, rng, uniforms)
-        return self.summarize_outcomes(p_true, p_resp, out)
+    def outcomes(self, scenario: Scenario, n_trials: int, rng: np.random.Generator,
+                 uniforms: np.ndarray | None = None) -> ObdOutcomes:
+        return self.simulate_outcomes(scenario.p_tox, scenario.p_eff, n_trials, rng, uniforms)
+
+    def summarize(self, scenario: Scenario, outcomes: ObdOutcomes) -> ObdOperatingCharacteristics:
+        return self.summarize_outcomes(scenario.p_tox, scenario.p_eff, outcomes)
 
     def simulate_outcomes(self, p_true, p_resp, n_trials: int, rng: np.random.Generator,
                           uniforms: np.ndarray | None = None) -> ObdOutcomes:
@@ -371,9 +410,7 @@ class UBoin(Design):
         probability given toxicity."""
         p = check_probabilities(p_true, "p_true", self.n_doses)
         q = check_probabilities(p_resp, "p_resp", self.n_doses)
-        cells = gumbel_cells(p, q, self.association)
-        pe_tox = np.where(p > 0, cells[:, 1] / np.where(p > 0, p, 1), q)           # P(E | DLT)
-        pe_none = np.where(p < 1, cells[:, 0] / np.where(p < 1, 1 - p, 1), q)      # P(E | no DLT)
+        pe_tox, pe_none = conditional_efficacy(p, q, self.association)
         r = lockstep_trials(self, p, pe_tox, pe_none, n_trials, rng, uniforms, np.zeros(int(n_trials), bool))
         sel = np.where(r.no_selection, NONE,
                        self.select_batch_obd(r.n, r.y_tox, r.y_eff, r.y_both, r.eliminated))

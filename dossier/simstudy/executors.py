@@ -40,23 +40,15 @@ def simulate_unit(design, true_tox: np.ndarray, true_eff: np.ndarray | None, uni
     designs (BOIN12, U-BOIN, BF-BOIN, TITE-BOIN) also draw efficacy, accrual and backfill randomness from
     ``rng`` (a generator seeded by the unit's SeedSequence, never global state) and return
     :class:`~dossier.designs.obd.ObdOutcomes`; TITE-BOIN's responses (which do not influence the
-    design) are then drawn from ``rng`` as :meth:`TiteBoin.simulate` does.
+    design) are then drawn from ``rng``.  Every design is run through :meth:`Design.outcomes`.
     """
-    from dossier.designs import BfBoin, Boin12, TiteBoin, UBoin
+    from dossier.designs import Scenario
 
-    if isinstance(design, Boin12 | UBoin | BfBoin | TiteBoin):
-        if rng is None:
-            raise ValueError("OBD designs need a seeded generator for their extra randomness")
-        T = uniforms.shape[0]
-        if isinstance(design, TiteBoin):
-            out = design.simulate_outcomes(true_tox, T, rng, uniforms)
-            if true_eff is not None:
-                out.r = rng.binomial(out.n, np.asarray(true_eff, float)[None, :])
-            return out
-        return design.simulate_outcomes(true_tox, true_eff, T, rng, uniforms)
-    from dossier.designs.simulate import run_trials
-
-    return run_trials(design, true_tox, uniforms)
+    if rng is None and (design.needs_efficacy or design.uses_calendar_time or design.selects_obd):
+        raise ValueError("OBD designs need a seeded generator for their extra randomness")
+    scenario = Scenario(p_tox=[float(v) for v in true_tox],
+                        p_eff=None if true_eff is None else [float(v) for v in true_eff])
+    return design.outcomes(scenario, uniforms.shape[0], rng, uniforms)
 
 
 def unit_rng(entropy: int, spawn_key: tuple[int, ...]) -> np.random.Generator:

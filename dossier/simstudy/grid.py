@@ -275,20 +275,10 @@ def build_design(kwargs: dict[str, Any]):
 
 @functools.lru_cache(maxsize=512)
 def _build_design(key: str):
-    from dossier.designs import build_design as from_registry
+    from dossier.designs import design_from_spec
 
     kw = json.loads(key)
-    return from_registry(kw["name"], target=kw["target"], n_doses=kw["n_doses"], cohort_size=kw["cohort_size"],
-                         n_cohorts=kw["n_cohorts"], **kw["options"])
-
-
-def _needs_efficacy(name: str) -> bool:
-    """Whether the design needs the scenarios' true_eff (declared by the design class; unknown names: no,
-    building the design reports them)."""
-    from dossier.designs import REGISTRY, design_key
-
-    cls = REGISTRY.get(design_key(name))
-    return cls is not None and cls.needs_efficacy
+    return design_from_spec(kw, kw["n_doses"])
 
 
 #: the most design configurations (each design x its swept combinations) a study may hold, and the most
@@ -315,6 +305,8 @@ def check_grid_size(spec: SimulationStudySpec) -> None:
 
 def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
     """Every design crossed with its own sweep and the study-wide sweep, validated by building it."""
+    from dossier.designs import needs_efficacy
+
     configs: list[DesignConfig] = []
     for i, d in enumerate(spec.designs):
         where = f"simulation_study.designs[{i}] ({d.name})"
@@ -338,7 +330,7 @@ def expand_designs(spec: SimulationStudySpec) -> list[DesignConfig]:
                                cohort_size=settings["cohort_size"], n_cohorts=settings["n_cohorts"],
                                options=options, swept=swept)
             for s in spec.scenarios:
-                if _needs_efficacy(d.name) and s.true_eff is None:
+                if needs_efficacy(d.name) and s.true_eff is None:
                     raise SpecError(f"design {d.name!r} needs the true efficacy probabilities, but scenario "
                                     f"{s.name!r} has no true_eff", where,
                                     "add true_eff (one probability per dose) to every scenario")

@@ -80,3 +80,46 @@ def test_select_mtd_extrasafe_selects_no_dose():
 def test_offset_out_of_range():
     with pytest.raises(DesignError, match="offset"):
         make_design("boin", target=0.3, n_doses=3, extrasafe=True, offset=0.5)
+
+
+# --- titration (BOIN::get.oc titration = TRUE) ------------------------------------------------------------------
+
+TITRATION = json.loads((Path(__file__).parent / "data" / "boin_titration.json").read_text())
+
+
+@pytest.mark.parametrize("run", TITRATION["runs"], ids=lambda r: r["key"])
+def test_titration_matches_get_oc_trial_by_trial(run):
+    """get.oc(titration = TRUE) of BOIN 2.7.2 (data/boin_titration.R): one patient per dose from dose 1 until the
+    first DLT, that dose completed to a cohort, then cohorts; the same patients, DLTs and selection in each of
+    200 trials on shared uniforms."""
+    from dossier.designs import Boin, Scenario
+
+    p = run["p_true"]
+    d = Boin(target=run["target"], n_doses=len(p), n_cohorts=run["ncohort"], n_earlystop=run["n_earlystop"],
+             titration=True)
+    u = np.load(Path(__file__).parent / "data" / "crn_uniforms.npz")["u"][:200]
+    out = d.outcomes(Scenario(p_tox=p), 200, np.random.default_rng(0), u)
+    D = len(p)
+    for t, row in enumerate(run["trials"]):
+        sel = None if row[0] == 99 else row[0] - 1
+        assert out.n[t].tolist() == row[1:1 + D], t
+        assert out.y[t].tolist() == row[1 + D:], t
+        assert (None if out.selected[t] < 0 else int(out.selected[t])) == sel, t
+
+
+def test_titration_is_a_spec_key_and_a_cli_flag():
+    import typer
+    from typer.testing import CliRunner
+
+    from dossier.commands.designs import register
+    from dossier.designs import design_from_spec
+    from dossier.spec import DesignSettings
+
+    assert design_from_spec(DesignSettings(name="boin", titration=True), 5).titration is True
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["simulate", "--design", "boin", "--true-tox", "0.05,0.15,0.28,0.45,0.6",
+                                   "--titration", "--trials", "200", "--seed", "4", "--json"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    out = json.loads(res.output)
+    assert out["design_params"]["titration"] is True and out["mean_total_patients"] <= 30

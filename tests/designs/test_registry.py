@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from dossier.commands.designs import register
 from dossier.designs import REGISTRY, build_design, design_from_spec, needs_efficacy, simulate_design
+from dossier.errors import DesignError
 from dossier.simstudy import parse_study_spec, run_study
 from dossier.spec import DesignSettings, Scenario
 
@@ -106,3 +107,82 @@ def test_crm_conf_level_on_the_cli():
     narrow = json.loads(cli(*args)[1])
     assert wide["conf_level"] == 0.95 and narrow["conf_level"] == 0.9
     assert wide["ptox_lower"][1] < narrow["ptox_lower"][1]
+
+
+# --- the one design contract --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_params_model_is_the_constructor(name):
+    """Each design declares its options once, as a typed model whose fields and defaults are the constructor's."""
+    import inspect
+
+    cls = REGISTRY[name]
+    sig = inspect.signature(cls.__init__)
+    ctor = {k: p.default for k, p in sig.parameters.items()
+            if k not in ("self", "target", "n_doses", "cohort_size", "n_cohorts")}
+    fields = cls.Params.model_fields
+    assert set(ctor) == set(fields)
+    assert {k: f.default for k, f in fields.items()} == ctor
+    assert all(f.description for f in fields.values())
+    assert cls.label and cls.selects in ("MTD", "OBD")
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_parameter_is_a_cli_flag_and_a_spec_key(name):
+    from dossier.commands.designs import PARAMETERS
+    from dossier.spec import _GROUPED_PARAMETERS as grouped
+    from dossier.spec import DesignSettings
+
+    for param in REGISTRY[name].Params.model_fields:
+        assert name in PARAMETERS[param]["designs"]
+        assert param in DesignSettings.model_fields or param in grouped
+    res = CliRunner().invoke(APP, ["simulate", "--help"], terminal_width=200)
+    for param in REGISTRY[name].Params.model_fields:
+        assert "--" + param.replace("_", "-") in res.output
+
+
+def test_one_decide_and_one_simulate_for_mtd_and_obd_designs():
+    """decide(TrialData) and simulate(Scenario, n_trials, rng) for every design; the OBD designs' decide is their
+    decide_obd rule."""
+    from dossier.designs import Scenario, TrialData
+
+    for name in REGISTRY:
+        d = build_design(name, target=0.3, n_doses=4)
+        data = TrialData(n=[3, 3, 0, 0], dlt=[0, 1, 0, 0], resp=[1, 2, 0, 0], both=[0, 1, 0, 0], current=1)
+        dec = d.decide(data)
+        assert dec.action in ("escalate", "stay", "deescalate", "stop_select", "stop_no_mtd")
+        sel = d.select_mtd([3, 3, 0, 0], [0, 1, 0, 0])
+        assert (sel.selected is None or 0 <= sel.selected < 4) and len(sel.estimates) == 4
+        oc = d.simulate(Scenario(p_tox=TOX, p_eff=EFF), 30, np.random.default_rng(5))
+        again = simulate_design(d, TOX, EFF, 30, np.random.default_rng(5))
+        assert oc == again and oc.n_trials == 30
+    b12 = build_design("boin12", target=0.35, n_doses=5)
+    n, t, e = [3, 3, 0, 0, 0], [0, 2, 0, 0, 0], [1, 2, 0, 0, 0]
+    assert b12.decide(TrialData(n=n, dlt=t, resp=e, current=1)).next_dose == b12.decide_obd(n, t, e, current=1)[0]
+    with pytest.raises(DesignError, match="efficacy"):
+        b12.decide(TrialData(n=n, dlt=t, current=1))
+
+
+def test_escalation_analysis_builds_the_design_with_its_options():
+    """The escalation analysis gets its design from design_from_spec: the spec's options reach it
+    (BOIN select.mtd: 2/6 at dose 2 is eliminated with cutoff.eli = 0.6, not with 0.95)."""
+    import pandas as pd
+
+    from dossier.analyses.escalation import analyse_escalation
+    from dossier.ingest.tables import StudyData
+
+    doses = [10.0] * 3 + [20.0] * 6 + [40.0] * 3
+    subjects = pd.DataFrame({"usubjid": [f"s{i}" for i in range(12)], "dose": doses, "dlt_evaluable": True})
+    ae = pd.DataFrame({"usubjid": ["s3", "s4", "s9"], "dlt": True})
+    data = StudyData(subjects=subjects, adverse_events=ae)
+    strict = analyse_escalation(data, [10.0, 20.0, 40.0], DesignSettings(name="boin", cutoff_eli=0.6))
+    loose = analyse_escalation(data, [10.0, 20.0, 40.0], DesignSettings(name="boin"))
+    by_name = analyse_escalation(data, [10.0, 20.0, 40.0], "boin", 0.3)
+    assert strict.mtd == 10.0 and loose.mtd == by_name.mtd == 20.0
+
+
+def test_start_dose_is_one_based_in_the_spec_and_on_the_cli():
+    assert design_from_spec(DesignSettings(name="boin", start_dose=2), 4).start_dose == 1
+    code, out, exc = cli("simulate", "--design", "boin", "--true-tox", "0.1,0.2,0.3", "--trials", "10",
+                         "--start-dose", "0")
+    assert code != 0 and isinstance(exc, DesignError)
