@@ -74,7 +74,10 @@ GRAPH = {module_name(p): imports(p) for p in ROOT.rglob("*.py")}
 
 #: known cycles, left to their owners: the reader dispatch imports the Dataset-JSON reader lazily, which
 #: imports the readers' shared helpers back (an edge listed here is ignored by the cycle check only)
-KNOWN_CYCLE_EDGES = {("dossier.ingest.readers", "dossier.ingest.dataset_json")}
+KNOWN_CYCLE_EDGES = {("dossier.ingest.readers", "dossier.ingest.dataset_json"),
+                     # the design contract's default Design.outcomes/summarize call the vectorised engine
+                     # lazily; the engine needs the base class's state (to be split out: issue 17)
+                     ("dossier.designs.base", "dossier.designs.simulate")}
 
 
 

@@ -92,9 +92,9 @@ def analyse_combination(data, cs) -> CombinationEvidence | None:
     (``cs``: :class:`dossier.spec.CombinationSpec`); None without combination data."""
     if cs is None or getattr(data, "combination", None) is None:
         return None
-    from dossier.commands.combination import _spec_design
+    from dossier.designs.combination import combination_design_from_spec
 
     g = data.combination
-    return combination_evidence(_spec_design(cs), g["n"], g["dlt"], g["levels_a"], g["levels_b"],
+    return combination_evidence(combination_design_from_spec(cs), g["n"], g["dlt"], g["levels_a"], g["levels_b"],
                                 agents=(cs.agents[0].name, cs.agents[1].name),
                                 units=(cs.agents[0].unit, cs.agents[1].unit))

@@ -15,14 +15,11 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from dossier.designs import COMBINATION_DESIGNS
-from dossier.designs.boin_comb import BoinComb
-from dossier.designs.comb_base import pairs_to_grid
+from dossier.designs.combination import comb_design, combination_design_from_spec
+from dossier.designs.combination import parse_numbers as _numbers
 from dossier.designs.waterfall import Waterfall
-from dossier.errors import DataError, DesignError
-
-COMB_DESIGNS = COMBINATION_DESIGNS
-COMB_ALIASES = {"boin": "boin-comb", "boincomb": "boin-comb", "boin-combination": "boin-comb"}
+from dossier.errors import DesignError
+from dossier.ingest.combination import read_pairs
 
 app = typer.Typer(help="Drug-combination dose finding (two agents): BOIN combination and waterfall designs.",
                   no_args_is_help=True)
@@ -31,22 +28,6 @@ DesignOpt = Annotated[str, typer.Option("--design", help="boin-comb (one MTD) or
 TargetOpt = Annotated[float, typer.Option("--target", help="target DLT rate")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON only")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="seed of the numpy Generator (ties, simulation)")]
-
-
-def comb_design(name: str, *, target: float, shape: tuple[int, int], cohort_size: int = 3,
-                cohorts: str | None = None, **options):
-    """A combination design by name; ``cohorts``: total cohorts (boin-comb) or one per subtrial (waterfall)."""
-    key = COMB_ALIASES.get(name.strip().lower(), name.strip().lower())
-    if key not in COMB_DESIGNS:
-        raise DesignError(f"unknown combination design {name!r}", "--design", f"choose one of: {', '.join(COMB_DESIGNS)}")
-    values = _numbers(cohorts, "--cohorts", int) if cohorts else None
-    if key == "boin-comb":
-        if values is not None and len(values) != 1:
-            raise DesignError("boin-comb takes one total number of cohorts", "--cohorts", "e.g. --cohorts 20")
-        return BoinComb(target=target, n_rows=shape[0], n_cols=shape[1], cohort_size=cohort_size,
-                        n_cohorts=values[0] if values else 10, **options)
-    return Waterfall(target=target, n_rows=shape[0], n_cols=shape[1], cohort_size=cohort_size, n_cohorts=values,
-                     **options)
 
 
 def load_combination(path: Path):
@@ -67,20 +48,6 @@ def load_combination(path: Path):
         raise format_validation_error(err, f"{path}: combination") from None
 
 
-def _spec_design(spec):
-    J, K = (len(a.levels) for a in spec.agents)
-    opts = {} if spec.n_earlystop is None else {"n_earlystop": spec.n_earlystop}
-    return comb_design(spec.design, target=spec.target, shape=(J, K), cohort_size=spec.cohort_size,
-                       cohorts=",".join(str(v) for v in spec.n_cohorts), **opts)
-
-
-def _numbers(text: str, where: str, kind=float) -> list:
-    try:
-        return [kind(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise DesignError(f"{where} must be comma-separated numbers, got {text!r}", where) from None
-
-
 def parse_matrix(text: str, where: str) -> np.ndarray:
     rows = [r for r in text.split(";") if r.strip()]
     vals = [_numbers(r, where) for r in rows]
@@ -88,33 +55,6 @@ def parse_matrix(text: str, where: str) -> np.ndarray:
         raise DesignError(f"{where} must be a matrix: rows (agent A levels) separated by ';', values (agent B "
                           "levels) by ','", where, 'e.g. "3,3,0;3,0,0"')
     return np.array(vals, dtype=float)
-
-
-def read_pairs(path: Path, levels_a: str | None = None, levels_b: str | None = None):
-    """Patients and DLTs per dose pair from a CSV of subjects or dose pairs (see the module doc)."""
-    import pandas as pd
-
-    if not path.exists():
-        raise DataError(f"file not found: {path}", str(path))
-    try:
-        df = pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-        raise DataError(f"cannot read {path}: {exc}", str(path)) from None
-    cols = {c.strip().lower(): c for c in df.columns}
-    missing = [c for c in ("dose_a", "dose_b", "dlt") if c not in cols]
-    if missing:
-        raise DataError(f"{path.name} lacks the columns {missing}", str(path),
-                        "one row per subject: dose_a, dose_b, dlt (0/1); or per pair: dose_a, dose_b, n, dlt")
-    for c in ("dose_a", "dose_b", "dlt") + (("n",) if "n" in cols else ()):
-        bad = pd.to_numeric(df[cols[c]], errors="coerce").isna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-            raise DataError(f"{path.name}: column {cols[c]} has a missing or non-numeric value", f"{path}:{row}",
-                            "a missing DLT is not collected: remove the subject or record the outcome")
-    return pairs_to_grid(df[cols["dose_a"]].to_numpy(float), df[cols["dose_b"]].to_numpy(float),
-                         df[cols["dlt"]].to_numpy(float), df[cols["n"]].to_numpy(float) if "n" in cols else None,
-                         _numbers(levels_a, "--levels-a") if levels_a else None,
-                         _numbers(levels_b, "--levels-b") if levels_b else None)
 
 
 @app.command("decide")
@@ -148,7 +88,7 @@ def decide(
         data = Path(cs.data.path) if Path(cs.data.path).is_absolute() else spec.parent / cs.data.path
         levels_a = ",".join(f"{v:g}" for v in cs.agents[0].levels)
         levels_b = ",".join(f"{v:g}" for v in cs.agents[1].levels)
-        d = _spec_design(cs)
+        d = combination_design_from_spec(cs)
     if data is not None:
         if n is not None or dlt is not None:
             raise DesignError("give either --data or --n/--dlt", "--data")
@@ -234,7 +174,7 @@ def simulate(
         cs = load_combination(spec)
         if not cs.scenarios:
             raise DesignError("the combination spec has no scenarios", f"{spec}: combination.scenarios")
-        d = _spec_design(cs)
+        d = combination_design_from_spec(cs)
         for sc in cs.scenarios:
             _report(d, np.array(sc.true_tox), cs.n_trials, cs.seed, as_json, sc.name)
         return

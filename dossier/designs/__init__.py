@@ -190,7 +190,4 @@ __all__ = [
 
 # drug-combination designs (two agents, dose-pair grids; their own decide/simulate contract):
 # dossier.designs.boin_comb (Lin & Yin 2017) and dossier.designs.waterfall (Zhang & Yuan 2016)
-from dossier.designs.boin_comb import BoinComb  # noqa: E402
-from dossier.designs.waterfall import Waterfall  # noqa: E402
-
-COMBINATION_DESIGNS: dict[str, type] = {"boin-comb": BoinComb, "waterfall": Waterfall}
+from dossier.designs.combination import COMB_DESIGNS as COMBINATION_DESIGNS  # noqa: E402,F401
