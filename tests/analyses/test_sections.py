@@ -41,7 +41,8 @@ def render(section: str, bundle, spec, agency: str = "fda", figures: dict | None
     framing = load_profile(agency).framing_for(spec.study.therapeutic_area)
     return tpl.render(evidence=evidence, figures={k: Markup(v) for k, v in (figures or {}).items()},
                       terms=TERMS[agency], agency=agency, framing=framing,
-                      severity_basis=bundle.tolerability.severity_basis if bundle.tolerability is not None else "grade")
+                      severity_basis=(bundle.tolerability.severity_basis if bundle is not None and bundle.tolerability is not None
+                                      else "grade"))
 
 
 class _Balance(HTMLParser):
