@@ -50,7 +50,7 @@ def _progress(quiet: bool):
 @app.command()
 def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
           agency: Annotated[str | None, typer.Option(help="Agencies, comma-separated (default: the spec's).")] = None,
-          format: Annotated[str | None, typer.Option("--format", help="Formats: html,pdf (default both).")] = None,
+          format: Annotated[str | None, typer.Option("--format", help="Formats: html,pdf,docx (default html,pdf).")] = None,
           out: Annotated[Path, typer.Option(help="Output folder.")] = Path("output"),
           check: Annotated[bool, typer.Option("--check", help="Build nothing; exit 1 if outputs are missing or stale.")] = False,
           force: Annotated[bool, typer.Option("--force", help="Rebuild even if nothing changed.")] = False,

@@ -36,7 +36,7 @@ from dossier.errors import BuildError, DossierError, SpecError
 from dossier.evidence import CoreEvidence, DesignEvidence, InputFile, Provenance, compute_applicability
 from dossier.jurisdictions import load_profile
 from dossier.render import write
-from dossier.spec import AGENCIES, FORMATS, StudySpec, load_spec
+from dossier.spec import AGENCIES, DEFAULT_FORMATS, FORMATS, StudySpec, load_spec
 
 Progress = Callable[[str], None]
 
@@ -126,7 +126,7 @@ def plan_build(spec_path: str | Path, agencies: Sequence[str] | str | None = Non
     spec_path = Path(spec_path)
     spec = load_spec(spec_path)
     agency_list = _parse_list(agencies, AGENCIES, "agency", list(spec.agencies))
-    format_list = _parse_list(formats, FORMATS, "format", list(FORMATS))
+    format_list = _parse_list(formats, FORMATS, "format", list(DEFAULT_FORMATS))
     inputs = []
     named = [(f"datasets.{n}", n, getattr(spec.datasets, n)) for n in ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adqs",
                                                                          "adtte")]
@@ -349,6 +349,7 @@ def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any
 # -- rendering and writing ----------------------------------------------------------------------------
 
 _FIGURE_MEMO: collections.OrderedDict[str, dict[str, str]] = collections.OrderedDict()
+_PNG_MEMO: dict[str, dict[str, bytes]] = {}
 
 
 def make_figures(evidence: CoreEvidence, evidence_hash: str | None = None) -> dict[str, str]:
@@ -371,7 +372,8 @@ def make_figures(evidence: CoreEvidence, evidence_hash: str | None = None) -> di
 def _make_figures(evidence: CoreEvidence) -> dict[str, str]:
     from dossier.render.figures import all_figures
 
-    figures: dict[str, str] = all_figures(evidence.analyses) if evidence.analyses is not None else {}
+    figures: dict[str, str] = (all_figures(evidence.analyses, evidence.doses.levels, evidence.doses.unit)
+                               if evidence.analyses is not None else {})
     if evidence.simulation_study is not None:
         from dossier.render.study_figures import design_study_svg
 
@@ -434,6 +436,8 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
             written.append(adir / "dossier.html")
         if "pdf" in plan.formats:
             pdf_jobs.append((html, f"{evidence_hash}:{agency}", agency))
+        if "docx" in plan.formats:
+            written.append(_write_docx(evidence, html, figures, profile, adir, timings))
     if pdf_jobs:
         say(f"render {len(pdf_jobs)} PDF(s)")
         t0 = time.perf_counter()
@@ -450,6 +454,29 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
                                  hint="fix the template or stylesheet; run `dossier preflight` on the file")
             written.append(path)
     return written
+
+
+def _write_docx(evidence: CoreEvidence, html: str, figures: dict[str, str], profile, adir: Path,
+                timings: dict[str, float]) -> Path:
+    """The variant as Word (``dossier.docx``), built from its HTML; figures as 300-dpi PNGs made once per build."""
+    import time
+
+    from dossier.render.docx import FIGURE_DPI, render_docx
+    from dossier.render.figures import png_output
+
+    t0 = time.perf_counter()
+    key = evidence.content_hash()
+    if key not in _PNG_MEMO:
+        _PNG_MEMO.clear()  # one set of print-resolution figures is kept (they are large)
+        with png_output(FIGURE_DPI):  # the same matplotlib figures as the SVGs, at print resolution
+            _PNG_MEMO[key] = _make_figures(evidence)  # type: ignore[assignment]
+    study = evidence.study
+    data = render_docx(html, svgs=figures, pngs=_PNG_MEMO[key], date=study.document_date, title=study.title,
+                       paper=profile.paper, subject=profile.document_type)
+    path = adir / "dossier.docx"
+    path.write_bytes(data)
+    timings["render_docx"] = timings.get("render_docx", 0.0) + time.perf_counter() - t0
+    return path
 
 
 def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash: str) -> dict[str, Any]:
