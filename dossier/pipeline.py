@@ -73,6 +73,7 @@ class BuildPlan:
     inputs: list[InputFile]
     spec_sha256: str
     templates_sha256: str
+    pdfa: bool = False  # PDFs as PDF/A-2b (--pdfa)
 
     @property
     def study_dir(self) -> Path:
@@ -97,6 +98,8 @@ class BuildPlan:
         """What the whole build depends on."""
         payload = {"evidence": self.evidence_key(), "templates": self.templates_sha256,
                    "agencies": self.agencies, "formats": self.formats}
+        if self.pdfa:
+            payload["pdfa"] = True
         return sha256_bytes(json.dumps(payload, sort_keys=True).encode())
 
 
@@ -385,16 +388,16 @@ def _make_figures(evidence: CoreEvidence) -> dict[str, str]:
     return figures
 
 
-def _pdf_jobs(jobs: list[tuple[str, str, str]], date: str, workers: int) -> list[bytes]:
+def _pdf_jobs(jobs: list[tuple[str, str, str]], date: str, workers: int, pdfa: bool = False) -> list[bytes]:
     """Render PDFs (html, key, agency) in parallel worker processes (WeasyPrint is CPU-bound Python).
     Each PDF is a pure function of its HTML, key and date, so the bytes do not depend on the workers."""
     from dossier.render.pdf import render_pdf
 
     if workers <= 1 or len(jobs) <= 1:
-        return [render_pdf(html, key=key, date=date) for html, key, _ in jobs]
+        return [render_pdf(html, key=key, date=date, pdfa=pdfa) for html, key, _ in jobs]
     ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(render_pdf, html, key=key, date=date) for html, key, _ in jobs]
+        futures = [pool.submit(render_pdf, html, key=key, date=date, pdfa=pdfa) for html, key, _ in jobs]
         return [f.result() for f in futures]
 
 
@@ -442,12 +445,12 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
         say(f"render {len(pdf_jobs)} PDF(s)")
         t0 = time.perf_counter()
         n_workers = workers if workers is not None else min(len(pdf_jobs), os.cpu_count() or 1)
-        pdfs = _pdf_jobs(pdf_jobs, evidence.study.document_date, n_workers)
+        pdfs = _pdf_jobs(pdf_jobs, evidence.study.document_date, n_workers, plan.pdfa)
         timings["render_pdf"] = time.perf_counter() - t0
         for (_, _, agency), pdf in zip(pdf_jobs, pdfs, strict=True):
             path = stage_dir / agency / "dossier.pdf"
             path.write_bytes(pdf)
-            problems = preflight_pdf(path, expected_paper=papers[agency])
+            problems = preflight_pdf(path, expected_paper=papers[agency], pdfa=plan.pdfa)
             if problems:
                 raise BuildError(f"the {agency.upper()} PDF fails preflight: " + "; ".join(problems),
                                  where=str(plan.study_dir / agency / "dossier.pdf"),
@@ -568,7 +571,7 @@ def check_outputs(plan: BuildPlan) -> list[str]:
 def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
           formats: Sequence[str] | str | None = None, out_dir: str | Path = "output",
           progress: Progress | None = None, force: bool = False, *, executor: str = "inprocess",
-          workers: int | None = None, strict: bool = False) -> BuildResult:
+          workers: int | None = None, strict: bool = False, pdfa: bool = False) -> BuildResult:
     """Build every requested dossier of a study (see the module docstring).  ``executor`` and ``workers``
     run the simulation study (in this process, in ``workers`` processes or on Dask) and ``workers`` also
     bounds the PDF processes; outputs are byte-identical whatever they are. With ``strict``, any finding
@@ -585,6 +588,7 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     plan = plan_build(spec_path, agencies, formats, out_dir)
+    plan.pdfa = pdfa
     write.check_out_dir(plan.out_dir)
     protected = plan.protected_paths()
     write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)
