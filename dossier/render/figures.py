@@ -278,11 +278,11 @@ def _at_risk_table(ax, curves: list[KMCurve], colours: list[str]) -> None:
     ax.set_xticks(ticks)
     ax.set_xlim(lo, hi)
     top = -42.0  # points below the axis: under the tick labels and the axis label
-    ax.annotate("Number at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-8, top), textcoords="offset points",
+    ax.annotate("Number at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-24, top), textcoords="offset points",
                 ha="right", va="top", fontsize=MIN_FONT_PT, fontweight="bold")
     for i, (c, col) in enumerate(zip(curves, colours, strict=True)):
         y = top - 12.0 * (i + 1)
-        ax.annotate(c.label, xy=(0, 0), xycoords="axes fraction", xytext=(-8, y), textcoords="offset points",
+        ax.annotate(c.label, xy=(0, 0), xycoords="axes fraction", xytext=(-24, y), textcoords="offset points",
                     ha="right", va="top", fontsize=MIN_FONT_PT, color=col)
         for t in ticks:
             ax.annotate(f"{c.at_risk_at(t)}", xy=(t, 0), xycoords=("data", "axes fraction"), xytext=(0, y),
