@@ -50,7 +50,7 @@ def _progress(quiet: bool):
 @app.command()
 def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
           agency: Annotated[str | None, typer.Option(help="Agencies, comma-separated (default: the spec's).")] = None,
-          format: Annotated[str | None, typer.Option("--format", help="Formats: html,pdf (default both).")] = None,
+          format: Annotated[str | None, typer.Option("--format", help="Formats: html,pdf,docx (default html,pdf).")] = None,
           out: Annotated[Path, typer.Option(help="Output folder.")] = Path("output"),
           check: Annotated[bool, typer.Option("--check", help="Build nothing; exit 1 if outputs are missing or stale.")] = False,
           force: Annotated[bool, typer.Option("--force", help="Rebuild even if nothing changed.")] = False,
@@ -62,6 +62,9 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
               "--workers", help="Processes for the simulation study and the PDFs (default: all cores).")] = None,
           strict: Annotated[bool, typer.Option(
               "--strict", help="Fail (exit 1, previous outputs untouched) on any finding.")] = False,
+          pdfa: Annotated[bool, typer.Option(
+              "--pdfa", help="Write the PDFs as PDF/A-2b (sRGB output intent, XMP metadata); preflight checks it.")
+          ] = False,
           ) -> None:
     """Build the dossiers of a study: output/<study>/<agency>/dossier.html|pdf, evidence.json, manifest.json.
     Findings (spec statements the evidence does not bear out) are printed; --strict fails on any."""
@@ -70,6 +73,7 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
 
     if check:
         plan = plan_build(spec, agency, format, out)
+        plan.pdfa = pdfa
         problems = check_outputs(plan)
         if problems:
             err_console.print(f"[bold red]stale[/]: {plan.study_dir}")
@@ -81,7 +85,7 @@ def build(spec: Annotated[Path, typer.Argument(help="Study spec (YAML).")],
     status, progress = _progress(quiet)
     try:
         result = run_build(spec, agency, format, out, progress=progress, force=force, executor=executor,
-                           workers=workers, strict=strict)
+                           workers=workers, strict=strict, pdfa=pdfa)
     finally:
         if status is not None:
             status.stop()
@@ -191,6 +195,7 @@ def schema() -> None:
 @app.command()
 def preflight(pdf: Annotated[Path, typer.Argument(help="A PDF file.")],
               paper: Annotated[str | None, typer.Option(help="Expected paper: letter or a4.")] = None,
+              pdfa: Annotated[bool, typer.Option("--pdfa", help="Also require PDF/A-2b.")] = False,
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Check a PDF against submission rules (fonts embedded, bookmarks, no JavaScript, ...); exit 1 if not."""
     from dossier.render.preflight import preflight_pdf
@@ -199,7 +204,7 @@ def preflight(pdf: Annotated[Path, typer.Argument(help="A PDF file.")],
         raise DossierError(f"PDF not found: {pdf}", where=str(pdf), hint="pass the path of a PDF file")
     if paper is not None and paper not in ("letter", "a4"):
         raise DossierError(f"unknown paper {paper!r}", where="--paper", hint="use letter or a4")
-    problems = preflight_pdf(pdf, expected_paper=paper)
+    problems = preflight_pdf(pdf, expected_paper=paper, pdfa=pdfa)
     if as_json:
         print(json.dumps({"file": str(pdf), "passed": not problems, "problems": problems}, indent=2))
     elif problems:

@@ -36,7 +36,7 @@ from dossier.errors import BuildError, DossierError, SpecError
 from dossier.evidence import CoreEvidence, DesignEvidence, InputFile, Provenance, compute_applicability
 from dossier.jurisdictions import load_profile
 from dossier.render import write
-from dossier.spec import AGENCIES, FORMATS, StudySpec, load_spec
+from dossier.spec import AGENCIES, DEFAULT_FORMATS, FORMATS, StudySpec, load_spec
 
 Progress = Callable[[str], None]
 
@@ -73,6 +73,7 @@ class BuildPlan:
     inputs: list[InputFile]
     spec_sha256: str
     templates_sha256: str
+    pdfa: bool = False  # PDFs as PDF/A-2b (--pdfa)
 
     @property
     def study_dir(self) -> Path:
@@ -97,6 +98,8 @@ class BuildPlan:
         """What the whole build depends on."""
         payload = {"evidence": self.evidence_key(), "templates": self.templates_sha256,
                    "agencies": self.agencies, "formats": self.formats}
+        if self.pdfa:
+            payload["pdfa"] = True
         return sha256_bytes(json.dumps(payload, sort_keys=True).encode())
 
 
@@ -126,7 +129,7 @@ def plan_build(spec_path: str | Path, agencies: Sequence[str] | str | None = Non
     spec_path = Path(spec_path)
     spec = load_spec(spec_path)
     agency_list = _parse_list(agencies, AGENCIES, "agency", list(spec.agencies))
-    format_list = _parse_list(formats, FORMATS, "format", list(FORMATS))
+    format_list = _parse_list(formats, FORMATS, "format", list(DEFAULT_FORMATS))
     inputs = []
     named = [(f"datasets.{n}", n, getattr(spec.datasets, n)) for n in ("adsl", "adex", "ex", "adae", "adpp", "adpc", "adrs", "adqs", "adpd",
                                                                          "adtte")]
@@ -351,6 +354,7 @@ def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any
 # -- rendering and writing ----------------------------------------------------------------------------
 
 _FIGURE_MEMO: collections.OrderedDict[str, dict[str, str]] = collections.OrderedDict()
+_PNG_MEMO: dict[str, dict[str, bytes]] = {}
 
 
 def make_figures(evidence: CoreEvidence, evidence_hash: str | None = None) -> dict[str, str]:
@@ -373,7 +377,8 @@ def make_figures(evidence: CoreEvidence, evidence_hash: str | None = None) -> di
 def _make_figures(evidence: CoreEvidence) -> dict[str, str]:
     from dossier.render.figures import all_figures
 
-    figures: dict[str, str] = all_figures(evidence.analyses) if evidence.analyses is not None else {}
+    figures: dict[str, str] = (all_figures(evidence.analyses, evidence.doses.levels, evidence.doses.unit)
+                               if evidence.analyses is not None else {})
     if evidence.simulation_study is not None:
         from dossier.render.study_figures import design_study_svg
 
@@ -385,16 +390,16 @@ def _make_figures(evidence: CoreEvidence) -> dict[str, str]:
     return figures
 
 
-def _pdf_jobs(jobs: list[tuple[str, str, str]], date: str, workers: int) -> list[bytes]:
+def _pdf_jobs(jobs: list[tuple[str, str, str]], date: str, workers: int, pdfa: bool = False) -> list[bytes]:
     """Render PDFs (html, key, agency) in parallel worker processes (WeasyPrint is CPU-bound Python).
     Each PDF is a pure function of its HTML, key and date, so the bytes do not depend on the workers."""
     from dossier.render.pdf import render_pdf
 
     if workers <= 1 or len(jobs) <= 1:
-        return [render_pdf(html, key=key, date=date) for html, key, _ in jobs]
+        return [render_pdf(html, key=key, date=date, pdfa=pdfa) for html, key, _ in jobs]
     ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(render_pdf, html, key=key, date=date) for html, key, _ in jobs]
+        futures = [pool.submit(render_pdf, html, key=key, date=date, pdfa=pdfa) for html, key, _ in jobs]
         return [f.result() for f in futures]
 
 
@@ -436,22 +441,47 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
             written.append(adir / "dossier.html")
         if "pdf" in plan.formats:
             pdf_jobs.append((html, f"{evidence_hash}:{agency}", agency))
+        if "docx" in plan.formats:
+            written.append(_write_docx(evidence, html, figures, profile, adir, timings))
     if pdf_jobs:
         say(f"render {len(pdf_jobs)} PDF(s)")
         t0 = time.perf_counter()
         n_workers = workers if workers is not None else min(len(pdf_jobs), os.cpu_count() or 1)
-        pdfs = _pdf_jobs(pdf_jobs, evidence.study.document_date, n_workers)
+        pdfs = _pdf_jobs(pdf_jobs, evidence.study.document_date, n_workers, plan.pdfa)
         timings["render_pdf"] = time.perf_counter() - t0
         for (_, _, agency), pdf in zip(pdf_jobs, pdfs, strict=True):
             path = stage_dir / agency / "dossier.pdf"
             path.write_bytes(pdf)
-            problems = preflight_pdf(path, expected_paper=papers[agency])
+            problems = preflight_pdf(path, expected_paper=papers[agency], pdfa=plan.pdfa)
             if problems:
                 raise BuildError(f"the {agency.upper()} PDF fails preflight: " + "; ".join(problems),
                                  where=str(plan.study_dir / agency / "dossier.pdf"),
                                  hint="fix the template or stylesheet; run `dossier preflight` on the file")
             written.append(path)
     return written
+
+
+def _write_docx(evidence: CoreEvidence, html: str, figures: dict[str, str], profile, adir: Path,
+                timings: dict[str, float]) -> Path:
+    """The variant as Word (``dossier.docx``), built from its HTML; figures as 300-dpi PNGs made once per build."""
+    import time
+
+    from dossier.render.docx import FIGURE_DPI, render_docx
+    from dossier.render.figures import png_output
+
+    t0 = time.perf_counter()
+    key = evidence.content_hash()
+    if key not in _PNG_MEMO:
+        _PNG_MEMO.clear()  # one set of print-resolution figures is kept (they are large)
+        with png_output(FIGURE_DPI):  # the same matplotlib figures as the SVGs, at print resolution
+            _PNG_MEMO[key] = _make_figures(evidence)  # type: ignore[assignment]
+    study = evidence.study
+    data = render_docx(html, svgs=figures, pngs=_PNG_MEMO[key], date=study.document_date, title=study.title,
+                       paper=profile.paper, subject=profile.document_type)
+    path = adir / "dossier.docx"
+    path.write_bytes(data)
+    timings["render_docx"] = timings.get("render_docx", 0.0) + time.perf_counter() - t0
+    return path
 
 
 def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash: str) -> dict[str, Any]:
@@ -543,7 +573,7 @@ def check_outputs(plan: BuildPlan) -> list[str]:
 def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
           formats: Sequence[str] | str | None = None, out_dir: str | Path = "output",
           progress: Progress | None = None, force: bool = False, *, executor: str = "inprocess",
-          workers: int | None = None, strict: bool = False) -> BuildResult:
+          workers: int | None = None, strict: bool = False, pdfa: bool = False) -> BuildResult:
     """Build every requested dossier of a study (see the module docstring).  ``executor`` and ``workers``
     run the simulation study (in this process, in ``workers`` processes or on Dask) and ``workers`` also
     bounds the PDF processes; outputs are byte-identical whatever they are. With ``strict``, any finding
@@ -560,6 +590,7 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     plan = plan_build(spec_path, agencies, formats, out_dir)
+    plan.pdfa = pdfa
     write.check_out_dir(plan.out_dir)
     protected = plan.protected_paths()
     write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)

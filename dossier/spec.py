@@ -36,7 +36,9 @@ from dossier.simstudy.grid import SimulationStudySpec
 from dossier.yamlio import read_yaml
 
 AGENCIES = ("fda", "ema", "pmda")
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
+#: formats built when --format is not given (Word is asked for explicitly)
+DEFAULT_FORMATS = ("html", "pdf")
 DATASET_FORMATS = ("xpt", "dataset-json", "ndjson", "csv", "parquet")
 
 

@@ -76,6 +76,17 @@ class KMCurve(Result):
     median_ci_lower: float | None
     median_ci_upper: float | None
     last_time: float | None = None  # last follow-up time (event or censoring): where the curve ends
+    #: every subject's follow-up time (event or censoring), sorted: numbers at risk at any time are counted
+    #: from it (the knots carry them only at event times)
+    follow_up: list[float] = []
+
+    def at_risk_at(self, t: float) -> int | None:
+        """Number of subjects still at risk (follow-up >= t) at time ``t`` (None when not recorded)."""
+        if not self.follow_up:
+            return None
+        import bisect
+
+        return len(self.follow_up) - bisect.bisect_left(self.follow_up, t)
 
 
 class HazardRatio(Result):
@@ -165,7 +176,8 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, label: str = "", group: fl
     med_hi = _first_below(out_t, out_hi)
     return KMCurve(label=label, group=group, n=n, events=int(event.sum()), time=out_t, survival=out_s,
                    ci_lower=out_lo, ci_upper=out_hi, at_risk=out_r, median=med, median_ci_lower=med_lo,
-                   median_ci_upper=med_hi, last_time=float(time.max()) if n else None)
+                   median_ci_upper=med_hi, last_time=float(time.max()) if n else None,
+                   follow_up=[float(v) for v in np.sort(time)])
 
 
 def _loglog_band(s: float, greenwood_sum: float) -> tuple[float, float]:

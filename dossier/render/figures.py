@@ -13,7 +13,12 @@ Functions: :func:`quartile_plot`, :func:`km_plot`, :func:`dose_response_plot`, :
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
+import re
+import textwrap
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -51,13 +56,89 @@ def register_fonts() -> None:
 
 register_fonts()
 
-RC = {"svg.hashsalt": "dossier-analyses", "svg.fonttype": "none", "font.size": 8, "font.family": FIGURE_FONT,
+#: smallest text in a figure at printed size (FDA PDF specifications: at least 9 point); figures are at most
+#: :data:`MAX_WIDTH_IN` wide so that they print at 100% or larger on A4 and letter (18 mm side margins)
+MIN_FONT_PT = 9
+MAX_WIDTH_IN = 6.8
+RC = {"svg.hashsalt": "dossier-analyses", "svg.fonttype": "none", "font.size": MIN_FONT_PT, "font.family": FIGURE_FONT,
+      "axes.titlesize": MIN_FONT_PT, "axes.labelsize": MIN_FONT_PT, "xtick.labelsize": MIN_FONT_PT,
+      "ytick.labelsize": MIN_FONT_PT, "legend.fontsize": MIN_FONT_PT, "legend.title_fontsize": MIN_FONT_PT,
+      "figure.titlesize": MIN_FONT_PT,
       "axes.spines.top": False, "axes.spines.right": False, "axes.linewidth": 0.6, "lines.linewidth": 1.2,
       "xtick.major.width": 0.6, "ytick.major.width": 0.6, "legend.frameon": False, "path.simplify": False,
       # text from the data or the spec (terms, labels, names) is drawn as given: "$" never starts mathtext
       # (which would garble "US$ 5 vs US$ 6", fail on an unbalanced "$" and pull in a system math font)
       "text.parse_math": False, "text.usetex": False}
-PALETTE = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93", "#00798c", "#8d6a9f", "#3d405b"]
+#: colours of things that are not dose levels (endpoints, quartiles): never used for a dose
+PALETTE = ["#3d405b", "#8c510a", "#01665e", "#762a83", "#b35806", "#1b7837", "#c51b7d", "#4d4d4d"]
+#: model curves and their bands
+MODEL_COLOUR = "#1f3b63"
+#: one colour per dose level, the same in every figure (Okabe & Ito colour-blind-safe set, yellow left out as
+#: unreadable on white); levels are coloured in increasing order; control (placebo, dose 0) is grey
+DOSE_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#999933"]
+CONTROL_COLOUR = "#8c8c8c"
+#: the study's dose levels and unit, set by :func:`all_figures` (from the spec) for every figure it draws
+_DOSES: contextvars.ContextVar[tuple[tuple[float, ...], str] | None] = contextvars.ContextVar("doses", default=None)
+
+
+@contextlib.contextmanager
+def dose_levels(levels: Sequence[float], unit: str) -> Iterator[None]:
+    """Within this block figures colour doses by their rank among ``levels`` and label dose axes with ``unit``."""
+    token = _DOSES.set((tuple(sorted(float(d) for d in levels)), unit))
+    try:
+        yield
+    finally:
+        _DOSES.reset(token)
+
+
+def dose_colour(dose: float | None, control: bool = False) -> str:
+    """The colour of a dose level: its rank among the study's dose levels (all figures agree), grey for control."""
+    if control or dose is None or dose == 0:
+        return CONTROL_COLOUR
+    known = _DOSES.get()
+    levels = known[0] if known is not None else ()
+    if float(dose) not in levels:  # a dose outside the study's levels: ranked among them and itself
+        levels = tuple(sorted({*levels, float(dose)}))
+    return DOSE_PALETTE[levels.index(float(dose)) % len(DOSE_PALETTE)]
+
+
+def dose_axis_label(extra: str = "") -> str:
+    """ "Dose (mg)" with the study's unit (and an optional note after a semicolon)."""
+    known = _DOSES.get()
+    unit = known[1] if known is not None else ""
+    inner = "; ".join(x for x in (unit, extra) if x)
+    return f"Dose ({inner})" if inner else "Dose"
+
+
+#: CDISC PK parameter codes as typeset in text (subscripts written out as reviewers read them)
+_METRIC_TEXT = {"AUCSS": "AUCss", "AUCTAU": "AUC\u03c4", "AUCINF": "AUCinf", "AUCLST": "AUClast", "AUCLAST": "AUClast",
+                "CMAX": "Cmax", "CMAXSS": "Cmax,ss", "CMIN": "Cmin", "CMINSS": "Cmin,ss", "CTROUGH": "Ctrough",
+                "CAVG": "Cavg", "CAVGSS": "Cavg,ss"}
+
+
+def typeset_metric(metric: str) -> str:
+    """An exposure metric as written in text: "AUCSS" -> "AUCss", "CMAX" -> "Cmax" (others unchanged)."""
+    return _METRIC_TEXT.get(metric.upper().replace("_", ""), metric)
+
+
+def typeset_unit(unit: str) -> str:
+    """A unit as typeset: "ug" and "mcg" -> "\u00b5g", "*" or "." between units -> "\u00b7" ("ug*h/mL" -> "\u00b5g\u00b7h/mL")."""
+    out = re.sub(r"(?<![A-Za-z])(ug|mcg)(?![a-z])", "\u00b5g", unit)
+    return re.sub(r"(?<=[A-Za-z\)])\s*[*.]\s*(?=[A-Za-z\(])", "\u00b7", out)
+
+
+def exposure_label(metric: str, unit: str | None) -> str:
+    m = typeset_metric(metric)
+    return f"{m} ({typeset_unit(unit)})" if unit else m
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-axis tick labels as plain numbers ("10", "100"): the default labels are mathtext, which the
+    figures never parse (text.parse_math is off), so they would print as "$\\mathdefault{10^{1}}$"."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 ENDPOINT_LABELS = {
     "response": "Objective response", "severe": "Grade \u22653 TEAE", "serious": "Serious TEAE",
     "modified": "Dose reduction or interruption", "interrupted": "Dose interruption", "reduced": "Dose reduction",
@@ -74,8 +155,32 @@ def _label(key: str, severity_basis: str = "grade") -> str:
     return ENDPOINT_LABELS.get(key, key)
 
 
+#: while set (see :func:`png_output`), figure functions return PNG bytes at this resolution instead of SVG
+_PNG_DPI: contextvars.ContextVar[int | None] = contextvars.ContextVar("png_dpi", default=None)
+
+
+@contextlib.contextmanager
+def png_output(dpi: int = 300) -> Iterator[None]:
+    """Within this block every figure function returns the same matplotlib figure as PNG bytes at ``dpi``
+    (print resolution for Word), deterministically (no software or date metadata), instead of SVG text."""
+    token = _PNG_DPI.set(dpi)
+    try:
+        yield
+    finally:
+        _PNG_DPI.reset(token)
+
+
 def svg_markup(fig: Figure, **savefig_kw) -> str:
-    """The figure as SVG text, its font renamed to the documents' font family."""
+    """The figure as SVG text, its font renamed to the documents' font family (or, inside
+    :func:`png_output`, as PNG bytes)."""
+    dpi = _PNG_DPI.get()
+    if dpi is not None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+        raw = io.BytesIO()
+        fig.savefig(raw, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white", **savefig_kw)
+        return raw.getvalue()  # type: ignore[return-value]
     FigureCanvasSVG(fig)
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None}, **savefig_kw)
@@ -99,10 +204,10 @@ def quartile_plot(er: ExposureResponseResult, endpoint: str) -> str:
     if m is None:
         raise ValueError(f"no E-R model for {endpoint!r}")
     with rc_context(RC):
-        fig, (ax, ax2) = _new(6.0, 4.4, nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
-        ax.fill_between(m.curve_exposure, m.curve_lower, m.curve_upper, color=PALETTE[0], alpha=0.18, lw=0,
+        fig, (ax, ax2) = _new(6.4, 4.8, nrows=2, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+        ax.fill_between(m.curve_exposure, m.curve_lower, m.curve_upper, color=MODEL_COLOUR, alpha=0.15, lw=0,
                         label="Model 95% CI")
-        ax.plot(m.curve_exposure, m.curve_prob, color=PALETTE[0], label="Logistic model")
+        ax.plot(m.curve_exposure, m.curve_prob, color=MODEL_COLOUR, label="Logistic model")
         x = [q.median_exposure for q in m.quartiles]
         y = [q.rate.rate for q in m.quartiles]
         lo = [q.rate.rate - q.rate.ci_lower for q in m.quartiles]
@@ -111,12 +216,12 @@ def quartile_plot(er: ExposureResponseResult, endpoint: str) -> str:
                     label="Observed by exposure quartile (95% CI)")
         for q in m.quartiles:
             ax.annotate(f"{q.rate.events}/{q.rate.n}", (q.median_exposure, q.rate.ci_upper), textcoords="offset points",
-                        xytext=(0, 3), ha="center", fontsize=6.5)
+                        xytext=(0, 3), ha="center", fontsize=MIN_FONT_PT)
         if endpoint == "response" and er.emax is not None:
             ax.plot(er.emax.curve_exposure, er.emax.curve_prob, color=PALETTE[1], ls="--", lw=1.0, label="Emax model")
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(f"P({_label(endpoint, er.severity_basis)})")
-        ax.legend(loc="upper left", fontsize=6.5)
+        ax.legend(loc="upper left", fontsize=MIN_FONT_PT)
         for i, b in enumerate(er.exposure_by_dose):
             vals = np.asarray(b.values)
             # one rug tick per patient, drawn as a single path (NaN-separated segments): one SVG element
@@ -124,23 +229,30 @@ def quartile_plot(er: ExposureResponseResult, endpoint: str) -> str:
             xs = np.repeat(vals, 3)
             xs[2::3] = np.nan
             ys = np.tile([i - 0.25, i + 0.25, np.nan], len(vals))
-            ax2.plot(xs, ys, color=PALETTE[i % 8], lw=0.5)
-            ax2.plot([b.p05, b.p95], [i, i], color=PALETTE[i % 8], lw=0.8)
-            ax2.plot([b.median], [i], "D", color=PALETTE[i % 8], ms=3.5)
+            colour = dose_colour(b.dose)
+            ax2.plot(xs, ys, color=colour, lw=0.5)
+            ax2.plot([b.p05, b.p95], [i, i], color=colour, lw=0.8)
+            ax2.plot([b.median], [i], "D", color=colour, ms=3.5)
         ax2.set_yticks(range(len(er.exposure_by_dose)), [f"{b.dose:g}" for b in er.exposure_by_dose])
-        ax2.set_ylabel("Dose")
+        ax2.set_ylabel(dose_axis_label())
         if er.transform == "log":
             ax2.set_xscale("log")
-        ax2.set_xlabel(f"{er.metric} ({er.unit})" if er.unit else er.metric)
+            _plain_log_ticks(ax2.xaxis)
+        ax2.set_xlabel(exposure_label(er.metric, er.unit))
         return _svg(fig)
 
 
-def km_plot(curves: list[KMCurve], xlabel: str = "Time (days)", title: str = "") -> str:
-    """Kaplan-Meier curves (step functions with censoring-aware 95% bands) and a numbers-at-risk line."""
+def km_plot(curves: list[KMCurve], xlabel: str = "Time (days)", title: str = "", by_dose: bool = False) -> str:
+    """Kaplan-Meier curves (step functions with censoring-aware 95% bands) with the numbers at risk at each
+    time tick in a table under the axis (one row per curve, in its colour).  ``by_dose``: the curves are dose
+    groups (``group`` is the dose; label "Placebo" for control) and take the study's dose colours."""
     with rc_context(RC):
-        fig, ax = _new(6.0, 3.6)
+        fig, ax = _new(6.4, 3.8)
+        colours = []
         for i, c in enumerate(curves):
-            col = PALETTE[i % 8]
+            col = (dose_colour(float(c.group) if isinstance(c.group, int | float) else None, c.label == "Placebo")
+                   if by_dose else PALETTE[i % len(PALETTE)])
+            colours.append(col)
             # the step function runs to the last follow-up time, not only to the last event
             extend = c.last_time is not None and c.last_time > c.time[-1]
             t = c.time + ([c.last_time] if extend else [])
@@ -152,15 +264,35 @@ def km_plot(curves: list[KMCurve], xlabel: str = "Time (days)", title: str = "")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Probability event-free")
         if title:
-            ax.set_title(title, fontsize=8)
-        ax.legend(loc="upper right", fontsize=6.5)
+            ax.set_title(title, fontsize=MIN_FONT_PT)
+        ax.legend(loc="upper right", fontsize=MIN_FONT_PT)
+        if all(c.follow_up for c in curves):
+            _at_risk_table(ax, curves, colours)
         return _svg(fig)
+
+
+def _at_risk_table(ax, curves: list[KMCurve], colours: list[str]) -> None:
+    """Numbers at risk under the time axis at its major ticks (the reader's convention for KM plots)."""
+    lo, hi = ax.get_xlim()
+    ticks = [float(t) for t in ax.get_xticks() if lo - 1e-9 <= t <= hi + 1e-9]
+    ax.set_xticks(ticks)
+    ax.set_xlim(lo, hi)
+    top = -42.0  # points below the axis: under the tick labels and the axis label
+    ax.annotate("Number at risk", xy=(0, 0), xycoords="axes fraction", xytext=(-24, top), textcoords="offset points",
+                ha="right", va="top", fontsize=MIN_FONT_PT, fontweight="bold")
+    for i, (c, col) in enumerate(zip(curves, colours, strict=True)):
+        y = top - 12.0 * (i + 1)
+        ax.annotate(c.label, xy=(0, 0), xycoords="axes fraction", xytext=(-24, y), textcoords="offset points",
+                    ha="right", va="top", fontsize=MIN_FONT_PT, color=col)
+        for t in ticks:
+            ax.annotate(f"{c.at_risk_at(t)}", xy=(t, 0), xycoords=("data", "axes fraction"), xytext=(0, y),
+                        textcoords="offset points", ha="center", va="top", fontsize=MIN_FONT_PT, color=col)
 
 
 def dose_response_plot(res: MCPModResult, severity_basis: str = "grade") -> str:
     """Observed rate (or mean) per dose with 95% CI and the selected MCP-Mod model with its bootstrap band."""
     with rc_context(RC):
-        fig, ax = _new(5.2, 3.4)
+        fig, ax = _new(5.6, 3.6)
         d = [g.dose for g in res.groups]
         if res.data_type == "binary":
             from dossier.analyses.stats import clopper_pearson
@@ -177,13 +309,13 @@ def dose_response_plot(res: MCPModResult, severity_basis: str = "grade") -> str:
                     fmt="o", color="black", ms=4, capsize=3, lw=0.8, label="Observed (95% CI)")
         if res.curve_response:
             if res.curve_lower:
-                ax.fill_between(res.curve_dose, res.curve_lower, res.curve_upper, color=PALETTE[0], alpha=0.18, lw=0,
-                                label="Bootstrap 95% band")
-            ax.plot(res.curve_dose, res.curve_response, color=PALETTE[0], label=f"{res.selected_model} model")
+                ax.fill_between(res.curve_dose, res.curve_lower, res.curve_upper, color=MODEL_COLOUR, alpha=0.15,
+                                lw=0, label="Bootstrap 95% band")
+            ax.plot(res.curve_dose, res.curve_response, color=MODEL_COLOUR, label=f"{res.selected_model} model")
         if res.target_dose is not None:
             ax.axvline(res.target_dose, color=PALETTE[1], ls="--", lw=0.8, label="Target dose")
-        ax.set_xlabel("Dose")
-        ax.legend(loc="best", fontsize=6.5)
+        ax.set_xlabel(dose_axis_label())
+        ax.legend(loc="best", fontsize=MIN_FONT_PT)
         return _svg(fig)
 
 
@@ -193,7 +325,7 @@ def tolerability_plot(tol: TolerabilityResult, endpoints: tuple[str, ...] = ("se
     # a measure that was not collected has no rate: it is left off the figure, never drawn as 0
     endpoints = tuple(k for k in endpoints if any((r := a.get(k)) is not None and r.rate is not None for a in tol.arms))
     with rc_context(RC):
-        fig, ax = _new(6.4, 3.4)
+        fig, ax = _new(5.6, 3.8)
         arms = tol.arms
         width = 0.8 / len(arms)
         for i, a in enumerate(arms):
@@ -206,16 +338,18 @@ def tolerability_plot(tol: TolerabilityResult, endpoints: tuple[str, ...] = ("se
                 ys.append(r.rate)
                 lo.append(r.rate - r.ci_lower)
                 hi.append(r.ci_upper - r.rate)
-            ax.bar(xs, ys, width=width * 0.9, color=PALETTE[i % 8], label=f"{a.dose:g}", alpha=0.85)
+            ax.bar(xs, ys, width=width * 0.9, color=dose_colour(a.dose, getattr(a, "control", False)),
+                   label="Placebo" if getattr(a, "control", False) else f"{a.dose:g}", alpha=0.85)
             ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="black", lw=0.6, capsize=1.5)
         for j, key in enumerate(endpoints):
             measure = tol.measures.get(key)
             if key in tol.benchmarks and not (measure is not None and measure.source.startswith("ADSL")):
                 ax.plot([j - 0.45, j + 0.45], [tol.benchmarks[key]] * 2, color="black", ls=":", lw=1.0)
-        ax.set_xticks(range(len(endpoints)), [_label(k, tol.severity_basis) for k in endpoints])
+        ax.set_xticks(range(len(endpoints)), [textwrap.fill(_label(k, tol.severity_basis), 16) for k in endpoints])
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("Proportion of patients")
-        ax.legend(title="Dose", fontsize=6.5, title_fontsize=6.5, loc="upper left", ncol=2)
+        ax.legend(title=dose_axis_label(), fontsize=MIN_FONT_PT, title_fontsize=MIN_FONT_PT, loc="upper left",
+                  bbox_to_anchor=(1.0, 1.0))
         return _svg(fig)
 
 
@@ -236,32 +370,32 @@ def prediction_plot(pred: PredictionsResult, severity_basis: str = "grade") -> s
         ax.set_xticks(doses, [f"{d:g}" for d in doses])
         ax.minorticks_off()
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("Dose")
+        ax.set_xlabel(dose_axis_label("log scale"))
         ax.set_ylabel("Predicted probability")
-        ax.legend(fontsize=6.5, loc="upper left")
+        ax.legend(fontsize=MIN_FONT_PT, loc="upper left")
         return _svg(fig)
 
 
 def utility_plot(br: BenefitRiskResult) -> str:
     """Clinical utility (95% CI) per dosage and its sensitivity to the efficacy weight."""
     with rc_context(RC):
-        fig, (ax, ax2) = _new(7.0, 3.0, ncols=2)
+        fig, (ax, ax2) = _new(6.6, 3.2, ncols=2)
         for i, u in enumerate(br.dosages):
-            col = PALETTE[0] if u.candidate else "#aaaaaa"
+            col = dose_colour(u.dose) if u.candidate else "#aaaaaa"
             ax.errorbar([i], [u.utility], yerr=[[u.utility - u.ci_lower], [u.ci_upper - u.utility]], fmt="o",
                         color=col, ms=5 if u.dose == br.recommended_dose else 3.5, capsize=3, lw=0.8)
         ax.set_xticks(range(len(br.dosages)), [f"{u.dose:g}" for u in br.dosages])
-        ax.set_xlabel("Dose (grey: not a candidate)")
+        ax.set_xlabel(dose_axis_label("grey: not a candidate"))
         ax.set_ylabel("Clinical utility index")
         doses = [u.dose for u in br.dosages]
         we = [s.efficacy_weight for s in br.sensitivity]
         for i, d in enumerate(doses):
-            ax2.plot(we, [s.utilities[f"{d:g}"] for s in br.sensitivity], color=PALETTE[i % 8], label=f"{d:g}",
+            ax2.plot(we, [s.utilities[f"{d:g}"] for s in br.sensitivity], color=dose_colour(d), label=f"{d:g}",
                      ls="-" if br.dosages[i].candidate else ":")
         ax2.axvline(br.weights.get("response", 0.5), color="#777777", ls=":", lw=0.8)
         ax2.set_xlabel("Weight on efficacy")
         ax2.set_ylabel("Utility")
-        ax2.legend(title="Dose", fontsize=6, title_fontsize=6, ncol=2)
+        ax2.legend(title=dose_axis_label(), fontsize=MIN_FONT_PT, title_fontsize=MIN_FONT_PT, ncol=2)
         fig.tight_layout()
         return _svg(fig)
 
@@ -277,11 +411,11 @@ def escalation_plot(esc: EscalationResult) -> str:
                     fmt="o", color="black", ms=4, capsize=3, lw=0.8)
         for i, d in zip(x, ds, strict=True):
             ax.annotate(f"{d.dlt.events}/{d.dlt.n}", (i, d.dlt.ci_upper), textcoords="offset points", xytext=(0, 3),
-                        ha="center", fontsize=6.5)
+                        ha="center", fontsize=MIN_FONT_PT)
         ax.axhline(esc.target, color=PALETTE[1], ls="--", lw=0.8)
         ax.set_xticks(list(x), [f"{d.dose:g}" for d in ds])
         ax.set_ylim(0, 1.05)
-        ax.set_xlabel("Dose")
+        ax.set_xlabel(dose_axis_label())
         ax.set_ylabel("DLT rate")
         return _svg(fig)
 
@@ -292,7 +426,7 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
     pts = [p for p in pk.observations if p.profile_type == profile_type and p.conc is not None]
     groups = sorted({p.dose for p in pts if p.dose is not None})
     with rc_context(RC):
-        fig, axes = _new(7.2, 3.2, ncols=2)
+        fig, axes = _new(6.6, 3.4, ncols=2)
         for ax, scale in zip(axes, ("linear", "log"), strict=True):
             for i, g in enumerate(groups):
                 xs: list[float] = []
@@ -307,8 +441,8 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
                     key = (p.usubjid, p.profile)
                     xs.append(p.time)
                     ys.append(p.conc)
-                colour = PALETTE[i % len(PALETTE)] if len(groups) <= len(PALETTE) else PALETTE[0]
-                label = f"{g:g} {pk.dose_unit}" if len(groups) <= len(PALETTE) else (
+                colour = dose_colour(g) if len(groups) <= len(DOSE_PALETTE) else MODEL_COLOUR
+                label = f"{g:g} {pk.dose_unit}" if len(groups) <= len(DOSE_PALETTE) else (
                     "individual profiles" if i == 0 else None)
                 ax.plot(xs, ys, color=colour, lw=0.7, alpha=0.7, marker="o", ms=1.8, label=label)
             if pk.lloq is not None:
@@ -316,9 +450,9 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
             if scale == "log":
                 ax.set_yscale("log")
             ax.set_xlabel(f"Time after dose ({pk.time_unit})")
-            ax.set_ylabel(f"Concentration ({pk.conc_unit})" if pk.conc_unit else "Concentration")
-            ax.set_title(f"{scale.capitalize()} scale", fontsize=8)
-        axes[0].legend(loc="best", fontsize=6.5)
+            ax.set_ylabel(f"Concentration ({typeset_unit(pk.conc_unit)})" if pk.conc_unit else "Concentration")
+            ax.set_title(f"{scale.capitalize()} scale", fontsize=MIN_FONT_PT)
+        axes[0].legend(loc="best", fontsize=MIN_FONT_PT)
         return _svg(fig)
 
 
@@ -339,23 +473,32 @@ def qlq_change_plot(q: QlqC30Result, codes: tuple[str, ...] = ("QL2", "PF2", "FA
                 y = np.array([v.mean_change for v in vs], dtype=float)
                 lo = np.array([v.ci_lower if v.ci_lower is not None else v.mean_change for v in vs], dtype=float)
                 hi = np.array([v.ci_upper if v.ci_upper is not None else v.mean_change for v in vs], dtype=float)
-                ax.errorbar(t + (i - len(sc.arms) / 2) * 0.12, y, yerr=[y - lo, hi - y], color=PALETTE[i % 8],
+                ax.errorbar(t + (i - len(sc.arms) / 2) * 0.12, y, yerr=[y - lo, hi - y],
+                            color=dose_colour(a.dose, a.control),
                             lw=1.0, capsize=1.5, marker="o", ms=2.5, label="Placebo" if a.control else f"{a.dose:g}")
             worse = q.deterioration_points if sc.kind == "symptom" else -q.deterioration_points
             ax.axhline(0, color="black", lw=0.5)
             ax.axhline(worse, color="black", lw=0.8, ls=":")
-            ax.set_title(sc.label, fontsize=8)
-            ax.set_ylabel("Change from baseline")
+            ax.set_title(sc.label, fontsize=MIN_FONT_PT)
+            ax.set_ylabel("Change from baseline (points)")
         handles, labels = np.ravel(axes)[0].get_legend_handles_labels()
-        fig.legend(handles, labels, title="Dose", fontsize=6.5, title_fontsize=6.5, loc="upper center",
+        fig.legend(handles, labels, title=dose_axis_label(), fontsize=MIN_FONT_PT, title_fontsize=MIN_FONT_PT, loc="upper center",
                    ncol=max(len(labels), 1), bbox_to_anchor=(0.5, 0.0), frameon=False)
         for ax in np.ravel(axes)[-2:]:
-            ax.set_xlabel("Visit (AVISITN)" if q.time_axis == "AVISITN" else "Study day")
+            ax.set_xlabel("Visit number" if q.time_axis == "AVISITN" else "Study day")
         return _svg(fig)
 
 
-def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
-    """Every figure the bundle supports: name -> SVG markup."""
+def all_figures(bundle: AnalysesBundle, doses: Sequence[float] | None = None, dose_unit: str = "") -> dict[str, str]:
+    """Every figure the bundle supports: name -> SVG markup.  ``doses`` (the spec's dose levels) and
+    ``dose_unit`` key the dose colours and label the dose axes; without them, the tolerability arms' doses."""
+    if doses is None:
+        doses = [a.dose for a in bundle.tolerability.arms if not a.control] if bundle.tolerability is not None else []
+    with dose_levels(doses, dose_unit):
+        return _all_figures(bundle)
+
+
+def _all_figures(bundle: AnalysesBundle) -> dict[str, str]:
     out: dict[str, str] = {}
     if bundle.escalation is not None:
         out["escalation_dlt"] = escalation_plot(bundle.escalation)
@@ -365,13 +508,13 @@ def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
         kms = [a.time_to_modification.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
                for a in tol.arms if a.time_to_modification is not None and a.n >= 5 and a.time_to_modification.events]
         if kms:
-            out["km_time_to_modification"] = km_plot(kms, "Days since first dose")
+            out["km_time_to_modification"] = km_plot(kms, "Days since first dose", by_dose=True)
     rnd = bundle.randomized
     if rnd is not None:
         kms = [a.pfs.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
                for a in rnd.arms if a.pfs is not None]
         if kms:
-            out["km_randomized"] = km_plot(kms, "Days since randomization")
+            out["km_randomized"] = km_plot(kms, "Days since randomization", by_dose=True)
     if bundle.dose_response is not None:
         for r in bundle.dose_response.endpoints:
             out[f"dose_response_{r.endpoint}"] = dose_response_plot(
@@ -381,7 +524,8 @@ def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
         for m in er.models:
             out[f"er_quartile_{m.endpoint}"] = quartile_plot(er, m.endpoint)
         if er.pfs is not None and er.pfs.km_by_quartile:
-            out["km_exposure_quartile"] = km_plot(er.pfs.km_by_quartile, "Days", title=f"By {er.metric} quartile")
+            out["km_exposure_quartile"] = km_plot(er.pfs.km_by_quartile, "Days",
+                                                title=f"By {typeset_metric(er.metric)} quartile")
     if bundle.predictions is not None:
         out["predictions"] = prediction_plot(
             bundle.predictions, bundle.tolerability.severity_basis if bundle.tolerability is not None else "grade")

@@ -140,15 +140,23 @@ def svgs_as_images(html: str) -> str:
     return _SVG.sub(repl, html)
 
 
-def render_pdf(html: str, *, key: str, date: str = "2026-01-01") -> bytes:
+def render_pdf(html: str, *, key: str, date: str = "2026-01-01", pdfa: bool = False) -> bytes:
     """PDF bytes of a dossier's HTML. ``key`` (e.g. the evidence hash + agency) fixes the PDF identifier;
-    ``date`` (ISO, the spec's document date) fixes the timestamps inside embedded fonts."""
+    ``date`` (ISO, the spec's document date) fixes the timestamps inside embedded fonts and the document's
+    creation and modification dates.  ``pdfa``: PDF/A-2b (WeasyPrint's sRGB output intent and XMP metadata).
+    The result is linearized for Fast Web View (:func:`dossier.render.pdf_finish.linearize`)."""
+    from dossier.render.pdf_finish import linearize
+
     identifier = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32].encode("ascii")
     try:
-        document = HTML(string=svgs_as_images(html), base_url=str(ASSETS_DIR) + "/", url_fetcher=AssetsOnlyFetcher())
+        source = HTML(string=svgs_as_images(html), base_url=str(ASSETS_DIR) + "/", url_fetcher=AssetsOnlyFetcher())
+        variant = {"pdf_variant": "pdf/a-2b"} if pdfa else {}
         with _source_date_epoch(date):
-            return document.write_pdf(pdf_identifier=identifier, pdf_version="1.7", finisher=_open_with_outlines,
-                                      uncompressed_pdf=False)
+            document = source.render(**variant)
+            document.metadata.created = document.metadata.modified = f"{date}T00:00:00Z"
+            data = document.write_pdf(pdf_identifier=identifier, pdf_version="1.7", finisher=_open_with_outlines,
+                                      uncompressed_pdf=False, **variant)
+        return linearize(data)
     except Exception as err:  # WeasyPrint raises many kinds; the user needs one message
         raise BuildError(f"PDF rendering failed: {err}", where="render/pdf",
                          hint="run with --debug for the traceback") from err

@@ -7,8 +7,15 @@ Checks (each failure is one readable message):
 - bookmarks (an outline) exist, and the document opens with the bookmarks panel (/PageMode /UseOutlines);
 - no JavaScript (document or page actions, JavaScript name tree), no embedded files (attachments),
   and no annotations other than links;
-- optionally, the page size is the agency's paper (Letter 612 x 792 pt or A4 595.28 x 841.89 pt).
-Uses pypdf.
+- optionally, the page size is the agency's paper (Letter 612 x 792 pt or A4 595.28 x 841.89 pt);
+- the document title is in the metadata (/Info /Title), as the FDA specifications ask (Document Properties);
+- a hyperlinked table of contents: one of the first pages says "Contents" and carries internal links;
+- every bookmark and internal link "inherits zoom" (an /XYZ destination with a null or 0 zoom);
+- Fast Web View: the file is linearized (ISO 32000-1 Annex F);
+- optionally (``pdfa``), PDF/A-2b (ISO 19005-2, level B): an output intent (/GTS_PDFA1) with an ICC profile,
+  XMP metadata declaring part 2 conformance B, a file identifier and no encryption.
+Reference: FDA, "Portable Document Format (PDF) Specifications" (technical specification, eCTD).
+Uses pypdf and pikepdf (linearization).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
-from pypdf.generic import IndirectObject
+from pypdf.generic import ArrayObject, IndirectObject
 
 PAPER_POINTS = {"letter": (612.0, 792.0), "a4": (595.28, 841.89)}
 
@@ -55,6 +62,77 @@ def _has_javascript(obj, seen: set[int], depth: int = 0) -> bool:
     return False
 
 
+#: how many leading pages may hold the table of contents
+TOC_PAGES = 6
+#: internal links a contents page carries at the least
+TOC_MIN_LINKS = 3
+
+
+def _destination(annot_or_item, named: dict):
+    """(type, zoom) of an internal link's or bookmark's destination; None for external links."""
+    obj = _resolve(annot_or_item)
+    if "/Type" in obj and obj.get("/Type") in ("/XYZ", "/Fit", "/FitH", "/FitV", "/FitR", "/FitB", "/FitBH",
+                                                 "/FitBV") and "/Page" in obj:  # pypdf Destination (outline)
+        return str(obj["/Type"]), obj.get("/Zoom")
+    dest = obj.get("/Dest")
+    action = _resolve(obj.get("/A"))
+    if dest is None and action is not None and action.get("/S") == "/GoTo":
+        dest = action.get("/D")
+    dest = _resolve(dest)
+    if dest is None:
+        return None
+    if not isinstance(dest, ArrayObject | list):
+        target = named.get(str(dest))
+        if target is None:
+            return ("unresolved", None)
+        return str(target.get("/Type")), target.get("/Zoom")
+    typ = str(dest[1]) if len(dest) > 1 else "unresolved"
+    zoom = dest[4] if typ == "/XYZ" and len(dest) > 4 else None
+    return typ, zoom
+
+
+def _inherits_zoom(dest) -> bool:
+    typ, zoom = dest
+    return typ == "/XYZ" and (zoom is None or float(zoom) == 0.0)
+
+
+def _outline_items(outline):
+    for item in outline:
+        if isinstance(item, list):
+            yield from _outline_items(item)
+        else:
+            yield item
+
+
+def _is_linearized(path: Path) -> bool:
+    import pikepdf
+
+    with pikepdf.open(path) as pdf:
+        return bool(pdf.is_linearized)
+
+
+def pdfa_problems(reader: PdfReader) -> list[str]:
+    """What keeps the PDF from being PDF/A-2b (level B: output intent, XMP identification, ID, no encryption)."""
+    import re
+
+    problems = []
+    root = reader.trailer["/Root"].get_object()
+    intents = [_resolve(i) for i in _resolve(root.get("/OutputIntents", [])) or []]
+    if not any(i.get("/S") == "/GTS_PDFA1" and i.get("/DestOutputProfile") is not None for i in intents):
+        problems.append("PDF/A: no output intent /GTS_PDFA1 with an ICC profile")
+    meta = _resolve(root.get("/Metadata"))
+    xmp = meta.get_data().decode("utf-8", "replace") if meta is not None else ""
+    part = re.search(r"pdfaid:part(?:=\"|>)\s*(\d)", xmp)
+    conformance = re.search(r"pdfaid:conformance(?:=\"|>)\s*([ABU])", xmp)
+    if not (part and part.group(1) == "2" and conformance and conformance.group(1) == "B"):
+        problems.append("PDF/A: the XMP metadata does not declare PDF/A-2b (pdfaid:part 2, conformance B)")
+    if "/ID" not in reader.trailer:
+        problems.append("PDF/A: no file identifier (/ID)")
+    if reader.is_encrypted:
+        problems.append("PDF/A: encrypted")
+    return problems
+
+
 def paper_of(reader: PdfReader) -> str | None:
     box = reader.pages[0].mediabox
     w, h = float(box.width), float(box.height)
@@ -64,7 +142,14 @@ def paper_of(reader: PdfReader) -> str | None:
     return None
 
 
-def preflight_pdf(path: str | Path, expected_paper: str | None = None) -> list[str]:
+def _toc_page(page, named: dict) -> bool:
+    """A page that says "Contents" and carries at least :data:`TOC_MIN_LINKS` internal links."""
+    links = [a for a in (_resolve(page.get("/Annots", [])) or []) if _resolve(a).get("/Subtype") == "/Link"
+             and _destination(a, named) not in (None, ("unresolved", None))]
+    return len(links) >= TOC_MIN_LINKS and "contents" in (page.extract_text() or "").lower()
+
+
+def preflight_pdf(path: str | Path, expected_paper: str | None = None, pdfa: bool = False) -> list[str]:
     """Problems found in a PDF (empty list: the PDF passes)."""
     path = Path(path)
     try:
@@ -106,6 +191,23 @@ def preflight_pdf(path: str | Path, expected_paper: str | None = None) -> list[s
                 missing_fonts.add(str(base))
     if missing_fonts:
         problems.append(f"fonts not embedded: {', '.join(sorted(missing_fonts))}")
+    title = reader.metadata.title if reader.metadata is not None else None
+    if not (title and str(title).strip()):
+        problems.append("no document title in the metadata (/Info /Title)")
+    named = reader.named_destinations
+    dests = [(f"page {i}", _destination(a, named)) for i, page in enumerate(reader.pages, start=1)
+             for a in (_resolve(page.get("/Annots", [])) or []) if _resolve(a).get("/Subtype") == "/Link"]
+    dests += [(f"bookmark {_resolve(item).get('/Title')!r}", _destination(item, named))
+              for item in _outline_items(reader.outline)]
+    zoomless = [where for where, d in dests if d is not None and not _inherits_zoom(d)]
+    if zoomless:
+        problems.append(f"{len(zoomless)} link(s) or bookmark(s) do not inherit zoom (first: {zoomless[0]})")
+    if not any(_toc_page(reader.pages[i], named) for i in range(min(TOC_PAGES, n_pages))):
+        problems.append(f"no hyperlinked table of contents in the first {TOC_PAGES} pages")
+    if not _is_linearized(path):
+        problems.append("not linearized (Fast Web View)")
+    if pdfa:
+        problems += pdfa_problems(reader)
     if expected_paper is not None and n_pages:
         paper = paper_of(reader)
         if paper != expected_paper:

@@ -35,7 +35,7 @@ def design_study_svg(result: SimulationStudyResult) -> str:
     from dossier.render.figures import RC, svg_markup
 
     with plt.rc_context({**RC, "svg.hashsalt": "dossier-simstudy"}):
-        fig, axes = plt.subplots(len(PANELS), 1, figsize=(7.5, 2.0 * len(PANELS) + 0.9), sharex=True)
+        fig, axes = plt.subplots(len(PANELS), 1, figsize=(6.6, 2.0 * len(PANELS) + 1.1), sharex=True)
         colours = plt.get_cmap("tab10").colors
         for ax, (key, se_key, title) in zip(axes, PANELS, strict=True):
             for di, d in enumerate(designs):
@@ -55,7 +55,7 @@ def design_study_svg(result: SimulationStudyResult) -> str:
         axes[0].set_ylim(0, 102)
         axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, 1.35), ncol=min(n_d, 4), frameon=False)
         fig.text(0.01, 0.005, f"{result.n_trials} simulated trials per design and scenario (seed {result.seed}); "
-                 "whiskers: 95% Monte Carlo interval.", fontsize=6.5, va="bottom")
+                 "whiskers: 95% Monte Carlo interval.", fontsize=RC["font.size"], va="bottom")
         fig.tight_layout(rect=(0, 0.03, 1, 1))
         svg = svg_markup(fig)
         plt.close(fig)
