@@ -512,7 +512,14 @@ def evidence_for(spec_path: str | Path, out_dir: str | Path = "output", progress
             return add_findings(plan.spec, CoreEvidence.model_validate_json(cached.read_text(encoding="utf-8")))
         except ValueError:
             pass
-    return compute_evidence(plan, progress)
+    return as_if_cached(plan.spec, compute_evidence(plan, progress))
+
+
+def as_if_cached(spec: StudySpec, evidence: CoreEvidence) -> CoreEvidence:
+    """The evidence as a later build reads it back from ``evidence.json`` (canonical JSON, then the
+    justification and findings recomputed): a fresh build and a rebuild from the cache render from the same
+    object, so their documents are byte-identical (dict order included)."""
+    return add_findings(spec, CoreEvidence.model_validate_json(evidence.canonical_json()))
 
 
 def cached_findings(study_dir: Path) -> list[Any]:
@@ -638,7 +645,7 @@ def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, execu
             evidence = None
     t0 = time.perf_counter()
     if evidence is None:
-        evidence = compute_evidence(plan, progress, executor=executor, workers=workers)
+        evidence = as_if_cached(plan.spec, compute_evidence(plan, progress, executor=executor, workers=workers))
     timings["evidence"] = time.perf_counter() - t0
     result.findings = list(evidence.findings)
     if strict and evidence.findings:
