@@ -36,21 +36,11 @@ import os
 import sys
 from typing import Annotated
 
-import numpy as np
 import typer
 
-from dossier.designs import (
-    OBD_ALIASES,
-    OBD_DESIGNS,
-    design_key,
-    design_parameters,
-    make_design,
-    make_obd_design,
-    simulate_obd,
-)
-from dossier.designs.boin12 import DEFAULT_UTILITY, additive_utility
-from dossier.designs.simulate import progress_steps, simulate_trials
 from dossier.errors import DesignError
+
+# numpy and dossier.designs are imported inside the commands: `dossier --help` must not load them
 
 DesignOpt = Annotated[str, typer.Option(
     "--design", help="3+3, i3+3, mtpi2, keyboard, boin or crm; simulate also: boin12, uboin, bf-boin, tite-boin")]
@@ -165,6 +155,8 @@ UTILITY_EXAMPLE = "eff_no_tox=100,eff_tox=60,neither=40,tox_no_eff=0"
 
 def _utility(text: str) -> dict[str, float]:
     """Utilities by outcome from ``name=value`` pairs (named, so that no order can be mistaken)."""
+    from dossier.designs.boin12 import DEFAULT_UTILITY
+
     out: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, eq, value = part.partition("=")
@@ -183,6 +175,8 @@ def _utility(text: str) -> dict[str, float]:
 
 def _package_options(design: str, **values) -> dict:
     """The options given (not None), each checked to apply to the design (its constructor takes it)."""
+    from dossier.designs import design_key, design_parameters
+
     accepted = set(design_parameters(design))
     opts = {}
     for name, value in values.items():
@@ -228,6 +222,8 @@ def boundaries(
     as_json: JsonOpt = False,
 ) -> None:
     """Decision table of a design: escalate / de-escalate / eliminate boundaries by patients treated."""
+    from dossier.designs import make_design
+
     opts = _design_options(design, skeleton=skeleton, model=model, prior_sd=prior_sd, p_saf=p_saf,
                            p_tox=p_tox, ei_lower=ei_lower, ei_upper=ei_upper)
     opts |= _package_options(design, cutoff_eli=cutoff_eli, intcpt=intcpt)
@@ -320,6 +316,11 @@ def simulate(
     strict_selection: StrictOpt = None,
 ) -> None:
     """Operating characteristics of a design by simulation, with Monte Carlo standard errors."""
+    import numpy as np
+
+    from dossier.designs import OBD_ALIASES, OBD_DESIGNS, make_design
+    from dossier.designs.simulate import progress_steps, simulate_trials
+
     package = _package_options(design, cutoff_eli=cutoff_eli, bound_mtd=bound_mtd, extrasafe=extrasafe,
                                offset=offset, intcpt=intcpt, explore=explore, n_explore=n_explore,
                                strict_selection=strict_selection)
@@ -420,6 +421,10 @@ def _simulate_obd(key: str, *, target: float, p_true: list[float], true_eff: str
                   stay_on_1_of_3: bool | None, eff_lower: float | None, utility: str | None,
                   as_json: bool, uboin: dict | None = None, package: dict | None = None) -> None:
     """``simulate`` for the OBD / timed designs (same JSON contract plus efficacy and duration keys)."""
+    import numpy as np
+
+    from dossier.designs import make_obd_design, simulate_obd
+
     p_resp = _floats(true_eff, "--true-eff")
     if key in ("boin12", "uboin", "bf-boin") and not p_resp:
         raise DesignError(f"--design {key} needs the true response probabilities", "--true-eff",
@@ -546,6 +551,10 @@ def decide(
 ) -> None:
     """The selected dose (MTD, or OBD for boin12/uboin) and estimates from the data observed; with --current
     also the next dose."""
+    import numpy as np
+
+    from dossier.designs import OBD_ALIASES, design_key, make_design
+
     package = _package_options(design, cutoff_eli=cutoff_eli, bound_mtd=bound_mtd, extrasafe=extrasafe,
                                offset=offset, intcpt=intcpt, strict_selection=strict_selection)
     if conf_level is not None and design_key(design) != "crm":
@@ -646,6 +655,9 @@ def _decide_obd(key: str, *, target: float, n: str | None, dlt: str | None, resp
                 current: int | None, eliminated: str | None, stage2: bool, cohort_size: int, cohorts: int,
                 options: dict, as_json: bool, package: dict | None = None) -> None:
     """``decide`` for the utility designs: the OBD with per-dose estimates; with --current the next dose."""
+    from dossier.designs import make_obd_design
+    from dossier.designs.boin12 import additive_utility
+
     counts, dlts, resps = _ints(n, "--n"), _ints(dlt, "--dlt"), _ints(resp, "--resp")
     if counts is None or dlts is None or resps is None:
         raise DesignError(f"--design {key} needs patients, DLTs and responses per dose", "--n/--dlt/--resp",
