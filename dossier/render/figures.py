@@ -23,6 +23,8 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dossier.analyses import AnalysesBundle
     from dossier.analyses.benefit_risk import BenefitRiskResult
     from dossier.analyses.escalation import EscalationResult
@@ -317,39 +319,72 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
         return _svg(fig)
 
 
-def all_figures(bundle: AnalysesBundle) -> dict[str, str]:
-    """Every figure the bundle supports: name -> SVG markup."""
-    out: dict[str, str] = {}
+def all_figures(bundle: AnalysesBundle, workers: int = 1) -> dict[str, str]:
+    """Every figure the bundle supports: name -> SVG markup (drawn in ``workers`` processes)."""
+    return draw_figures(figure_plan(bundle), workers)
+
+
+def figure_plan(bundle: AnalysesBundle) -> list[tuple[str, Callable[..., str], tuple]]:
+    """``(name, function, arguments)`` of every figure the bundle supports, in document order."""
+    plan: list[tuple[str, Callable[..., str], tuple]] = []
     if bundle.escalation is not None:
-        out["escalation_dlt"] = escalation_plot(bundle.escalation)
+        plan.append(("escalation_dlt", escalation_plot, (bundle.escalation,)))
     tol = bundle.tolerability
     if tol is not None:
-        out["tolerability_rates"] = tolerability_plot(tol)
+        plan.append(("tolerability_rates", tolerability_plot, (tol,)))
         kms = [a.time_to_modification.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
                for a in tol.arms if a.time_to_modification is not None and a.n >= 5 and a.time_to_modification.events]
         if kms:
-            out["km_time_to_modification"] = km_plot(kms, "Days since first dose")
+            plan.append(("km_time_to_modification", km_plot, (kms, "Days since first dose")))
     rnd = bundle.randomized
     if rnd is not None:
         kms = [a.pfs.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
                for a in rnd.arms if a.pfs is not None]
         if kms:
-            out["km_randomized"] = km_plot(kms, "Days since randomization")
+            plan.append(("km_randomized", km_plot, (kms, "Days since randomization")))
     if bundle.dose_response is not None:
         for r in bundle.dose_response.endpoints:
-            out[f"dose_response_{r.endpoint}"] = dose_response_plot(r)
+            plan.append((f"dose_response_{r.endpoint}", dose_response_plot, (r,)))
     er = bundle.exposure_response
     if er is not None:
         for m in er.models:
-            out[f"er_quartile_{m.endpoint}"] = quartile_plot(er, m.endpoint)
+            plan.append((f"er_quartile_{m.endpoint}", quartile_plot, (er, m.endpoint)))
         if er.pfs is not None and er.pfs.km_by_quartile:
-            out["km_exposure_quartile"] = km_plot(er.pfs.km_by_quartile, "Days", title=f"By {er.metric} quartile")
+            plan.append(("km_exposure_quartile", km_plot, (er.pfs.km_by_quartile, "Days",
+                                                           f"By {er.metric} quartile")))
     if bundle.predictions is not None:
-        out["predictions"] = prediction_plot(bundle.predictions)
+        plan.append(("predictions", prediction_plot, (bundle.predictions,)))
     if bundle.benefit_risk is not None:
-        out["utility"] = utility_plot(bundle.benefit_risk)
+        plan.append(("utility", utility_plot, (bundle.benefit_risk,)))
     pk = getattr(bundle, "pk", None)
     if pk is not None:
         for ptype in pk.profile_types():
-            out[f"pk_conc_{ptype.replace(' ', '_')}"] = concentration_time_plot(pk, ptype)
-    return out
+            plan.append((f"pk_conc_{ptype.replace(' ', '_')}", concentration_time_plot, (pk, ptype)))
+    return plan
+
+
+_PLAN: list[tuple[str, Callable[..., str], tuple]] = []  # the figures being drawn: inherited by forked workers
+
+
+def _draw(index: int) -> str:
+    _, func, args = _PLAN[index]
+    return func(*args)
+
+
+def draw_figures(plan: list[tuple[str, Callable[..., str], tuple]], workers: int = 1) -> dict[str, str]:
+    """Draw a figure plan: name -> SVG, in the plan's order.  With ``workers`` > 1 the figures are drawn in
+    forked processes (each figure is a pure function of its arguments, which reach the workers by fork,
+    not by pickling; the SVG text is the same whichever process drew it)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if workers <= 1 or len(plan) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return {name: func(*args) for name, func, args in plan}
+    _PLAN[:] = plan
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(plan)),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_draw, i) for i in range(len(plan))]
+            return {name: f.result() for (name, _, _), f in zip(plan, futures, strict=True)}
+    finally:
+        _PLAN.clear()

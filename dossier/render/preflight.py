@@ -13,6 +13,7 @@ Uses pypdf.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -65,10 +66,18 @@ def paper_of(reader: PdfReader) -> str | None:
 
 
 def preflight_pdf(path: str | Path, expected_paper: str | None = None) -> list[str]:
-    """Problems found in a PDF (empty list: the PDF passes)."""
-    path = Path(path)
+    """Problems found in a PDF file (empty list: the PDF passes)."""
+    return _preflight(str(Path(path)), expected_paper)
+
+
+def preflight_bytes(pdf: bytes, expected_paper: str | None = None) -> list[str]:
+    """Problems found in a PDF held in memory (the build checks what it just rendered, before writing it)."""
+    return _preflight(io.BytesIO(pdf), expected_paper)
+
+
+def _preflight(source, expected_paper: str | None) -> list[str]:
     try:
-        reader = PdfReader(str(path), strict=False)
+        reader = PdfReader(source, strict=False)
         n_pages = len(reader.pages)
     except (PdfReadError, OSError, ValueError) as err:
         return [f"not a readable PDF: {err}"]
