@@ -283,31 +283,42 @@ def escalation_plot(esc: EscalationResult) -> str:
         return _svg(fig)
 
 
+#: a plot with more marks than this draws its data layer as an image at print resolution (PRINT_DPI): thousands
+#: of vector markers make the SVG megabytes long and the PDF slow to render, with nothing a printed page shows
+MANY_MARKS = 2000
+PRINT_DPI = 300
+
+
+def _profile_lines(sel: np.ndarray, codes: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points ``sel`` as one polyline per profile: NaN between consecutive points of different profiles."""
+    if sel.size == 0:
+        return np.empty(0), np.empty(0)
+    brk = np.flatnonzero(codes[sel][1:] != codes[sel][:-1]) + 1  # where a new profile starts
+    return np.insert(x[sel], brk, np.nan), np.insert(y[sel], brk, np.nan)
+
+
 def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> str:
     """Individual concentration-time profiles by dose group, linear (left) and log (right) scale, with the
-    LLOQ as a dashed line; BLQ samples are not drawn (they have no concentration)."""
+    LLOQ as a dashed line; BLQ samples are not drawn (they have no concentration).  With more than
+    ``MANY_MARKS`` samples the profiles are drawn as an image at ``PRINT_DPI`` (axes and text stay vector)."""
     pts = [p for p in pk.observations if p.profile_type == profile_type and p.conc is not None]
     groups = sorted({p.dose for p in pts if p.dose is not None})
+    dose = np.array([np.nan if p.dose is None else p.dose for p in pts], dtype=float)
+    time = np.array([p.time for p in pts], dtype=float)
+    conc = np.array([p.conc for p in pts], dtype=float)
+    ids: dict[tuple[str, str], int] = {}
+    codes = np.array([ids.setdefault((p.usubjid, p.profile), len(ids)) for p in pts], dtype=np.int64)
+    many = len(pts) > MANY_MARKS
     with rc_context(RC):
         fig, axes = _new(7.2, 3.2, ncols=2)
         for ax, scale in zip(axes, ("linear", "log"), strict=True):
             for i, g in enumerate(groups):
-                xs: list[float] = []
-                ys: list[float] = []
-                key = None
-                for p in pts:
-                    if p.dose != g or (scale == "log" and p.conc <= 0):
-                        continue
-                    if key is not None and key != (p.usubjid, p.profile):
-                        xs.append(np.nan)
-                        ys.append(np.nan)
-                    key = (p.usubjid, p.profile)
-                    xs.append(p.time)
-                    ys.append(p.conc)
+                keep = (dose == g) & (conc > 0) if scale == "log" else dose == g
+                xs, ys = _profile_lines(np.flatnonzero(keep), codes, time, conc)
                 colour = PALETTE[i % len(PALETTE)] if len(groups) <= len(PALETTE) else PALETTE[0]
                 label = f"{g:g} {pk.dose_unit}" if len(groups) <= len(PALETTE) else (
                     "individual profiles" if i == 0 else None)
-                ax.plot(xs, ys, color=colour, lw=0.7, alpha=0.7, marker="o", ms=1.8, label=label)
+                ax.plot(xs, ys, color=colour, lw=0.7, alpha=0.7, marker="o", ms=1.8, label=label, rasterized=many)
             if pk.lloq is not None:
                 ax.axhline(pk.lloq, color="black", ls="--", lw=0.8, label="LLOQ")
             if scale == "log":
@@ -316,7 +327,7 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
             ax.set_ylabel(f"Concentration ({pk.conc_unit})" if pk.conc_unit else "Concentration")
             ax.set_title(f"{scale.capitalize()} scale", fontsize=8)
         axes[0].legend(loc="best", fontsize=6.5)
-        return _svg(fig)
+        return svg_markup(fig, bbox_inches="tight", dpi=PRINT_DPI) if many else _svg(fig)
 
 
 def all_figures(bundle: AnalysesBundle, workers: int = 1) -> dict[str, str]:
@@ -371,20 +382,27 @@ def _draw(index: int) -> str:
     return func(*args)
 
 
-def draw_figures(plan: list[tuple[str, Callable[..., str], tuple]], workers: int = 1) -> dict[str, str]:
+def draw_figures(plan: list[tuple[str, Callable[..., str], tuple]], workers: int = 1,
+                 meanwhile: Callable[[], object] | None = None) -> dict[str, str]:
     """Draw a figure plan: name -> SVG, in the plan's order.  With ``workers`` > 1 the figures are drawn in
     forked processes (each figure is a pure function of its arguments, which reach the workers by fork,
-    not by pickling; the SVG text is the same whichever process drew it)."""
+    not by pickling; the SVG text is the same whichever process drew it), and ``meanwhile`` (e.g. importing
+    what the next stage needs) runs in this process once the workers are started, instead of after them."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     if workers <= 1 or len(plan) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return {name: func(*args) for name, func, args in plan}
+        figures = {name: func(*args) for name, func, args in plan}
+        if meanwhile is not None:
+            meanwhile()
+        return figures
     _PLAN[:] = plan
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(plan)),
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_draw, i) for i in range(len(plan))]
+            futures = [pool.submit(_draw, i) for i in range(len(plan))]  # the workers are forked here
+            if meanwhile is not None:
+                meanwhile()
             return {name: f.result() for (name, _, _), f in zip(plan, futures, strict=True)}
     finally:
         _PLAN.clear()
