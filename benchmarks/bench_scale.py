@@ -11,8 +11,8 @@ with the ADPC added.
 
 The build runs as a user runs it (``python -m dossier build --force`` in a fresh process, every agency,
 HTML + PDF).  Printed: wall time, CPU time and the peak memory: the largest resident set of any one process
-(getrusage of the children) and the peak sum over the build's process tree (sampled from /proc every 0.1 s,
-on Linux), each against its target.
+(getrusage of the children) and the peak sum over the build's process tree (proportional set sizes sampled
+from /proc every 0.2 s, on Linux), each against its target.
 
 Usage:  python benchmarks/bench_scale.py [--subjects 2000] [--ae 200000] [--pk 40000] [--keep DIR]
 """
@@ -65,11 +65,18 @@ def _adverse_events(gen, df: pd.DataFrame, n_records: int, rng: np.random.Genera
     action = np.select([u < df["p_wd"].to_numpy()[subj], u < df["p_red"].to_numpy()[subj],
                         u < df["p_int"].to_numpy()[subj]],
                        ["DRUG WITHDRAWN", "DOSE REDUCED", "DRUG INTERRUPTED"], "DOSE NOT CHANGED")
-    dlt = (df["part"].to_numpy()[subj] == "ESCALATION") & (df["dlt"].fillna(0).to_numpy()[subj] == 1) & \
-        (grade >= 3) & (start <= 21)
+    # each escalation patient with a DLT (the generator's fixed escalation path) has one grade 3 DLT record in
+    # the 21-day window, as the generator writes it: the escalation (and its MTD) is the example's
+    first = np.cumsum(per_subject) - per_subject
+    has_dlt = (df["part"].to_numpy() == "ESCALATION") & (df["dlt"].fillna(0).to_numpy() == 1)
+    dlt = np.zeros(n, dtype=bool)
+    dlt[first[has_dlt]] = True
+    grade[dlt], start[dlt], action[dlt] = 3, rng.integers(5, 21, int(has_dlt.sum())), "DRUG INTERRUPTED"
+    early_severe = ~dlt & (grade >= 3) & (start <= 21) & (df["part"].to_numpy()[subj] == "ESCALATION")
+    start[early_severe] = 22 + start[early_severe]  # no other grade >= 3 AE inside the DLT window
     order = np.lexsort((start, subj))
     subj, term, grade, start, length, action, dlt = (a[order] for a in (subj, term, grade, start, length, action, dlt))
-    seq = np.arange(n) - np.repeat(np.cumsum(per_subject) - per_subject, per_subject) + 1
+    seq = np.arange(n) - np.repeat(first, per_subject) + 1
     terms = np.array([t for t, _, _ in gen.AE_TERMS], dtype=object)
     socs = np.array([s for _, s, _ in gen.AE_TERMS], dtype=object)
     return pd.DataFrame({
@@ -135,23 +142,24 @@ def generate(folder: Path, subjects: int, ae_records: int, pk_samples: int) -> P
 
 
 class TreeMemory(threading.Thread):
-    """Peak of the summed resident memory of a process and its descendants (Linux /proc), sampled."""
+    """Peak of the summed memory of a process and its descendants (Linux /proc), sampled: proportional set
+    sizes (PSS), so that pages a forked worker shares with its parent count once, not once per process."""
 
-    def __init__(self, pid: int, every: float = 0.1):
+    def __init__(self, pid: int, every: float = 0.2):
         super().__init__(daemon=True)
         self.pid, self.every, self.peak, self.done = pid, every, 0, False
 
     @staticmethod
     def _rss_and_children(pid: int) -> tuple[int, list[int]]:
         try:
-            with open(f"/proc/{pid}/statm") as f:
-                rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                rss = next(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
             kids = []
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children") as f:
                     kids += [int(c) for c in f.read().split()]
             return rss, kids
-        except (OSError, ValueError):
+        except (OSError, ValueError, StopIteration):
             return 0, []
 
     def run(self) -> None:
