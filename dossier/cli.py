@@ -13,20 +13,39 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from dossier import __version__
 from dossier.errors import DossierError
 
+# rich_markup_mode=None: plain click help and usage errors; typer's rich help imports rich.markdown,
+# markdown_it and pygments (~0.3 s, most of `dossier --help`'s start-up)
 app = typer.Typer(name="dossier", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Oncology dose-optimization data to FDA / EMA / PMDA dose-justification dossiers.")
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
 _state = {"debug": False}
+
+
+class _LazyConsole:
+    """A rich Console made on first use: `dossier decide --json` and `--help` never import rich.console."""
+
+    def __init__(self, **kwargs):
+        self._kwargs, self._console = kwargs, None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._kwargs)
+        return getattr(self._console, name)
+
+
+err_console = _LazyConsole(stderr=True, highlight=False)
+out_console = _LazyConsole(highlight=False)
 
 
 def _version(value: bool) -> None:
     if value:
+        from dossier import __version__
+
         print(f"dossier {__version__}")
         raise typer.Exit()
 

@@ -61,7 +61,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel
-from scipy import special, stats
+from scipy import special  # scipy.stats (~1 s to import) only inside the functions using it
 
 from dossier.designs.base import (
     Decision,
@@ -126,6 +126,8 @@ def error_minimising_boundaries(target: float, p_saf: float, p_tox: float, n_max
                                 ) -> tuple[np.ndarray, np.ndarray]:
     """Escalate-if-<= and de-escalate-if->= DLT counts for n = 0..n_max minimising the sum of the three
     BOIN decision-error probabilities (the authors' ``get.boundary``; first minimum in (m1, m2) order)."""
+    from scipy import stats
+
     esc = np.full(n_max + 1, -1, np.int64)
     de = np.full(n_max + 1, 10**9, np.int64)
     for n in range(1, n_max + 1):
@@ -310,6 +312,8 @@ class Boin12(Design):
 
     # --- tables -------------------------------------------------------------------------------
     def _build_tables(self, n_max: int) -> None:
+        from scipy import stats
+
         esc, de = error_minimising_boundaries(self.target, self.p_saf, self.p_tox, n_max)
         elim_t = np.full(n_max + 1, 10**9, np.int64)
         elim_e = np.full(n_max + 1, -1, np.int64)
@@ -338,6 +342,8 @@ class Boin12(Design):
         """Rank-based desirability scores (Table 3 of Lin et al. 2020; additive utilities, marginal counts):
         admissible = Pr(p_T > target) < cutoff_tox and Pr(p_E < eff_lower) < cutoff_eff; RDS = rank of
         the desirability among admissible combinations (ties: mean rank, as R's ``rank``)."""
+        from scipy import stats
+
         u01, u11, u00, u10 = _utility_tuple(self.utility)
         if not additive_utility(self.utility):
             raise DesignError("the RDS table by marginal counts needs additive utilities "

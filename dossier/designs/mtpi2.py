@@ -30,7 +30,7 @@ Trial conduct and MTD selection are those of :class:`~dossier.designs.interval.I
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special  # not scipy.stats: beta.cdf is this ufunc, ~1 s less to import
 
 from dossier.designs.interval import NEVER, EquivalenceIntervalDesign, elimination_boundary
 
@@ -76,7 +76,7 @@ class Mtpi2(EquivalenceIntervalDesign):
         de = np.full(n_max + 1, NEVER, dtype=np.int64)
         for n in range(1, n_max + 1):
             y = np.arange(n + 1)[:, None]
-            mass = stats.beta.cdf(end, y + 1, n - y + 1) - stats.beta.cdf(start, y + 1, n - y + 1)
+            mass = special.betainc(y + 1, n - y + 1, end) - special.betainc(y + 1, n - y + 1, start)
             best = side[self.best_key(self.scores(mass, iv))]
             e = np.flatnonzero(best < 0)
             d = np.flatnonzero(best > 0)

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel
-from scipy import stats
 
 from dossier.designs.base import _check, check_probabilities
 
@@ -74,6 +73,8 @@ def exact_comparison(p_resp: Sequence[float], n_per_arm: int, margin: float = 0.
                      p_tox: Sequence[float] | None = None, tox_limit: float | None = None
                      ) -> RandomizedComparison:
     """Selection probabilities by enumerating all outcomes (independent binomial arms, 2 or 3 arms)."""
+    from scipy import stats  # here, not at the top: `dossier decide` imports this module and not scipy.stats
+
     q = check_probabilities(p_resp, "p_resp")
     _check(2 <= q.size <= 3, "exact enumeration is for 2 or 3 arms", "p_resp")
     _check(int(n_per_arm) >= 1, "n_per_arm must be >= 1", "n_per_arm")

@@ -18,8 +18,8 @@ import contextvars
 import io
 import re
 import textwrap
-from collections.abc import Iterator, Sequence
-from functools import cache
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +28,8 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dossier.analyses import AnalysesBundle
     from dossier.analyses.benefit_risk import BenefitRiskResult
     from dossier.analyses.escalation import EscalationResult
@@ -420,31 +422,42 @@ def escalation_plot(esc: EscalationResult) -> str:
         return _svg(fig)
 
 
+#: a plot with more marks than this draws its data layer as an image at print resolution (PRINT_DPI): thousands
+#: of vector markers make the SVG megabytes long and the PDF slow to render, with nothing a printed page shows
+MANY_MARKS = 2000
+PRINT_DPI = 300
+
+
+def _profile_lines(sel: np.ndarray, codes: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points ``sel`` as one polyline per profile: NaN between consecutive points of different profiles."""
+    if sel.size == 0:
+        return np.empty(0), np.empty(0)
+    brk = np.flatnonzero(codes[sel][1:] != codes[sel][:-1]) + 1  # where a new profile starts
+    return np.insert(x[sel], brk, np.nan), np.insert(y[sel], brk, np.nan)
+
+
 def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> str:
     """Individual concentration-time profiles by dose group, linear (left) and log (right) scale, with the
-    LLOQ as a dashed line; BLQ samples are not drawn (they have no concentration)."""
+    LLOQ as a dashed line; BLQ samples are not drawn (they have no concentration).  With more than
+    ``MANY_MARKS`` samples the profiles are drawn as an image at ``PRINT_DPI`` (axes and text stay vector)."""
     pts = [p for p in pk.observations if p.profile_type == profile_type and p.conc is not None]
     groups = sorted({p.dose for p in pts if p.dose is not None})
+    dose = np.array([np.nan if p.dose is None else p.dose for p in pts], dtype=float)
+    time = np.array([p.time for p in pts], dtype=float)
+    conc = np.array([p.conc for p in pts], dtype=float)
+    ids: dict[tuple[str, str], int] = {}
+    codes = np.array([ids.setdefault((p.usubjid, p.profile), len(ids)) for p in pts], dtype=np.int64)
+    many = len(pts) > MANY_MARKS
     with rc_context(RC):
         fig, axes = _new(6.6, 3.4, ncols=2)
         for ax, scale in zip(axes, ("linear", "log"), strict=True):
             for i, g in enumerate(groups):
-                xs: list[float] = []
-                ys: list[float] = []
-                key = None
-                for p in pts:
-                    if p.dose != g or (scale == "log" and p.conc <= 0):
-                        continue
-                    if key is not None and key != (p.usubjid, p.profile):
-                        xs.append(np.nan)
-                        ys.append(np.nan)
-                    key = (p.usubjid, p.profile)
-                    xs.append(p.time)
-                    ys.append(p.conc)
+                keep = (dose == g) & (conc > 0) if scale == "log" else dose == g
+                xs, ys = _profile_lines(np.flatnonzero(keep), codes, time, conc)
                 colour = dose_colour(g) if len(groups) <= len(DOSE_PALETTE) else MODEL_COLOUR
                 label = f"{g:g} {pk.dose_unit}" if len(groups) <= len(DOSE_PALETTE) else (
                     "individual profiles" if i == 0 else None)
-                ax.plot(xs, ys, color=colour, lw=0.7, alpha=0.7, marker="o", ms=1.8, label=label)
+                ax.plot(xs, ys, color=colour, lw=0.7, alpha=0.7, marker="o", ms=1.8, label=label, rasterized=many)
             if pk.lloq is not None:
                 ax.axhline(pk.lloq, color="black", ls="--", lw=0.8, label="LLOQ")
             if scale == "log":
@@ -453,7 +466,7 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
             ax.set_ylabel(f"Concentration ({typeset_unit(pk.conc_unit)})" if pk.conc_unit else "Concentration")
             ax.set_title(f"{scale.capitalize()} scale", fontsize=MIN_FONT_PT)
         axes[0].legend(loc="best", fontsize=MIN_FONT_PT)
-        return _svg(fig)
+        return svg_markup(fig, bbox_inches="tight", dpi=PRINT_DPI) if many else _svg(fig)
 
 
 def qlq_change_plot(q: QlqC30Result, codes: tuple[str, ...] = ("QL2", "PF2", "FA", "DI"), min_n: int = 5) -> str:
@@ -489,52 +502,88 @@ def qlq_change_plot(q: QlqC30Result, codes: tuple[str, ...] = ("QL2", "PF2", "FA
         return _svg(fig)
 
 
-def all_figures(bundle: AnalysesBundle, doses: Sequence[float] | None = None, dose_unit: str = "") -> dict[str, str]:
-    """Every figure the bundle supports: name -> SVG markup.  ``doses`` (the spec's dose levels) and
-    ``dose_unit`` key the dose colours and label the dose axes; without them, the tolerability arms' doses."""
+def all_figures(bundle: AnalysesBundle, doses: Sequence[float] | None = None, dose_unit: str = "",
+                workers: int = 1) -> dict[str, str]:
+    """Every figure the bundle supports: name -> SVG markup (drawn in ``workers`` processes).  ``doses`` (the
+    spec's dose levels) and ``dose_unit`` key the dose colours and label the dose axes; without them, the
+    tolerability arms' doses."""
     if doses is None:
         doses = [a.dose for a in bundle.tolerability.arms if not a.control] if bundle.tolerability is not None else []
     with dose_levels(doses, dose_unit):
-        return _all_figures(bundle)
+        return draw_figures(figure_plan(bundle), workers)
 
 
-def _all_figures(bundle: AnalysesBundle) -> dict[str, str]:
-    out: dict[str, str] = {}
+def figure_plan(bundle: AnalysesBundle) -> list[tuple[str, Callable[..., str], tuple]]:
+    """``(name, function, arguments)`` of every figure the bundle supports, in document order."""
+    plan: list[tuple[str, Callable[..., str], tuple]] = []
+    basis = bundle.tolerability.severity_basis if bundle.tolerability is not None else "grade"
     if bundle.escalation is not None:
-        out["escalation_dlt"] = escalation_plot(bundle.escalation)
+        plan.append(("escalation_dlt", escalation_plot, (bundle.escalation,)))
     tol = bundle.tolerability
     if tol is not None:
-        out["tolerability_rates"] = tolerability_plot(tol)
+        plan.append(("tolerability_rates", tolerability_plot, (tol,)))
         kms = [a.time_to_modification.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
                for a in tol.arms if a.time_to_modification is not None and a.n >= 5 and a.time_to_modification.events]
         if kms:
-            out["km_time_to_modification"] = km_plot(kms, "Days since first dose", by_dose=True)
+            plan.append(("km_time_to_modification", partial(km_plot, by_dose=True), (kms, "Days since first dose")))
     rnd = bundle.randomized
     if rnd is not None:
         kms = [a.pfs.model_copy(update={"label": "Placebo" if a.control else f"{a.dose:g}"})
                for a in rnd.arms if a.pfs is not None]
         if kms:
-            out["km_randomized"] = km_plot(kms, "Days since randomization", by_dose=True)
+            plan.append(("km_randomized", partial(km_plot, by_dose=True), (kms, "Days since randomization")))
     if bundle.dose_response is not None:
         for r in bundle.dose_response.endpoints:
-            out[f"dose_response_{r.endpoint}"] = dose_response_plot(
-                r, bundle.tolerability.severity_basis if bundle.tolerability is not None else "grade")
+            plan.append((f"dose_response_{r.endpoint}", dose_response_plot, (r, basis)))
     er = bundle.exposure_response
     if er is not None:
         for m in er.models:
-            out[f"er_quartile_{m.endpoint}"] = quartile_plot(er, m.endpoint)
+            plan.append((f"er_quartile_{m.endpoint}", quartile_plot, (er, m.endpoint)))
         if er.pfs is not None and er.pfs.km_by_quartile:
-            out["km_exposure_quartile"] = km_plot(er.pfs.km_by_quartile, "Days",
-                                                title=f"By {typeset_metric(er.metric)} quartile")
+            plan.append(("km_exposure_quartile", partial(km_plot, title=f"By {typeset_metric(er.metric)} quartile"),
+                         (er.pfs.km_by_quartile, "Days")))
     if bundle.predictions is not None:
-        out["predictions"] = prediction_plot(
-            bundle.predictions, bundle.tolerability.severity_basis if bundle.tolerability is not None else "grade")
+        plan.append(("predictions", prediction_plot, (bundle.predictions, basis)))
     if bundle.benefit_risk is not None:
-        out["utility"] = utility_plot(bundle.benefit_risk)
+        plan.append(("utility", utility_plot, (bundle.benefit_risk,)))
     pk = getattr(bundle, "pk", None)
     if pk is not None:
         for ptype in pk.profile_types():
-            out[f"pk_conc_{ptype.replace(' ', '_')}"] = concentration_time_plot(pk, ptype)
+            plan.append((f"pk_conc_{ptype.replace(' ', '_')}", concentration_time_plot, (pk, ptype)))
     if bundle.patient_reported is not None and bundle.patient_reported.qlq_c30 is not None:
-        out["qlq_c30_change"] = qlq_change_plot(bundle.patient_reported.qlq_c30)
-    return out
+        plan.append(("qlq_c30_change", qlq_change_plot, (bundle.patient_reported.qlq_c30,)))
+    return plan
+
+
+_PLAN: list[tuple[str, Callable[..., str], tuple]] = []  # the figures being drawn: inherited by forked workers
+
+
+def _draw(index: int) -> str:
+    _, func, args = _PLAN[index]
+    return func(*args)
+
+
+def draw_figures(plan: list[tuple[str, Callable[..., str], tuple]], workers: int = 1,
+                 meanwhile: Callable[[], object] | None = None) -> dict[str, str]:
+    """Draw a figure plan: name -> SVG, in the plan's order.  With ``workers`` > 1 the figures are drawn in
+    forked processes (each figure is a pure function of its arguments, which reach the workers by fork,
+    not by pickling; the SVG text is the same whichever process drew it), and ``meanwhile`` (e.g. importing
+    what the next stage needs) runs in this process once the workers are started, instead of after them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if workers <= 1 or len(plan) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        figures = {name: func(*args) for name, func, args in plan}
+        if meanwhile is not None:
+            meanwhile()
+        return figures
+    _PLAN[:] = plan
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(plan)),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_draw, i) for i in range(len(plan))]  # the workers are forked here
+            if meanwhile is not None:
+                meanwhile()
+            return {name: f.result() for (name, _, _), f in zip(plan, futures, strict=True)}
+    finally:
+        _PLAN.clear()

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import re
@@ -72,7 +71,7 @@ pin_text_locale()
 
 import weasyprint.pdf.fonts as _weasyprint_fonts  # noqa: E402  (after fontconfig is pinned)
 from weasyprint import HTML  # noqa: E402
-from weasyprint.urls import URLFetcher, URLFetchingError  # noqa: E402
+from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError  # noqa: E402
 
 # One canonical font subsetter on every machine: WeasyPrint subsets embedded fonts with HarfBuzz when the
 # system has libharfbuzz-subset, and with fontTools otherwise, and the two write different bytes. The PDF
@@ -81,16 +80,24 @@ from weasyprint.urls import URLFetcher, URLFetchingError  # noqa: E402
 _weasyprint_fonts.harfbuzz_subset = None
 
 
+FIGURE_SCHEME = "dossier-figure:"  # the figures of the document being rendered, served from memory
+
+
 class AssetsOnlyFetcher(URLFetcher):
-    """Serve ``data:`` URIs and files under the project's assets folder; refuse everything else."""
+    """Serve ``data:`` URIs, files under the project's assets folder and the document's own figures
+    (``dossier-figure:N``); refuse everything else."""
 
     refused: list[str]
 
-    def __init__(self, **kwargs):
+    def __init__(self, figures: dict[str, bytes] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.refused = []
+        self.figures = figures or {}
 
     def fetch(self, url, headers=None):
+        if url.startswith(FIGURE_SCHEME) and url[len(FIGURE_SCHEME):] in self.figures:
+            return URLFetcherResponse(url, body=self.figures[url[len(FIGURE_SCHEME):]],
+                                      headers={"Content-Type": "image/svg+xml"})
         if url.startswith("data:") or self.allowed(url):
             return super().fetch(url, headers)
         self.refused.append(url)
@@ -129,15 +136,19 @@ def _source_date_epoch(date: str):
 _SVG = re.compile(r"(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE svg[^>]*>\s*)?(<svg\b.*?</svg>)", re.S)
 
 
-def svgs_as_images(html: str) -> str:
-    """Inline SVG figures as ``<img>`` data URIs: WeasyPrint still draws them as vectors, but their
-    thousands of nodes stay out of the HTML's CSS cascade, which halves the rendering time."""
+def svgs_as_images(html: str) -> tuple[str, dict[str, bytes]]:
+    """Inline SVG figures as ``<img>`` elements: WeasyPrint still draws them as vectors, but their
+    thousands of nodes stay out of the HTML's CSS cascade, which halves the rendering time.  The images
+    are served from memory (``dossier-figure:N``, returned in the dict) rather than as base64 data URIs,
+    which the HTML parser would scan character by character (~1 s per document); the PDF is the same."""
+    figures: dict[str, bytes] = {}
 
     def repl(match: re.Match) -> str:
-        data = base64.b64encode(match.group(1).encode("utf-8")).decode("ascii")
-        return f'<img class="figure" alt="" src="data:image/svg+xml;base64,{data}">'
+        name = str(len(figures))
+        figures[name] = match.group(1).encode("utf-8")
+        return f'<img class="figure" alt="" src="{FIGURE_SCHEME}{name}">'
 
-    return _SVG.sub(repl, html)
+    return _SVG.sub(repl, html), figures
 
 
 def render_pdf(html: str, *, key: str, date: str = "2026-01-01", pdfa: bool = False) -> bytes:
@@ -149,7 +160,8 @@ def render_pdf(html: str, *, key: str, date: str = "2026-01-01", pdfa: bool = Fa
 
     identifier = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32].encode("ascii")
     try:
-        source = HTML(string=svgs_as_images(html), base_url=str(ASSETS_DIR) + "/", url_fetcher=AssetsOnlyFetcher())
+        body, figures = svgs_as_images(html)
+        source = HTML(string=body, base_url=str(ASSETS_DIR) + "/", url_fetcher=AssetsOnlyFetcher(figures))
         variant = {"pdf_variant": "pdf/a-2b"} if pdfa else {}
         with _source_date_epoch(date):
             document = source.render(**variant)
@@ -160,3 +172,46 @@ def render_pdf(html: str, *, key: str, date: str = "2026-01-01", pdfa: bool = Fa
     except Exception as err:  # WeasyPrint raises many kinds; the user needs one message
         raise BuildError(f"PDF rendering failed: {err}", where="render/pdf",
                          hint="run with --debug for the traceback") from err
+
+
+def render_checked_pdf(html: str, key: str, date: str, paper: str | None,
+                       pdfa: bool = False) -> tuple[bytes, list[str]]:
+    """A dossier's PDF and its preflight problems, checked from the bytes just made (not read back from disk):
+    the unit of work of :func:`render_pdfs`' worker processes."""
+    from dossier.render.preflight import preflight_bytes
+
+    pdf = render_pdf(html, key=key, date=date, pdfa=pdfa)
+    return pdf, preflight_bytes(pdf, expected_paper=paper, pdfa=pdfa)
+
+
+_JOBS: list[tuple[str, str, str, str | None, bool]] = []  # (html, key, date, paper, pdfa): inherited by forks
+
+
+def _render_job(index: int) -> tuple[bytes, list[str]]:
+    html, key, date, paper, pdfa = _JOBS[index]
+    return render_checked_pdf(html, key, date, paper, pdfa)
+
+
+def render_pdfs(jobs: list[tuple[str, str, str | None]], date: str, workers: int,
+                pdfa: bool = False) -> list[tuple[bytes, list[str]]]:
+    """PDF bytes and preflight problems of each job ``(html, key, paper)``, in the order given.
+
+    With ``workers`` > 1 the PDFs are rendered (and preflighted) in forked worker processes, the longest
+    document first (when there are fewer workers than PDFs, the others follow on the worker that is free
+    first); the jobs reach the workers by fork, not by pickling megabytes of HTML.  Each PDF is a pure
+    function of its HTML, key and date, so the bytes do not depend on the workers or the order.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if workers <= 1 or len(jobs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [render_checked_pdf(html, key, date, paper, pdfa) for html, key, paper in jobs]
+    _JOBS[:] = [(html, key, date, paper, pdfa) for html, key, paper in jobs]
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {i: pool.submit(_render_job, i) for i in order}
+            return [futures[i].result() for i in range(len(jobs))]
+    finally:
+        _JOBS.clear()

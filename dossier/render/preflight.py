@@ -20,6 +20,7 @@ Uses pypdf and pikepdf (linearization).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -104,10 +105,13 @@ def _outline_items(outline):
             yield item
 
 
-def _is_linearized(path: Path) -> bool:
+def _is_linearized(source) -> bool:
+    """Whether the PDF (a path or a binary stream) is linearized (Fast Web View)."""
     import pikepdf
 
-    with pikepdf.open(path) as pdf:
+    if hasattr(source, "seek"):
+        source.seek(0)
+    with pikepdf.open(source) as pdf:
         return bool(pdf.is_linearized)
 
 
@@ -150,10 +154,18 @@ def _toc_page(page, named: dict) -> bool:
 
 
 def preflight_pdf(path: str | Path, expected_paper: str | None = None, pdfa: bool = False) -> list[str]:
-    """Problems found in a PDF (empty list: the PDF passes)."""
-    path = Path(path)
+    """Problems found in a PDF file (empty list: the PDF passes)."""
+    return _preflight(str(Path(path)), expected_paper, pdfa)
+
+
+def preflight_bytes(pdf: bytes, expected_paper: str | None = None, pdfa: bool = False) -> list[str]:
+    """Problems found in a PDF held in memory (the build checks what it just rendered, before writing it)."""
+    return _preflight(io.BytesIO(pdf), expected_paper, pdfa)
+
+
+def _preflight(source, expected_paper: str | None, pdfa: bool = False) -> list[str]:
     try:
-        reader = PdfReader(str(path), strict=False)
+        reader = PdfReader(source, strict=False)
         n_pages = len(reader.pages)
     except (PdfReadError, OSError, ValueError) as err:
         return [f"not a readable PDF: {err}"]
@@ -204,7 +216,7 @@ def preflight_pdf(path: str | Path, expected_paper: str | None = None, pdfa: boo
         problems.append(f"{len(zoomless)} link(s) or bookmark(s) do not inherit zoom (first: {zoomless[0]})")
     if not any(_toc_page(reader.pages[i], named) for i in range(min(TOC_PAGES, n_pages))):
         problems.append(f"no hyperlinked table of contents in the first {TOC_PAGES} pages")
-    if not _is_linearized(path):
+    if not _is_linearized(source):
         problems.append("not linearized (Fast Web View)")
     if pdfa:
         problems += pdfa_problems(reader)

@@ -13,11 +13,12 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from dossier.errors import DossierError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EXECUTORS = ("inprocess", "processes", "dask")
 
@@ -55,6 +56,8 @@ def unit_rng(entropy: int, spawn_key: tuple[int, ...]) -> np.random.Generator:
     """The generator of a unit's extra randomness (efficacy, accrual, backfill of OBD designs): the first
     spawned child of the block's SeedSequence (a spawn key one longer than any block's, so its stream
     is distinct from every block's uniforms); the same for every design of the block."""
+    import numpy as np
+
     return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=tuple(spawn_key) + (0,)))
 
 
@@ -93,6 +96,8 @@ def run_task(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_task(payload: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
     from dossier.designs.obd import ObdOutcomes
     from dossier.simstudy.grid import build_design
 

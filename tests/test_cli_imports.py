@@ -1,0 +1,63 @@
+"""The quick commands stay quick: importing the CLI, ``--help``, ``decide`` and ``boundaries`` do not load
+the heavy libraries of the build (issue 16: start-up <= 0.4 s; benchmarks/bench_cli.py times it).
+
+Each check runs in a fresh interpreter and lists the heavy modules found in ``sys.modules`` afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_ONLY = ("pandas", "matplotlib", "weasyprint", "statsmodels", "scipy.stats", "pyarrow", "jinja2", "pypdf",
+              "dossier.spec", "dossier.pipeline")
+
+PROBE = """
+import contextlib, io, json, sys
+from dossier.cli import main
+args = json.loads(sys.argv[1])
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = main(args) if args else 0
+print(json.dumps({"code": code, "output": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def _probe(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True,
+                          cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def _heavy(modules: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    return [m for m in BUILD_ONLY + extra if m in modules]
+
+
+def test_importing_the_cli_loads_neither_numpy_nor_the_build_libraries():
+    modules = _probe([])["modules"]
+    assert "dossier.cli" in modules
+    assert _heavy(modules, ("numpy", "scipy", "pydantic", "rich.console", "dossier.designs")) == []
+
+
+def test_help_loads_nothing_heavy():
+    run = _probe(["--help"])
+    assert run["code"] == 0 and "decide" in run["output"]
+    assert _heavy(run["modules"], ("numpy", "scipy", "rich.markdown")) == []
+
+
+@pytest.mark.parametrize("args", [
+    ["decide", "--design", "boin", "--n", "3,6,3", "--dlt", "0,1,2", "--json"],
+    ["decide", "--design", "crm", "--skeleton", "0.05,0.12,0.25", "--n", "3,3,0", "--dlt", "0,1,0", "--json"],
+    ["boundaries", "--design", "boin", "--json"],
+    ["boundaries", "--design", "mtpi2", "--json"],
+])
+def test_decide_and_boundaries_load_no_build_library(args):
+    run = _probe(args)
+    assert run["code"] == 0
+    assert json.loads(run["output"])["design"]
+    assert _heavy(run["modules"]) == []
