@@ -19,7 +19,6 @@ from dossier.designs.combination import comb_design, combination_design_from_spe
 from dossier.designs.combination import parse_numbers as _numbers
 from dossier.designs.waterfall import Waterfall
 from dossier.errors import DesignError
-from dossier.ingest.combination import read_pairs
 
 app = typer.Typer(help="Drug-combination dose finding (two agents): BOIN combination and waterfall designs.",
                   no_args_is_help=True)
@@ -92,6 +91,8 @@ def decide(
     if data is not None:
         if n is not None or dlt is not None:
             raise DesignError("give either --data or --n/--dlt", "--data")
+        from dossier.ingest.combination import read_pairs  # pandas: only when a file is read
+
         counts, dlts, la, lb = read_pairs(data, levels_a, levels_b)
     else:
         if n is None or dlt is None:

@@ -190,4 +190,11 @@ __all__ = [
 
 # drug-combination designs (two agents, dose-pair grids; their own decide/simulate contract):
 # dossier.designs.boin_comb (Lin & Yin 2017) and dossier.designs.waterfall (Zhang & Yuan 2016)
-from dossier.designs.combination import COMB_DESIGNS as COMBINATION_DESIGNS  # noqa: E402,F401
+def __getattr__(name: str):
+    """``COMBINATION_DESIGNS`` (dossier.designs.combination) is loaded on first use: the quick commands
+    (``decide``, ``boundaries``) do not need the combination designs."""
+    if name == "COMBINATION_DESIGNS":
+        from dossier.designs.combination import COMB_DESIGNS
+
+        return COMB_DESIGNS
+    raise AttributeError(f"module 'dossier.designs' has no attribute {name!r}")
