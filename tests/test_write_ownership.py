@@ -341,3 +341,29 @@ def test_disk_full_while_writing_a_pdf(example_copy, tmp_path, monkeypatch, caps
     assert snapshot(first.study_dir) == before
     assert not [p.name for p in out.iterdir() if ".build-" in p.name]
     assert not list(out.rglob(".dossier.pdf.*.tmp"))
+
+
+# -- a damaged installation: a missing or corrupt bundled style sheet or font --------------------------------
+
+@pytest.mark.parametrize("damage, phrase", [
+    (lambda a: (a / "dossier.css").unlink(), "cannot read the bundled style sheet"),
+    (lambda a: (a / "dossier.css").write_bytes(b"\xff\xfe\x00garbage"), "style sheet is not UTF-8"),
+    (lambda a: (a / "fonts" / "DossierSans-Latin-Regular-subset.otf").unlink(), "cannot read the bundled font"),
+    (lambda a: (a / "fonts" / "NotoSansJP-Bold-subset.otf").write_bytes(b"OTTO" + b"\x00" * 100),
+     "bundled font NotoSansJP-Bold-subset.otf is corrupt"),
+])
+def test_missing_or_corrupt_asset_is_one_block_exit_2(example_copy, tmp_path, monkeypatch, capsys, fast_build,
+                                                      damage, phrase):
+    import shutil
+
+    from dossier.render import html
+
+    assets = tmp_path / "assets"
+    shutil.copytree(html.ASSETS_DIR, assets)
+    damage(assets)
+    monkeypatch.setattr(html, "ASSETS_DIR", assets)
+    out = tmp_path / "out"
+    rc = main(["build", str(example_copy), "--out", str(out), "-q"])
+    err = flat(capsys.readouterr().err)
+    assert rc == 2 and phrase in err and "reinstall" in err and "Traceback" not in err, err
+    assert not fast_build  # refused before any work
