@@ -17,6 +17,9 @@ truncation, bad paths, broken mapping). Each outcome is classified:
   reports rows excluded (with their reason) that the unmutated study did not;
 - ``spec-changed``: a spec mutation that left a valid spec (e.g. an optional key dropped): the user's new
   study definition, whose hash the evidence records; different results are expected;
+- ``number-changed-in-file``: a byte mutation that left a valid file whose only change is one number into
+  another finite number (a flipped bit of an XPT double or of a digit): what the file says, undetectable by
+  any reader without a checksum (the evidence records each input's SHA-256), and within plausibility ranges;
 - ``silent-difference``: accepted with different tables and no new warning  -> failure;
 - ``traceback``: any other exception                                           -> failure;
 - ``hang``: over the per-case time limit                                     -> failure.
@@ -348,10 +351,12 @@ def run_case(case: int, seed: int, fmt: str, mutation: str, baselines: dict, tim
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
             spec = write_case_study(folder, fmt, tables, study)
+        name, original = None, None
         if mutation in BYTE_MUTATIONS:
             name = str(rng.choice(list(spec["datasets"])))
             p = folder / spec["datasets"][name]["path"]
-            p.write_bytes(mutate_bytes(p.read_bytes(), mutation, rng))
+            original = p.read_bytes()
+            p.write_bytes(mutate_bytes(original, mutation, rng))
         if mutation in ("spec_drop_key", "spec_hostile_value", "spec_bad_path", "spec_mapping_edit"):
             mutate_spec_data(spec, mutation, rng)
         text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
@@ -366,6 +371,8 @@ def run_case(case: int, seed: int, fmt: str, mutation: str, baselines: dict, tim
             return "identical", ""
         if len(report.warnings) > len(base_report.warnings) or _exclusions(report) != _exclusions(base_report):
             return "different-warned", ""  # a new warning, or rows excluded with their reason in the report
+        if mutation in BYTE_MUTATIONS and _numbers_changed_in_file(folder, spec, name, original):
+            return "number-changed-in-file", ""
         if mutation in SPEC_MUTATIONS:
             # a spec that is still valid after the edit is the user's new study definition (its hash is in
             # the evidence): different results are expected, not a silent change of the data
@@ -379,6 +386,37 @@ def run_case(case: int, seed: int, fmt: str, mutation: str, baselines: dict, tim
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _numbers_changed_in_file(folder: Path, spec: dict, name: str, original: bytes) -> bool:
+    """Whether the mutated file is a valid dataset that differs from the original only in numbers: same
+    columns and rows, every changed cell a finite number before and after (e.g. a flipped mantissa bit of an
+    XPT double, 67.6 -> 67.598). No reader can tell such a file from real data without a checksum; the
+    evidence records each input's SHA-256, so the change is traceable, and plausibility ranges apply."""
+    from dossier.ingest import read_dataset
+
+    path = folder / spec["datasets"][name]["path"]
+    mutated = path.read_bytes()
+    try:
+        after = read_dataset(path, path.name).frame
+        path.write_bytes(original)
+        before = read_dataset(path, path.name).frame
+    except DossierError:
+        return False
+    finally:
+        path.write_bytes(mutated)
+    if list(before.columns) != list(after.columns) or before.shape != after.shape:
+        return False
+    for col in before.columns:
+        x, y = before[col], after[col]
+        same = (x == y) | (x.isna() & y.isna())
+        if same.all():
+            continue
+        a = pd.to_numeric(x[~same], errors="coerce").astype(float)
+        b = pd.to_numeric(y[~same], errors="coerce").astype(float)
+        if not (np.isfinite(a).all() and np.isfinite(b).all()):
+            return False
+    return True
 
 
 def _exclusions(report) -> list:
@@ -452,8 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     res = run_campaign(args.cases, args.seed, args.timeout, progress=True, only=args.case)
     counts = res["counts"]
     print(f"corruption campaign: {sum(counts.values())} cases, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
-    for outcome in ("clean-error", "identical", "different-warned", "spec-changed", "silent-difference", "traceback",
-                    "hang"):
+    for outcome in ("clean-error", "identical", "different-warned", "spec-changed", "number-changed-in-file",
+                    "silent-difference", "traceback", "hang"):
         print(f"  {outcome:18s} {counts.get(outcome, 0)}")
     bad = [(k, v) for k, v in sorted(res["by_pair"].items()) if k[2] in ("silent-difference", "traceback", "hang")]
     for (fmt, mutation, outcome), v in bad:

@@ -63,3 +63,88 @@ def test_dosing_record_ending_before_it_starts_and_huge_dose_are_warned(tmp_path
     assert warnings_at(report, "ex.csv", "EXENDY", row=6), report.format_text()
     hits = warnings_at(report, "ex.csv", "EXDOSE", row=8)
     assert hits and "highest planned dose" in hits[0].message
+
+
+# -- the 7 silent differences of the campaign on main (seed 20261203, 1,000 cases) --------------------------
+
+def test_damaged_system_organ_class_is_warned_at_its_row(tmp_path):
+    """Cases 152 (csv duplicate_range) and 487 (xpt zero_range): one AEBODSYS became
+    'BLOOD AND LYMPHATIC SYSTEBLOOD AND ...' / 'BLOOD AND LYM' while the term's other records kept the SOC."""
+    def edit(t):
+        ae = t["adae"]
+        i = int(ae.index[ae["AEDECOD"] == "NEUTROPENIA"][1])
+        ae.loc[i, "AEBODSYS"] = "BLOOD AND LYM"
+        edit.row = i + 1
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    hits = warnings_at(report, "adae.csv", "AEBODSYS", row=edit.row)
+    assert len(hits) == 1 and "BLOOD AND LYMPHATIC SYSTEM DISORDERS" in hits[0].message, report.format_text()
+
+
+def test_damaged_action_term_is_warned_at_its_row(tmp_path):
+    """Cases 287 (csv bitflip) and 580 (json bitflip): AEACN 'DRQG INTERRUPTED', 'DOSE NOT CJANGED'."""
+    def edit(t):
+        t["adae"].loc[5, "AEACN"] = "DRQG INTERRUPTED"
+        t["adae"].loc[15, "AEACN"] = "DOSE NOT CJANGED"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit, fmt="json")
+    assert warnings_at(report, "adae.json", "AEACN", row=6) and warnings_at(report, "adae.json", "AEACN", row=16)
+    assert len([w for w in report.warnings if w.column == "AEACN"]) == 2
+    # the sponsor's own codes, declared in a code list, are not questioned (the mapped study)
+    data, report = ingest(tmp_path / "mapped")
+    assert not [w for w in report.warnings if w.column == "AEACN"]
+
+
+def test_paramcd_that_breaks_the_paramcd_param_pairing_is_warned(tmp_path):
+    """Case 733 (ndjson duplicate_range): ADPP PARAMCD 'CMAXSMAXSS' on a 'Cmax at steady state' record."""
+    def edit(t):
+        t["adpp"].loc[19, "PARAMCD"] = "CMAXSMAXSS"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    hits = warnings_at(report, "adpp.csv", "PARAMCD", row=20)
+    assert len(hits) == 1 and "'CMAXSS'" in hits[0].message, report.format_text()
+
+
+def test_blank_exposure_value_is_warned(tmp_path):
+    """Case 772 (csv blank_required): a blank ADEX AVAL (NDOSRED) became a missing n_reductions silently."""
+    def edit(t):
+        t["adex"]["AVAL"] = t["adex"]["AVAL"].astype(object)
+        t["adex"].loc[14, "AVAL"] = None
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    assert warnings_at(report, "adex.csv", "AVAL", row=15), report.format_text()
+    assert data.exposure["n_reductions"].isna().sum() == 1
+
+
+def test_a_flipped_mantissa_bit_is_classified_as_a_number_changed_in_the_file(tmp_path):
+    """Case 744 (xpt bitflip): WEIGHTBL 67.6 -> 67.598046875, a valid IBM double that no reader can tell
+    from real data; the campaign counts it apart (number-changed-in-file), and a text change is not one."""
+    import adam_synthetic as synthetic
+
+    tables = campaign.STUDIES["adam"]()
+    spec = synthetic.write_study(tmp_path, fmt="xpt", tables=tables)
+    path = tmp_path / "adsl.xpt"
+    original = path.read_bytes()
+    from dossier.ingest import read_dataset
+
+    before = read_dataset(path, "adsl.xpt").frame
+    col = list(before.columns).index("WEIGHTBL")
+    data = bytearray(original)
+    # the first observation starts after the OBS header; flip a low mantissa bit of its WEIGHTBL double
+    # (character variables are stored as wide as their longest value, numbers in 8 bytes)
+    obs = original.index(b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!") + 80
+    offset = 0
+    for c in before.columns[:col]:
+        numeric = before[c].dtype.kind in "fM"
+        offset += 8 if numeric else max(1, int(before[c].astype(str).str.len().max()))
+    data[obs + offset + 5] ^= 0x01
+    path.write_bytes(bytes(data))
+    after = read_dataset(path, "adsl.xpt").frame
+    changed = after["WEIGHTBL"] != before["WEIGHTBL"]
+    assert changed.sum() == 1 and abs(after["WEIGHTBL"][changed].iloc[0] - before["WEIGHTBL"][changed].iloc[0]) < 0.1
+    assert campaign._numbers_changed_in_file(tmp_path, spec, "adsl", original)
+    # a text cell changed is not a number change
+    adae = tmp_path / "adae.xpt"
+    good = adae.read_bytes()
+    adae.write_bytes(good.replace(b"NAUSEA", b"NAUSEB", 1))
+    assert not campaign._numbers_changed_in_file(tmp_path, spec, "adae", good)
