@@ -18,6 +18,7 @@ Variables looked for (first one present wins):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from dossier.spec import DatasetSpec
 
 MISSING_TEXT = {"", ".", "NA", "N/A", "NAN", "NULL", "NONE"}
+PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
 FLAG_TRUE = {"Y", "YES", "TRUE", "1", "1.0"}
 FLAG_FALSE = {"N", "NO", "FALSE", "0", "0.0", ""}
 SAS_EPOCH = pd.Timestamp("1960-01-01")
@@ -499,6 +501,14 @@ class Mapper:
             # numbers in a text file (CSV): SAS dates (days) or datetimes (seconds) since 1960-01-01
             unit = "s" if col.upper().endswith("DTM") else "D"
             return (SAS_EPOCH + pd.to_timedelta(as_num.astype("float64"), unit=unit)).astype("datetime64[ns]")
+        # an ISO 8601 partial date (2024, 2024-03) is not a day: never imputed silently (to the 1st)
+        partial = self.matches(field, lambda u: PARTIAL_DATE.fullmatch(u.strip()) is not None) & ~missing
+        if partial.any():
+            self.report_rows("warning", field, np.flatnonzero(partial & self.keep),
+                             "partial date (year or year-month only) kept as not collected",
+                             "impute it in the ADaM dataset by a documented rule (with its imputation flag)",
+                             values=txt)
+            missing = missing | partial
         parsed = pd.to_datetime(pd.Series(np.where(missing, None, txt), dtype=object), errors="coerce",
                                 format="ISO8601")
         bad = np.flatnonzero(parsed.isna().to_numpy() & ~missing)

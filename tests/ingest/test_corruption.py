@@ -305,16 +305,19 @@ def test_empty_file(ds, how):
 
 
 def test_corruption_campaign_fast_subset():
-    """50 cases of benchmarks/campaign_corruption.py (every format, byte/table/spec mutations): no traceback,
-    no hang, no silent difference; every outcome is a clean error, identical tables, or a warned difference."""
+    """The first 24 cases of benchmarks/campaign_corruption.py's plan (formats, both studies, byte/table/spec
+    mutations; about 20 s of CPU): no traceback, no hang, no silent difference; every outcome is a clean error,
+    identical tables, a warned difference or a number changed inside a valid file. The full campaign
+    (1,000 cases) is the benchmark script."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "campaign_corruption.py"
     spec = importlib.util.spec_from_file_location("campaign_corruption", path)
     campaign = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(campaign)
-    res = campaign.run_campaign(50, seed=20261203, timeout_s=20)
+    res = campaign.run_campaign(24, seed=20261203, timeout_s=60)
     counts = res["counts"]
-    assert sum(counts.values()) == 50
+    assert sum(counts.values()) == 24
     assert not res["failures"], "\n".join(res["failures"][:5])
-    assert counts["clean-error"] >= 25  # most mutations must be detected, not absorbed
+    assert counts["clean-error"] >= 12  # most mutations must be detected, not absorbed
+    assert {s for _, s, _, _ in campaign.plan(24, 20261203)} == {"adam", "mapped"}

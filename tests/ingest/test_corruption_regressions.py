@@ -148,3 +148,40 @@ def test_a_flipped_mantissa_bit_is_classified_as_a_number_changed_in_the_file(tm
     good = adae.read_bytes()
     adae.write_bytes(good.replace(b"NAUSEA", b"NAUSEB", 1))
     assert not campaign._numbers_changed_in_file(tmp_path, spec, "adae", good)
+
+
+# -- items of issue 19 without a test before ----------------------------------------------------------------
+
+def test_adsl_cut_short_is_blamed_on_adsl_first(tmp_path):
+    """A truncated ADSL (cut at a line boundary: a valid, shorter CSV) used to be reported only as errors of
+    the other files ("subject is not in ADSL" at adex.csv, ...); the first error now names ADSL."""
+    import adam_synthetic as synthetic
+    from ingest_helpers import build_spec
+
+    from dossier.ingest import load_study
+
+    spec = synthetic.write_study(tmp_path, fmt="csv", tables=campaign.STUDIES["adam"]())
+    lines = (tmp_path / "adsl.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "adsl.csv").write_text("".join(lines[:7]), encoding="utf-8")  # header + 6 of 12 subjects
+    try:
+        load_study(build_spec(spec), tmp_path)
+    except DossierError as err:
+        first = err.report.errors[0]
+        assert first.file == "adsl.csv" and first.column == "USUBJID"
+        assert first.message.startswith("6 subject(s) that other datasets hold are missing from ADSL")
+        assert "cut short" in first.hint and err.where.startswith("adsl.csv")
+    else:
+        raise AssertionError("a cut-short ADSL was accepted")
+
+
+def test_partial_dates_are_not_imputed_silently(tmp_path):
+    """'2024' was read as 2024-01-01 and '2024-03' as 2024-03-01; partial dates are now not collected, warned."""
+    def edit(t):
+        t["adsl"]["TRTSDT"] = t["adsl"]["TRTSDT"].dt.strftime("%Y-%m-%d").astype(object)
+        t["adsl"].loc[2, "TRTSDT"] = "2024"
+        t["adsl"].loc[3, "TRTSDT"] = "2024-03"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    assert [w.row for w in report.warnings if w.column == "TRTSDT" and "partial date" in w.message] == [3, 4]
+    dates = data.subjects["first_dose_date"]
+    assert dates.iloc[2:4].isna().all() and dates.drop(index=[2, 3]).notna().all()
