@@ -211,7 +211,12 @@ def test_removed_subject(i, fmt):
     u = tables["adsl"]["USUBJID"].iloc[i]
     tables["adsl"] = tables["adsl"].drop(index=i).reset_index(drop=True)
     row = int(np.flatnonzero(GOOD["adex"]["USUBJID"] == u)[0]) + 1
-    assert_located(run(tables, fmt), f"adex.{EXT[fmt]}", column="USUBJID", row=row, usubjid=u)
+    outcome = run(tables, fmt)
+    # the first error names ADSL (the file that lacks the subject), and each other file's rows are listed
+    assert_located(outcome, f"adsl.{EXT[fmt]}", column="USUBJID")
+    assert u in outcome.report.errors[0].message
+    hits = [e for e in outcome.report.errors if e.file == f"adex.{EXT[fmt]}" and e.row == row and e.usubjid == u]
+    assert hits, outcome.report.format_text()
 
 
 @SETTINGS
