@@ -185,3 +185,16 @@ def test_partial_dates_are_not_imputed_silently(tmp_path):
     assert [w.row for w in report.warnings if w.column == "TRTSDT" and "partial date" in w.message] == [3, 4]
     dates = data.subjects["first_dose_date"]
     assert dates.iloc[2:4].isna().all() and dates.drop(index=[2, 3]).notna().all()
+
+
+def test_dataset_path_too_long_is_a_located_error(tmp_path):
+    """Campaign case 183 (mapped csv.gz spec_hostile_value): a 5,000-character path made Path.exists() raise
+    OSError (ENAMETOOLONG), a traceback out of ingest."""
+    def edit(spec):
+        spec["datasets"]["adqs"]["path"] = "x" * 5000
+
+    err = ingest(tmp_path, edit_spec=edit)
+    assert isinstance(err, DossierError)
+    first = err.report.errors[0]
+    assert first.file.startswith("xxx") and "File name too long" in first.message
+    assert "path:" in first.hint and len(err.format()) < 3000
