@@ -19,6 +19,7 @@ dosing                      start_day <= end_day                      a dosing r
 dosing.dose                 0 .. 10 x the highest planned dose        a dose per administration
 concentrations.value        0 .. 1e9                                  a measured concentration
 concentrations.time_h       -8,760 .. 87,600 h                        a year before to ten years after dosing
+pro.day                     -365 .. 3,650 days                        study days of an ADQS assessment
 time_to_event.time          0-3,650 days (unit DAYS)                  follow-up of ten years at most
 ==========================  =======================================  ============================================
 
@@ -49,9 +50,10 @@ RANGES = (
     ("dosing", "end_day", -365.0, 3650.0, "days", "study days of a dosing record"),
     ("concentrations", "value", 0.0, 1e9, "", "a measured concentration"),
     ("concentrations", "time_h", -8760.0, 87600.0, "h", "a year before to ten years after dosing"),
+    ("pro", "day", -365.0, 3650.0, "days", "study days of a questionnaire assessment"),
 )
 MAPPER_OF = {"subjects": "adsl", "exposure": "adex", "adverse_events": "adae", "pk": "adpp",
-             "response": "adrs", "time_to_event": "adtte", "concentrations": "adpc"}
+             "response": "adrs", "time_to_event": "adtte", "concentrations": "adpc", "pro": "adqs"}
 #: a dose per administration above this multiple of the highest planned dose is questioned
 DOSE_FACTOR = 10.0
 KIND = "implausible"

@@ -198,3 +198,13 @@ def test_dataset_path_too_long_is_a_located_error(tmp_path):
     first = err.report.errors[0]
     assert first.file.startswith("xxx") and "File name too long" in first.message
     assert "path:" in first.hint and len(err.format()) < 3000
+
+
+def test_huge_questionnaire_day_is_warned_at_its_adqs_row(tmp_path):
+    """Campaign (seed 7) case 113 (mapped ndjson huge_number): ADQS ADY = 1e15 was accepted silently."""
+    def edit(t):
+        t["adqs"].loc[6, "ADY"] = 1e15
+
+    data, report = ingest(tmp_path, edit_tables=edit, fmt="ndjson")
+    hits = warnings_at(report, "adqs.ndjson", "ADY", row=7)
+    assert hits and "3650" in hits[0].message, report.format_text()
