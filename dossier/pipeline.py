@@ -598,6 +598,9 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
     t_start = time.perf_counter()
     plan = plan_build(spec_path, agencies, formats, out_dir)
     plan.pdfa = pdfa
+    from dossier.render.html import ASSETS_DIR
+
+    write.check_assets(ASSETS_DIR)  # a damaged installation: one clean error before any work
     write.check_out_dir(plan.out_dir)
     protected = plan.protected_paths()
     write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)

@@ -288,3 +288,82 @@ def test_any_os_error_reaching_the_cli_is_one_block(example_copy, tmp_path, monk
     rc = main(["build", str(example_copy), "--out", str(tmp_path / "out"), "-q"])
     err = flat(capsys.readouterr().err)
     assert rc == 2 and "dossier.css" in err and "Traceback" not in err
+
+
+# -- a disk that fills up while the outputs are written (a monkeypatched write raising ENOSPC) -------------
+@pytest.mark.parametrize("victim", ["evidence.json", "manifest.json", "dossier.html"])
+def test_disk_full_while_writing_an_output_file(example_copy, tmp_path, monkeypatch, capsys, fast_build, victim):
+    out = tmp_path / "out"
+    first = pipeline.build(example_copy, out_dir=out)
+    before = snapshot(first.study_dir)
+    real_write_text = Path.write_text
+
+    def write_text(self, data, *args, **kwargs):
+        if self.name == victim:
+            with open(self, "w", encoding="utf-8") as fh:  # a partial file, as a full disk leaves it
+                fh.write(str(data)[:10])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real_write_text(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    rc = main(["build", str(example_copy), "--out", str(out), "--force", "-q"])
+    err = flat(capsys.readouterr().err)
+    assert rc == 2, err
+    assert "disk is full" in err and "Traceback" not in err and victim in err
+    monkeypatch.undo()
+    assert snapshot(first.study_dir) == before
+    assert not [p.name for p in out.iterdir() if ".build-" in p.name or ".old-" in p.name]
+
+
+def test_disk_full_while_writing_a_pdf(example_copy, tmp_path, monkeypatch, capsys, fast_build):
+    """The same through the atomic writer (a full disk often surfaces only when the data are flushed)."""
+    from dossier.render import write
+
+    out = tmp_path / "out"
+    first = pipeline.build(example_copy, out_dir=out)
+    before = snapshot(first.study_dir)
+    real_render = pipeline.render_variants
+
+    def render_then_pdf(plan, evidence, stage_dir, *args, **kwargs):
+        written = real_render(plan, evidence, stage_dir, *args, **kwargs)
+        write.write_atomic(stage_dir / "fda" / "dossier.pdf", b"%PDF-1.7\n" + b"x" * 1000)
+        return written
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pipeline, "render_variants", render_then_pdf)
+    monkeypatch.setattr(write.os, "fsync", full_disk)
+    rc = main(["build", str(example_copy), "--out", str(out), "--force", "-q"])
+    err = flat(capsys.readouterr().err)
+    monkeypatch.undo()
+    assert rc == 2 and "disk is full" in err and "Traceback" not in err, err
+    assert snapshot(first.study_dir) == before
+    assert not [p.name for p in out.iterdir() if ".build-" in p.name]
+    assert not list(out.rglob(".dossier.pdf.*.tmp"))
+
+
+# -- a damaged installation: a missing or corrupt bundled style sheet or font --------------------------------
+
+@pytest.mark.parametrize("damage, phrase", [
+    (lambda a: (a / "dossier.css").unlink(), "cannot read the bundled style sheet"),
+    (lambda a: (a / "dossier.css").write_bytes(b"\xff\xfe\x00garbage"), "style sheet is not UTF-8"),
+    (lambda a: (a / "fonts" / "DossierSans-Latin-Regular-subset.otf").unlink(), "cannot read the bundled font"),
+    (lambda a: (a / "fonts" / "NotoSansJP-Bold-subset.otf").write_bytes(b"OTTO" + b"\x00" * 100),
+     "bundled font NotoSansJP-Bold-subset.otf is corrupt"),
+])
+def test_missing_or_corrupt_asset_is_one_block_exit_2(example_copy, tmp_path, monkeypatch, capsys, fast_build,
+                                                      damage, phrase):
+    import shutil
+
+    from dossier.render import html
+
+    assets = tmp_path / "assets"
+    shutil.copytree(html.ASSETS_DIR, assets)
+    damage(assets)
+    monkeypatch.setattr(html, "ASSETS_DIR", assets)
+    out = tmp_path / "out"
+    rc = main(["build", str(example_copy), "--out", str(out), "-q"])
+    err = flat(capsys.readouterr().err)
+    assert rc == 2 and phrase in err and "reinstall" in err and "Traceback" not in err, err
+    assert not fast_build  # refused before any work

@@ -176,6 +176,7 @@ def _cross_checks(spec: StudySpec, tables: dict, issues: IssueCollector, report:
     known = set(subjects["usubjid"].astype(str))
     # subjects read from ADSL but excluded there (never treated): their records are excluded too
     excluded = set(pd.Series(adsl_m.usubjid[~adsl_m.keep], dtype=object).astype(str)) - known
+    _subjects_missing_from_adsl(tables, known | excluded, issues, adsl_m.file)
     for name in DATASET_ORDER[1:]:
         m: Mapper | None = tables.get(f"_mapper_{name}")
         table_name = TABLE_OF[name]
@@ -212,6 +213,27 @@ def _cross_checks(spec: StudySpec, tables: dict, issues: IssueCollector, report:
                     issues.add("warning", f"treated subject has no {code} record in ADPP", file=adsl_m.file,
                                row=adsl_rows.get(u), usubjid=u, kind="no PK",
                                hint="check the subject's PK sampling; exposure-response analyses omit the subject")
+
+
+def _subjects_missing_from_adsl(tables: dict, known: set[str], issues: IssueCollector, adsl_file: str) -> None:
+    """Subjects that other datasets hold but ADSL lacks: reported on ADSL first (a cut-short ADSL is the usual
+    cause), before the per-row errors of each other dataset."""
+    missing: dict[str, list[str]] = {}
+    for name in DATASET_ORDER[1:]:
+        m: Mapper | None = tables.get(f"_mapper_{name}")
+        if m is None or tables.get(TABLE_OF[name]) is None or m.usubjid is None:
+            continue
+        u = pd.Series(m.usubjid, dtype=object).astype(str)[m.keep]
+        for subject in sorted(set(u[u.ne("")]) - known):
+            missing.setdefault(subject, []).append(m.file)
+    if missing:
+        first = sorted(missing)[:3]
+        files = sorted({f for fs in missing.values() for f in fs})
+        issues.error(f"{len(missing)} subject(s) that other datasets hold are missing from ADSL (first: "
+                     f"{', '.join(first)}; in {', '.join(files)})", file=adsl_file, column="USUBJID",
+                     kind="subjects missing from ADSL",
+                     hint="if ADSL was cut short (an interrupted copy or export), re-export it; otherwise check "
+                          "the USUBJID spelling in the other datasets")
 
 
 def _dosing_checks(tables: dict, issues: IssueCollector) -> None:

@@ -18,6 +18,7 @@ Variables looked for (first one present wins):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from dossier.spec import DatasetSpec
 
 MISSING_TEXT = {"", ".", "NA", "N/A", "NAN", "NULL", "NONE"}
+PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
 FLAG_TRUE = {"Y", "YES", "TRUE", "1", "1.0"}
 FLAG_FALSE = {"N", "NO", "FALSE", "0", "0.0", ""}
 SAS_EPOCH = pd.Timestamp("1960-01-01")
@@ -161,6 +163,10 @@ class Mapper:
         if ds is not None:
             self._recode()
         self._duplicates(ds.key if ds is not None else None)
+        if self.cols.get("paramcd"):  # ADaM BDS: PARAMCD and PARAM are one-to-one (ADaM IG 3.3.4)
+            why = "ADaM pairs each PARAMCD with one PARAM"
+            check_one_to_one(self, self.cols["paramcd"], "PARAM", why)
+            check_one_to_one(self, "PARAM", self.cols["paramcd"], why)
 
     # -- the data as delivered: renames, log scale, record filter, code lists, duplicates ----------
     def _as_delivered(self, ds: DatasetSpec) -> None:
@@ -495,6 +501,14 @@ class Mapper:
             # numbers in a text file (CSV): SAS dates (days) or datetimes (seconds) since 1960-01-01
             unit = "s" if col.upper().endswith("DTM") else "D"
             return (SAS_EPOCH + pd.to_timedelta(as_num.astype("float64"), unit=unit)).astype("datetime64[ns]")
+        # an ISO 8601 partial date (2024, 2024-03) is not a day: never imputed silently (to the 1st)
+        partial = self.matches(field, lambda u: PARTIAL_DATE.fullmatch(u.strip()) is not None) & ~missing
+        if partial.any():
+            self.report_rows("warning", field, np.flatnonzero(partial & self.keep),
+                             "partial date (year or year-month only) kept as not collected",
+                             "impute it in the ADaM dataset by a documented rule (with its imputation flag)",
+                             values=txt)
+            missing = missing | partial
         parsed = pd.to_datetime(pd.Series(np.where(missing, None, txt), dtype=object), errors="coerce",
                                 format="ISO8601")
         bad = np.flatnonzero(parsed.isna().to_numpy() & ~missing)
@@ -832,6 +846,10 @@ def map_adex(m: Mapper, dose_params: list[str] | None = None, schedule: str = "Q
     neg = np.flatnonzero(m.keep & (value < 0))
     if len(neg):
         m.report_rows("error", "value", neg, "exposure value is negative", "fix AVAL", values=value)
+    blank = np.flatnonzero(m.keep & np.isnan(value) & np.isin(paramcd, list(EXPOSURE_PARAMS)))
+    if len(blank):
+        m.report_rows("warning", "value", blank, "exposure value is blank (kept as not collected for the subject)",
+                      "fill AVAL from the source, or remove the record if the parameter was not derived")
     keep = m.keep
     subjects = pd.unique(pd.Series(m.usubjid[keep], dtype=object))
     out = pd.DataFrame({"usubjid": subjects})
@@ -878,6 +896,8 @@ def map_adae(m: Mapper) -> pd.DataFrame | None:
     blank = np.flatnonzero(term == "")
     if len(blank):
         m.report_rows("warning", "term", blank, "AE has no coded term (AEDECOD blank)", "code the AE with MedDRA")
+    check_one_to_one(m, m.cols.get("term"), m.cols.get("soc"),
+                     "MedDRA gives each preferred term one primary system organ class")
     start, end = m.number("start_day").to_numpy(), m.number("end_day").to_numpy()
     data = {
         "usubjid": m.usubjid, "term": term, "soc": m.text("soc"),
@@ -913,6 +933,34 @@ def _warn_blank_action(m: Mapper, action: np.ndarray) -> None:
 ACTION_MEANINGS = ("reduction", "interruption", "withdrawal", "increase", "none", "unknown")
 #: AEACN terms (CDISC C66767) whose answer is "not known": the modification flags are missing
 ACTION_UNKNOWN = {"", "UNKNOWN", "NOT EVALUABLE", "U", "UNK"}
+#: the terms of the CDISC codelist C66767 (Action Taken with Study Treatment), and the unknown spellings
+ACTION_TERMS = ACTION_UNKNOWN | {"DOSE INCREASED", "DOSE NOT CHANGED", "DOSE RATE REDUCED", "DOSE REDUCED",
+                                 "DRUG INTERRUPTED", "DRUG WITHDRAWN", "NOT APPLICABLE"}
+
+
+def check_one_to_one(m: Mapper, key_col: str | None, value_col: str | None, why: str) -> None:
+    """Warn at rows whose ``value_col`` differs from the value most records of the same ``key_col`` carry (an AE
+    term with another system organ class, a PARAMCD with another PARAM): a damaged or mistyped record."""
+    key_col = m._find(key_col) if key_col else None
+    value_col = m._find(value_col) if value_col else None
+    if key_col is None or value_col is None:
+        return
+    frame = pd.DataFrame({"k": _text_array(m.df[key_col]), "v": _text_array(m.df[value_col])})[m.keep]
+    frame = frame[(frame["k"] != "") & (frame["v"] != "")]
+    if frame.empty:
+        return
+    counts = frame.groupby(["k", "v"], sort=False).size().reset_index(name="n")
+    counts = counts.sort_values(["k", "n", "v"], ascending=[True, False, True], kind="mergesort")
+    usual = counts.drop_duplicates("k").set_index("k")["v"]
+    odd = frame.index[frame["v"].to_numpy() != frame["k"].map(usual).to_numpy()].to_numpy()
+    message = f"{value_col} differs from the other records of the same {key_col} ({why})"
+    for i, u in zip(odd[:50], m._subj(odd[:50]), strict=True):
+        m.issues.add("warning", f"{message} (value {_show(frame.loc[i, 'v'])}; the others have "
+                                f"{_show(usual[frame.loc[i, 'k']])})", file=m.file, column=value_col,
+                     row=int(m.rows[i]), usubjid=u, kind=message,
+                     hint="check the record against the source; a damaged or mistyped value is used as given")
+    if len(odd) > 50:
+        m.issues.bump("warning", m.file, value_col, message, len(odd) - 50)
 
 
 def default_action_meaning(code: str) -> str:
@@ -955,6 +1003,11 @@ def _actions(m: Mapper) -> tuple[pd.array, pd.array, pd.array]:
             return codelist.get(u.upper(), "unknown").lower()
     else:
         meaning = default_action_meaning
+        odd = np.flatnonzero(m.keep & m.matches("action", lambda u: u.upper() not in ACTION_TERMS))
+        if len(odd):
+            m.report_rows("warning", "action", odd, "AEACN value is not a CDISC term (C66767); read by its words",
+                          "correct the value, or declare the sponsor's codes in datasets.adae.codelists.AEACN",
+                          values=m.text("action"))
     codes, uniq = m._factor("action")
     mean = np.array([meaning(u) for u in uniq], dtype=object)[codes]
     unknown = mean == "unknown"

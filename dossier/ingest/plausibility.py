@@ -14,6 +14,12 @@ exposure.n_reductions etc.  0-50                                      modificati
 pk.value                    > 0 and < 1e9                             an exposure of 0 or 1e300 is not measured
 adverse_events.start_day    -365 .. 3,650 days                        study days around treatment
 adverse_events              start_day <= end_day                      an event ends after it starts
+dosing.start_day, end_day   -365 .. 3,650 days                        study days of a dosing record (EX, ADEX)
+dosing                      start_day <= end_day                      a dosing record ends after it starts
+dosing.dose                 0 .. 10 x the highest planned dose        a dose per administration
+concentrations.value        0 .. 1e9                                  a measured concentration
+concentrations.time_h       -8,760 .. 87,600 h                        a year before to ten years after dosing
+pro.day                     -365 .. 3,650 days                        study days of an ADQS assessment
 time_to_event.time          0-3,650 days (unit DAYS)                  follow-up of ten years at most
 ==========================  =======================================  ============================================
 
@@ -40,9 +46,16 @@ RANGES = (
     ("adverse_events", "start_day", -365.0, 3650.0, "days", "study days around treatment"),
     ("adverse_events", "end_day", -365.0, 3650.0, "days", "study days around treatment"),
     ("time_to_event", "time", 0.0, 3650.0, "days", "ten years of follow-up at most"),
+    ("dosing", "start_day", -365.0, 3650.0, "days", "study days of a dosing record"),
+    ("dosing", "end_day", -365.0, 3650.0, "days", "study days of a dosing record"),
+    ("concentrations", "value", 0.0, 1e9, "", "a measured concentration"),
+    ("concentrations", "time_h", -8760.0, 87600.0, "h", "a year before to ten years after dosing"),
+    ("pro", "day", -365.0, 3650.0, "days", "study days of a questionnaire assessment"),
 )
 MAPPER_OF = {"subjects": "adsl", "exposure": "adex", "adverse_events": "adae", "pk": "adpp",
-             "response": "adrs", "time_to_event": "adtte"}
+             "response": "adrs", "time_to_event": "adtte", "concentrations": "adpc", "pro": "adqs"}
+#: a dose per administration above this multiple of the highest planned dose is questioned
+DOSE_FACTOR = 10.0
 KIND = "implausible"
 
 
@@ -82,6 +95,7 @@ def check_plausibility(tables: dict, issues, document_date: str | None = None) -
         bad = np.flatnonzero(~np.isnan(s) & ~np.isnan(e) & (e < s))
         flagged += _report(tables, issues, "adverse_events", "end_day", bad, e,
                            "adverse event ends before it starts (end day < start day)")
+    flagged += _dosing(tables, issues)
     subjects = tables.get("subjects")
     if subjects is not None and "first_dose_date" in subjects:
         d = pd.to_datetime(subjects["first_dose_date"], errors="coerce")
@@ -109,12 +123,52 @@ BLANK_CHECKS = (("subjects", "arm", "the actual treatment arm"), ("pk", "paramcd
                 ("time_to_event", "paramcd", "the time-to-event parameter code"))
 
 
+def _dosing(tables, issues) -> int:
+    """Dosing records that end before they start, and doses far above every planned dose."""
+    dosing, subjects = tables.get("dosing"), tables.get("subjects")
+    if dosing is None or not len(dosing):
+        return 0
+    flagged = 0
+    s = pd.to_numeric(dosing["start_day"], errors="coerce").to_numpy(dtype="float64")
+    e = pd.to_numeric(dosing["end_day"], errors="coerce").to_numpy(dtype="float64")
+    bad = np.flatnonzero(~np.isnan(s) & ~np.isnan(e) & (e < s))
+    flagged += _report(tables, issues, "dosing", "end_day", bad, e,
+                       "dosing record ends before it starts (end day < start day)")
+    if subjects is not None and len(subjects):
+        planned = pd.to_numeric(subjects.get("planned_dose", subjects.get("dose")), errors="coerce")
+        top = np.nanmax(np.r_[planned.to_numpy(dtype="float64"),
+                              pd.to_numeric(subjects["dose"], errors="coerce").to_numpy(dtype="float64"), np.nan])
+        if np.isfinite(top) and top > 0:
+            dose = pd.to_numeric(dosing["dose"], errors="coerce").to_numpy(dtype="float64")
+            bad = np.flatnonzero(~np.isnan(dose) & ((dose < 0) | (dose > DOSE_FACTOR * top)))
+            flagged += _report(tables, issues, "dosing", "dose", bad, dose,
+                               f"implausible dose per administration outside 0-{DOSE_FACTOR * top:g} "
+                               f"({DOSE_FACTOR:g} x the highest planned dose)")
+    return flagged
+
+
+def _dosing_source(tables):
+    """The mapper of the dataset the dosing records come from (SDTM EX or ADEX)."""
+    file = tables.get("_dosing_file")
+    for name in ("ex", "adex"):
+        m = tables.get(f"_mapper_{name}")
+        if m is not None and (file is None or m.file == file):
+            return m
+    return None
+
+
 def _report(tables, issues, table, column, bad, vals, message) -> int:
     if not len(bad):
         return 0
-    m = tables.get(f"_mapper_{MAPPER_OF[table]}")
-    file, col = _source(m, column)
-    rows = _file_rows(m, bad)
+    if table == "dosing":  # dosing rows carry their file row
+        m = _dosing_source(tables)
+        field = "value" if column == "dose" and getattr(m, "name", None) == "adex" else column
+        file, col = _source(m, field)
+        rows = [None if pd.isna(r) else int(r) for r in tables["dosing"]["row"].to_numpy()[bad]]
+    else:
+        m = tables.get(f"_mapper_{MAPPER_OF[table]}")
+        file, col = _source(m, column)
+        rows = _file_rows(m, bad)
     usub = tables[table]["usubjid"].astype(str).to_numpy() if "usubjid" in tables[table] else None
     for i, row in zip(bad, rows, strict=True):
         issues.add("warning", f"{message}: {vals[i]}", file=file, column=col, row=row,

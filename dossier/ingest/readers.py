@@ -220,6 +220,14 @@ def _display_format(fmt: str) -> str:
 def read_dataset(path: Path, shown: str, declared_format: str | None = None,
                  encoding: str | None = None) -> RawDataset:
     """Read one dataset file in whatever supported format its content shows."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass  # reported just below
+    except OSError as err:  # a name too long, a loop of links, a path through a file, no permission
+        short = shown if len(shown) <= 120 else f"{shown[:80]}...{shown[-30:]} ({len(shown):,} characters)"
+        raise data_error(f"cannot use the dataset path: {err.strerror or err}", short,
+                         hint="check `path:` in the spec; it must name a readable data file") from None
     if not path.exists():
         raise DataError(f"dataset file not found: {path}", where=shown,
                         hint="check `path:` in the spec; relative paths are taken from the spec file's folder")

@@ -68,6 +68,37 @@ def os_error(err: OSError, doing: str, path: str | Path | None = None) -> BuildE
                                      "the previous outputs are intact"))
 
 
+# -- the bundled assets -------------------------------------------------------------------------------
+
+def check_assets(assets_dir: Path) -> None:
+    """The package's CSS and fonts are present and readable (a damaged installation is one clean error
+    before any work, not a traceback from the renderer): the CSS decodes as UTF-8, and each font file
+    that the CSS names opens as an OpenType font with a character map."""
+    hint = "the dossier installation is damaged: reinstall the package (pip install --force-reinstall dossier)"
+    css_path = assets_dir / "dossier.css"
+    try:
+        css = css_path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise BuildError(f"cannot read the bundled style sheet: {err.strerror or err}", where=str(css_path),
+                         hint=hint) from None
+    except UnicodeDecodeError:
+        raise BuildError("the bundled style sheet is not UTF-8 text (corrupt)", where=str(css_path),
+                         hint=hint) from None
+    from fontTools.ttLib import TTFont, TTLibError
+
+    for name in sorted(set(re.findall(r'url\("fonts/([A-Za-z0-9_.-]+\.otf)"\)', css))):
+        path = assets_dir / "fonts" / name
+        try:
+            with TTFont(str(path), lazy=True) as font:
+                font["cmap"].getBestCmap()
+        except OSError as err:
+            raise BuildError(f"cannot read the bundled font {name}: {err.strerror or err}", where=str(path),
+                             hint=hint) from None
+        except (TTLibError, KeyError, ValueError, AssertionError, EOFError, IndexError, TypeError) as err:
+            raise BuildError(f"the bundled font {name} is corrupt ({type(err).__name__})", where=str(path),
+                             hint=hint) from None
+
+
 # -- the output folder ---------------------------------------------------------------------------------
 
 def marker_text(study_id: str) -> str:

@@ -1,0 +1,210 @@
+"""Regression tests of the silent differences the corruption campaign (benchmarks/campaign_corruption.py)
+found: each mutated input must give a clean located error, or a warning naming its file, column and row.
+
+The studies are the campaign's own (``adam``: standard ADaM; ``mapped``: the same with SDTM EX, ADQS, ADPC,
+arm_map, rename, a record filter and code lists), written as CSV so each mutation is one visible cell."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import yaml
+
+from dossier.errors import DossierError
+
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "campaign_corruption.py"
+_SPEC = importlib.util.spec_from_file_location("campaign_corruption", _PATH)
+campaign = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(campaign)
+
+
+def ingest(folder: Path, study: str = "mapped", edit_tables=None, edit_spec=None, fmt: str = "csv"):
+    """Write the campaign's study (with ``edit_tables`` applied to its frames and ``edit_spec`` to its spec)
+    and ingest it; returns (data, report) or the DossierError."""
+    tables = {k: v.copy() for k, v in campaign.STUDIES[study]().items()}
+    if edit_tables:
+        edit_tables(tables)
+    spec = campaign.write_case_study(folder, fmt, tables, study)
+    if edit_spec:
+        edit_spec(spec)
+    try:
+        return campaign.ingest(folder, yaml.safe_dump(spec, sort_keys=False))
+    except DossierError as err:
+        return err
+
+
+def warnings_at(report, file: str, column: str, row: int | None = None) -> list:
+    return [w for w in report.warnings if w.file == file and w.column == column and (row is None or w.row == row)]
+
+
+def test_the_mapped_study_reads_cleanly(tmp_path):
+    data, report = ingest(tmp_path)
+    assert report.errors == [] and report.warnings == []
+    assert len(data.dosing) == 24 and len(data.pro) == 120 and len(data.pk_profiles) == 72
+
+
+def test_huge_dosing_end_day_is_warned_at_its_ex_row(tmp_path):
+    """Campaign case 10 (mapped parquet huge_number): EXENDY = 1e300 changed the dose at AE onset silently."""
+    def edit(t):
+        t["ex"].loc[3, "EXENDY"] = 1e300
+
+    data, report = ingest(tmp_path, edit_tables=edit)
+    hits = warnings_at(report, "ex.csv", "EXENDY", row=4)
+    assert hits and "3650" in hits[0].message, report.format_text()
+
+
+def test_dosing_record_ending_before_it_starts_and_huge_dose_are_warned(tmp_path):
+    def edit(t):
+        t["ex"].loc[5, "EXENDY"] = 10.0  # starts on day 22
+        t["ex"].loc[7, "EXDOSE"] = 1e15
+
+    data, report = ingest(tmp_path, edit_tables=edit)
+    assert warnings_at(report, "ex.csv", "EXENDY", row=6), report.format_text()
+    hits = warnings_at(report, "ex.csv", "EXDOSE", row=8)
+    assert hits and "highest planned dose" in hits[0].message
+
+
+# -- the 7 silent differences of the campaign on main (seed 20261203, 1,000 cases) --------------------------
+
+def test_damaged_system_organ_class_is_warned_at_its_row(tmp_path):
+    """Cases 152 (csv duplicate_range) and 487 (xpt zero_range): one AEBODSYS became
+    'BLOOD AND LYMPHATIC SYSTEBLOOD AND ...' / 'BLOOD AND LYM' while the term's other records kept the SOC."""
+    def edit(t):
+        ae = t["adae"]
+        i = int(ae.index[ae["AEDECOD"] == "NEUTROPENIA"][1])
+        ae.loc[i, "AEBODSYS"] = "BLOOD AND LYM"
+        edit.row = i + 1
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    hits = warnings_at(report, "adae.csv", "AEBODSYS", row=edit.row)
+    assert len(hits) == 1 and "BLOOD AND LYMPHATIC SYSTEM DISORDERS" in hits[0].message, report.format_text()
+
+
+def test_damaged_action_term_is_warned_at_its_row(tmp_path):
+    """Cases 287 (csv bitflip) and 580 (json bitflip): AEACN 'DRQG INTERRUPTED', 'DOSE NOT CJANGED'."""
+    def edit(t):
+        t["adae"].loc[5, "AEACN"] = "DRQG INTERRUPTED"
+        t["adae"].loc[15, "AEACN"] = "DOSE NOT CJANGED"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit, fmt="json")
+    assert warnings_at(report, "adae.json", "AEACN", row=6) and warnings_at(report, "adae.json", "AEACN", row=16)
+    assert len([w for w in report.warnings if w.column == "AEACN"]) == 2
+    # the sponsor's own codes, declared in a code list, are not questioned (the mapped study)
+    data, report = ingest(tmp_path / "mapped")
+    assert not [w for w in report.warnings if w.column == "AEACN"]
+
+
+def test_paramcd_that_breaks_the_paramcd_param_pairing_is_warned(tmp_path):
+    """Case 733 (ndjson duplicate_range): ADPP PARAMCD 'CMAXSMAXSS' on a 'Cmax at steady state' record."""
+    def edit(t):
+        t["adpp"].loc[19, "PARAMCD"] = "CMAXSMAXSS"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    hits = warnings_at(report, "adpp.csv", "PARAMCD", row=20)
+    assert len(hits) == 1 and "'CMAXSS'" in hits[0].message, report.format_text()
+
+
+def test_blank_exposure_value_is_warned(tmp_path):
+    """Case 772 (csv blank_required): a blank ADEX AVAL (NDOSRED) became a missing n_reductions silently."""
+    def edit(t):
+        t["adex"]["AVAL"] = t["adex"]["AVAL"].astype(object)
+        t["adex"].loc[14, "AVAL"] = None
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    assert warnings_at(report, "adex.csv", "AVAL", row=15), report.format_text()
+    assert data.exposure["n_reductions"].isna().sum() == 1
+
+
+def test_a_flipped_mantissa_bit_is_classified_as_a_number_changed_in_the_file(tmp_path):
+    """Case 744 (xpt bitflip): WEIGHTBL 67.6 -> 67.598046875, a valid IBM double that no reader can tell
+    from real data; the campaign counts it apart (number-changed-in-file), and a text change is not one."""
+    import adam_synthetic as synthetic
+
+    tables = campaign.STUDIES["adam"]()
+    spec = synthetic.write_study(tmp_path, fmt="xpt", tables=tables)
+    path = tmp_path / "adsl.xpt"
+    original = path.read_bytes()
+    from dossier.ingest import read_dataset
+
+    before = read_dataset(path, "adsl.xpt").frame
+    col = list(before.columns).index("WEIGHTBL")
+    data = bytearray(original)
+    # the first observation starts after the OBS header; flip a low mantissa bit of its WEIGHTBL double
+    # (character variables are stored as wide as their longest value, numbers in 8 bytes)
+    obs = original.index(b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!") + 80
+    offset = 0
+    for c in before.columns[:col]:
+        numeric = before[c].dtype.kind in "fM"
+        offset += 8 if numeric else max(1, int(before[c].astype(str).str.len().max()))
+    data[obs + offset + 5] ^= 0x01
+    path.write_bytes(bytes(data))
+    after = read_dataset(path, "adsl.xpt").frame
+    changed = after["WEIGHTBL"] != before["WEIGHTBL"]
+    assert changed.sum() == 1 and abs(after["WEIGHTBL"][changed].iloc[0] - before["WEIGHTBL"][changed].iloc[0]) < 0.1
+    assert campaign._numbers_changed_in_file(tmp_path, spec, "adsl", original)
+    # a text cell changed is not a number change
+    adae = tmp_path / "adae.xpt"
+    good = adae.read_bytes()
+    adae.write_bytes(good.replace(b"NAUSEA", b"NAUSEB", 1))
+    assert not campaign._numbers_changed_in_file(tmp_path, spec, "adae", good)
+
+
+# -- items of issue 19 without a test before ----------------------------------------------------------------
+
+def test_adsl_cut_short_is_blamed_on_adsl_first(tmp_path):
+    """A truncated ADSL (cut at a line boundary: a valid, shorter CSV) used to be reported only as errors of
+    the other files ("subject is not in ADSL" at adex.csv, ...); the first error now names ADSL."""
+    import adam_synthetic as synthetic
+    from ingest_helpers import build_spec
+
+    from dossier.ingest import load_study
+
+    spec = synthetic.write_study(tmp_path, fmt="csv", tables=campaign.STUDIES["adam"]())
+    lines = (tmp_path / "adsl.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "adsl.csv").write_text("".join(lines[:7]), encoding="utf-8")  # header + 6 of 12 subjects
+    try:
+        load_study(build_spec(spec), tmp_path)
+    except DossierError as err:
+        first = err.report.errors[0]
+        assert first.file == "adsl.csv" and first.column == "USUBJID"
+        assert first.message.startswith("6 subject(s) that other datasets hold are missing from ADSL")
+        assert "cut short" in first.hint and err.where.startswith("adsl.csv")
+    else:
+        raise AssertionError("a cut-short ADSL was accepted")
+
+
+def test_partial_dates_are_not_imputed_silently(tmp_path):
+    """'2024' was read as 2024-01-01 and '2024-03' as 2024-03-01; partial dates are now not collected, warned."""
+    def edit(t):
+        t["adsl"]["TRTSDT"] = t["adsl"]["TRTSDT"].dt.strftime("%Y-%m-%d").astype(object)
+        t["adsl"].loc[2, "TRTSDT"] = "2024"
+        t["adsl"].loc[3, "TRTSDT"] = "2024-03"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    assert [w.row for w in report.warnings if w.column == "TRTSDT" and "partial date" in w.message] == [3, 4]
+    dates = data.subjects["first_dose_date"]
+    assert dates.iloc[2:4].isna().all() and dates.drop(index=[2, 3]).notna().all()
+
+
+def test_dataset_path_too_long_is_a_located_error(tmp_path):
+    """Campaign case 183 (mapped csv.gz spec_hostile_value): a 5,000-character path made Path.exists() raise
+    OSError (ENAMETOOLONG), a traceback out of ingest."""
+    def edit(spec):
+        spec["datasets"]["adqs"]["path"] = "x" * 5000
+
+    err = ingest(tmp_path, edit_spec=edit)
+    assert isinstance(err, DossierError)
+    first = err.report.errors[0]
+    assert first.file.startswith("xxx") and "File name too long" in first.message
+    assert "path:" in first.hint and len(err.format()) < 3000
+
+
+def test_huge_questionnaire_day_is_warned_at_its_adqs_row(tmp_path):
+    """Campaign (seed 7) case 113 (mapped ndjson huge_number): ADQS ADY = 1e15 was accepted silently."""
+    def edit(t):
+        t["adqs"].loc[6, "ADY"] = 1e15
+
+    data, report = ingest(tmp_path, edit_tables=edit, fmt="ndjson")
+    hits = warnings_at(report, "adqs.ndjson", "ADY", row=7)
+    assert hits and "3650" in hits[0].message, report.format_text()
