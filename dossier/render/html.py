@@ -226,7 +226,8 @@ def render_internal_html(evidence: CoreEvidence, *, figures: dict[str, str], age
         "audience": "internal",
         "agency": "internal",
         "agencies": agencies,
-        "terms": {"dosage": "dosage", "Dosage": "Dosage", "sponsor": "Sponsor", "agency": "Agency"},
+        "terms": {"dosage": "dosage", "Dosage": "Dosage", "sponsor": "Sponsor", "agency": "Agency",
+                  "by_dosage": "by dosage", "dosage_comparison": "Randomized dosage comparison"},
         "doc_id": f"{evidence.study.id}-INTERNAL-STRATEGY",
     })
     context.update(extra or {})
