@@ -435,7 +435,8 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
         variant = {"agency": agency, "document_type": profile.document_type, "paper": profile.paper,
                    "evidence_sha256": evidence_hash, "sections": extract_sections(html),
                    "section_titles": {s.id: s.title for s in profile.sections},
-                   "assumptions": profile.assumptions, "overridden": profile.overridden,
+                   "assumptions": readable_assumptions(profile.assumptions, evidence),
+                   "overridden": profile.overridden,
                    "terms": profile.terms, "core_numbers": extract_core_numbers(html)}
         (adir / "variant.json").write_text(json.dumps(variant, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
@@ -472,6 +473,16 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
                                  hint="fix the template or stylesheet; run `dossier preflight` on the file")
             written.append(path)
     return written
+
+
+def readable_assumptions(assumptions: dict[str, Any], evidence: CoreEvidence) -> dict[str, Any]:
+    """The local assumptions as the documents print them: {ev:KEY} references replaced by their values."""
+    from dossier.findings import evidence_values, render_text
+    from dossier.render.apparatus import plain
+
+    values = evidence_values(evidence)
+    return {k: plain(str(render_text(v, values, f"assumptions.{k}", evidence.doses.unit)))
+            if isinstance(v, str) and "{ev:" in v else v for k, v in assumptions.items()}
 
 
 def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash: str) -> dict[str, Any]:

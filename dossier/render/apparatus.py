@@ -128,7 +128,9 @@ def analyse(doc: str, glossary: dict[str, str] | None = None,
             head = len("<caption>Table: ") if kind == "Table" else len("<figcaption>Figure: ")
             items.append(Item(id=tid, number=number, text=plain(body[pos + head:body.find(close, pos)])))
             ap.labels[tid] = f"{kind} {number}"
-    text = plain(re.sub(r"<(style|script|svg)\b.*?</\1>", " ", body, flags=re.S))
+    # the words of the body (a tag separates words: "<td>ADAE</td><td>data" holds the term ADAE)
+    text = re.sub(r"\s+", " ", H.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script|svg)\b.*?</\1>", " ", body,
+                                                                         flags=re.S))))
     for term, expansion in sorted((glossary if glossary is not None else load_glossary()).items(),
                                   key=lambda kv: kv[0].lower()):
         if re.search(r"(?<![\w-])" + re.escape(term) + r"s?(?![\w-])", text):

@@ -33,8 +33,13 @@ class ValueChange(BaseModel):
 
 def label_key(key: str) -> str:
     """A configuration key as a reader says it: ``population_note`` -> ``Population note``."""
-    text = key.replace("_", " ").strip()
+    words = [_ACRONYMS.get(w, w) for w in key.replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+#: words of configuration keys that a reader writes otherwise
+_ACRONYMS = {"ae": "AE", "pmr": "PMR", "kg": "(kg)", "id": "ID", "mtd": "MTD", "ind": "IND"}
 
 
 def label_value(value: Any) -> str:
