@@ -129,8 +129,11 @@ def analyse(doc: str, glossary: dict[str, str] | None = None,
             items.append(Item(id=tid, number=number, text=plain(body[pos + head:body.find(close, pos)])))
             ap.labels[tid] = f"{kind} {number}"
     # the words of the body (a tag separates words: "<td>ADAE</td><td>data" holds the term ADAE)
-    text = re.sub(r"\s+", " ", H.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script|svg)\b.*?</\1>", " ", body,
-                                                                         flags=re.S))))
+    # (the abbreviations and references lists themselves are left out, so that they cannot cite themselves)
+    words = re.sub(r'<section class="(?:front|back)" id="(?:abbreviations|references)">.*?</section>', " ", body,
+                   flags=re.S)
+    words = re.sub(r"<(style|script|svg)\b.*?</\1>", " ", words, flags=re.S)
+    text = re.sub(r"\s+", " ", H.unescape(re.sub(r"<[^>]+>", " ", words)))
     for term, expansion in sorted((glossary if glossary is not None else load_glossary()).items(),
                                   key=lambda kv: kv[0].lower()):
         if re.search(r"(?<![\w-])" + re.escape(term) + r"s?(?![\w-])", text):

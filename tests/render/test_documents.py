@@ -186,8 +186,8 @@ def test_apparatus_is_generated_from_the_text(built_example, cdisc):
             # abbreviations: exactly the glossary terms the body uses
             listed = re.findall(r"<tr><td>([^<]+)</td><td>", re.search(
                 r'<table class="abbreviations">(.*?)</table>', doc, re.S).group(1))
-            text = visible_text(re.sub(r'<section class="front" id="abbreviations">.*?</section>', "", body,
-                                       flags=re.S))
+            text = visible_text(re.sub(r'<section class="(?:front|back)" id="(?:abbreviations|references)">.*?'
+                                       r'</section>', "", body, flags=re.S))
             used = [t for t in glossary if re.search(r"(?<![\w-])" + re.escape(t) + r"s?(?![\w-])", text)]
             assert sorted(listed, key=str.lower) == sorted(used, key=str.lower), where
             cited = re.findall(r'<li id="ref-([^"]+)">', doc)
