@@ -65,6 +65,9 @@ def unlinked_by_section(doc: str) -> dict[str, list[str]]:
     """Sentences with bare numbers, by section id (plan sections and ``core-<id>``)."""
     doc = re.sub(r"<(style|script|svg|head)\b.*?</\1>", lambda m: " " * len(m.group(0)), doc, flags=re.S)
     doc = re.sub(r'<span class="sponsor-text">.*?</span>', lambda m: " " * len(m.group(0)), doc, flags=re.S)
+    # the apparatus's numbers (section, table and figure numbers, cross-references) are not study facts
+    doc = re.sub(r'<span class="(?:secno|label)">.*?</span>|<a class="xref"[^>]*>.*?</a>',
+                 lambda m: " " * len(m.group(0)), doc, flags=re.S)
     starts = [(m.start(), m.group(1) or "core-" + m.group(2)) for m in SECTION.finditer(doc)]
     out: dict[str, list[str]] = {}
     for m in BLOCK.finditer(doc):
