@@ -403,7 +403,14 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
     """Render every agency's HTML (and PDF, in parallel processes) into ``stage_dir``; preflight each PDF."""
     import time
 
-    from dossier.render.html import extract_core_numbers, extract_sections, inline_fonts, render_html
+    from dossier.render.html import (
+        agency_core_sections,
+        extract_core_numbers,
+        extract_sections,
+        inline_fonts,
+        render_html,
+        render_internal_html,
+    )
 
     say = progress or (lambda _msg: None)
     timings = timings if timings is not None else {}
@@ -412,6 +419,8 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
     figures = make_figures(evidence, evidence_hash, workers)
     timings["figures"] = time.perf_counter() - t0
     questions = questions_for(plan.spec, evidence)
+    render_settings = {"render": plan.spec.render.model_dump()}
+    core_sections = agency_core_sections(plan.spec.render.pmr_risk_in_agency_variants)
     written: list[Path] = []
     pdf_jobs: list[tuple[str, str, str]] = []
     papers: dict[str, str] = {}
@@ -420,13 +429,16 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
         papers[agency] = profile.paper
         say(f"render {agency} html")
         t0 = time.perf_counter()
-        html = render_html(evidence, profile, figures=figures, questions=questions, evidence_hash=evidence_hash)
+        html = render_html(evidence, profile, figures=figures, questions=questions, evidence_hash=evidence_hash,
+                           core_sections=core_sections, extra=render_settings)
         timings["render_html"] = timings.get("render_html", 0.0) + time.perf_counter() - t0
         adir = stage_dir / agency
         adir.mkdir(parents=True, exist_ok=True)
         variant = {"agency": agency, "document_type": profile.document_type, "paper": profile.paper,
                    "evidence_sha256": evidence_hash, "sections": extract_sections(html),
-                   "assumptions": profile.assumptions, "overridden": profile.overridden,
+                   "section_titles": {s.id: s.title for s in profile.sections},
+                   "assumptions": readable_assumptions(profile.assumptions, evidence),
+                   "overridden": profile.overridden,
                    "terms": profile.terms, "core_numbers": extract_core_numbers(html)}
         (adir / "variant.json").write_text(json.dumps(variant, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
@@ -438,6 +450,17 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
             pdf_jobs.append((html, f"{evidence_hash}:{agency}", agency))
         if "docx" in plan.formats:
             written.append(_write_docx(evidence, html, figures, profile, adir, timings))
+    # the internal strategy report (PMR risk, other products' scores, findings): beside the variants, never in them
+    say("render internal strategy report")
+    internal = render_internal_html(evidence, figures=figures, agencies=plan.agencies, extra=render_settings,
+                                    evidence_hash=evidence_hash)
+    (stage_dir / "internal").mkdir(parents=True, exist_ok=True)
+    papers["internal"] = "a4"
+    if "html" in plan.formats:
+        (stage_dir / "internal" / "strategy.html").write_text(inline_fonts(internal), encoding="utf-8")
+        written.append(stage_dir / "internal" / "strategy.html")
+    if "pdf" in plan.formats:
+        pdf_jobs.append((internal, f"{evidence_hash}:internal", "internal"))
     if pdf_jobs:
         from dossier.render.pdf import render_pdfs
 
@@ -451,11 +474,11 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
                            evidence.study.document_date, n_workers, plan.pdfa)
         timings["render_pdf"] = time.perf_counter() - t0
         for (_, _, agency), (pdf, problems) in zip(pdf_jobs, pdfs, strict=True):
-            path = stage_dir / agency / "dossier.pdf"
+            path = stage_dir / agency / ("strategy.pdf" if agency == "internal" else "dossier.pdf")
             path.write_bytes(pdf)
             if problems:
                 raise BuildError(f"the {agency.upper()} PDF fails preflight: " + "; ".join(problems),
-                                 where=str(plan.study_dir / agency / "dossier.pdf"),
+                                 where=str(plan.study_dir / path.relative_to(stage_dir)),
                                  hint="fix the template or stylesheet; run `dossier preflight` on the file")
             written.append(path)
     return written
@@ -484,6 +507,16 @@ def _write_docx(evidence: CoreEvidence, html: str, figures: dict[str, str], prof
     return path
 
 
+def readable_assumptions(assumptions: dict[str, Any], evidence: CoreEvidence) -> dict[str, Any]:
+    """The local assumptions as the documents print them: {ev:KEY} references replaced by their values."""
+    from dossier.findings import evidence_values, render_text
+    from dossier.render.apparatus import plain
+
+    values = evidence_values(evidence)
+    return {k: plain(str(render_text(v, values, f"assumptions.{k}", evidence.doses.unit)))
+            if isinstance(v, str) and "{ev:" in v else v for k, v in assumptions.items()}
+
+
 def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash: str) -> dict[str, Any]:
     return {
         "dossier_version": __version__,
@@ -496,6 +529,9 @@ def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash
         "agencies": plan.agencies,
         "formats": plan.formats,
         "evidence_sha256": evidence_hash,
+        # for the sponsor only (PMR risk, other products' scores, findings): never part of a submission
+        "internal_report": sorted(f.relative_to(stage_dir).as_posix() for f in files
+                                  if f.relative_to(stage_dir).parts[0] == "internal"),
         "outputs": [{"path": f.relative_to(stage_dir).as_posix(), "sha256": sha256_file(f),
                      "bytes": f.stat().st_size} for f in sorted(files)],
     }

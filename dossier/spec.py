@@ -389,6 +389,8 @@ class Question(StrictModel):
     discipline: Literal["clinical", "clinical_pharmacology", "statistics", "nonclinical", "cmc", "regulatory"]
     text: str
     position: str
+    text_ja: str | None = Field(None, description="Japanese text of the question (PMDA consultation item)")
+    position_ja: str | None = Field(None, description="Japanese text of the sponsor's position (PMDA)")
 
 
 class AgencyOverrides(StrictModel):
@@ -506,6 +508,33 @@ class BiomarkerSpec(StrictModel):
         default_factory=list, description="ANCOVA covariates of MCP-Mod (baseline: the marker's own baseline)")
 
 
+class Revision(StrictModel):
+    """One entry of the document's revision history."""
+
+    version: str = Field(min_length=1)
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    description: str = Field(min_length=1)
+
+
+class Attendee(StrictModel):
+    """A meeting attendee listed in the agency variants."""
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1, description="title or function, e.g. 'Head of Clinical Pharmacology'")
+    affiliation: str | None = None
+
+
+class RenderSettings(StrictModel):
+    """What goes into which document (see README, 'Document apparatus and audiences')."""
+
+    pmr_risk_in_agency_variants: bool = Field(
+        False, description="Also print the PMR-risk assessment in the agency-facing variants (by default it is "
+                           "only in the internal strategy report)")
+    status: str = Field("Draft", min_length=1, description="document status printed in the document control")
+    revision_history: list[Revision] = Field(default_factory=list)
+    attendees: list[Attendee] = Field(default_factory=list, description="sponsor attendees of the meeting")
+
+
 class StudySpec(StrictModel):
     """A study spec: everything a build of the dossiers needs."""
 
@@ -520,6 +549,7 @@ class StudySpec(StrictModel):
     overrides: dict[Literal["fda", "ema", "pmda"], AgencyOverrides] = Field(default_factory=dict)
     questions: list[Question] = Field(default_factory=list)
     pmr: PmrSettings = Field(default_factory=PmrSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
     analyses: AnalysisOptions = Field(default_factory=AnalysisOptions)
     pk: PKSpec | None = Field(None, description="concentration data for NCA (default: datasets.adpc, if given)")
     simulation_study: SimulationStudySpec | None = Field(

@@ -59,7 +59,9 @@ def _spec_copy(tmp: Path, **changes) -> Path:
 def _build(spec: Path, out: Path) -> tuple[str, dict]:
     result = build(spec, formats="html", out_dir=out)
     html = (result.study_dir / "fda" / "dossier.html").read_text(encoding="utf-8")
-    return _text(html), json.loads((result.study_dir / "evidence.json").read_text())
+    # the PMR-risk section (or its not-applicable statement) is in the internal strategy report (issue 15)
+    internal = (result.study_dir / "internal" / "strategy.html").read_text(encoding="utf-8")
+    return _text(html) + "\n" + _text(internal), json.loads((result.study_dir / "evidence.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +111,10 @@ def test_not_collected_measures_are_said_so_never_zero(pilot):
     for row in ev["dose_summary"]["rows"]:
         assert row["grade3"] is None and row["reduction"] is None and row["interruption"] is None
     # every dose row of the overview: grade >= 3, reduction and interruption are "not collected"
-    overview = text[text.index("Table: Patients"):]
-    overview = overview[:overview.index("Table:", 1)] if "Table:" in overview[1:] else overview  # that table only
+    # tables are numbered and listed in the front matter (issue 15): the last match is the table's own caption
+    overview = text[list(re.finditer(r"Table \d+\. Patients", text))[-1].start():]
+    nxt = re.search(r"Table \d+\. ", overview[1:])
+    overview = overview[:nxt.start() + 1] if nxt else overview  # that table only
     rows = [ln for ln in overview.splitlines() if ln.startswith(("Control |", "54 |", "81 |"))]
     assert len(rows) == 3 and all(ln.count("not collected") >= 1 for ln in rows)
     assert "Grade ≥3 TEAE (CTCAE): not collected (no CTCAE grade (AETOXGR) was recorded)." in text

@@ -38,6 +38,8 @@ class JurisdictionProfile(BaseModel):
     #: review division, AE grading, benchmarks; ``framing_for(area)`` picks one
     framing: dict[str, dict[str, Any]] = {}
     area: str = "general"  # the framing in use
+    #: headings of the document apparatus (front and back matter) where the agency's differ from English
+    headings: dict[str, str] = {}
 
     def framing_for(self, area: str | None = None) -> dict[str, Any]:
         """The framing of a therapeutic area: its own entry, else the general one."""

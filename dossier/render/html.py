@@ -123,71 +123,118 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     return env
 
 
-def mcpmod_context(evidence: CoreEvidence) -> str | None:
-    """For EMA: whether MCP-Mod is used inside the context of its CHMP qualification opinion."""
+@cache
+def _shared_environment() -> Environment:
+    """One environment per process, so that each template is compiled once for all variants (Jinja's
+    auto-reload still recompiles a template whose file changed)."""
+    return make_environment()
+
+
+def mcpmod_context(evidence: CoreEvidence) -> dict[str, Any] | None:
+    """For EMA: which dose-response endpoints use MCP-Mod inside the context of use of its CHMP qualification
+    opinion, and why the others are outside (the reasons as codes; templates word them)."""
     dr = evidence.analyses.dose_response if evidence.analyses is not None else None
     if dr is None or not dr.endpoints:
         return None
-    inside = [e.endpoint for e in dr.endpoints if e.within_qualification_context]
-    outside = [e.endpoint for e in dr.endpoints if not e.within_qualification_context]
-    text = ("MCP-Mod (EMA/CHMP/SAWP/757052/2013 qualification opinion) is used for the dose-response of "
-            + ", ".join(e.endpoint for e in dr.endpoints) + ". ")
-    if outside:
-        notes = sorted({n for e in dr.endpoints if not e.within_qualification_context for n in e.context_notes})
-        text += ("Its use here is outside the qualified context of use (" + "; ".join(notes) + "): the results "
-                 "are supportive and the randomized comparison remains the primary evidence for the posology.")
-    else:
-        text += "Its use is within the qualified context of use (" + ", ".join(inside) + ")."
-    return text
+    return {"endpoints": [e.endpoint for e in dr.endpoints],
+            "inside": [e.endpoint for e in dr.endpoints if e.within_qualification_context],
+            "outside": [e.endpoint for e in dr.endpoints if not e.within_qualification_context],
+            "reasons": sorted({n for e in dr.endpoints if not e.within_qualification_context for n in e.context_notes})}
 
 
-def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures: dict[str, str],
-                questions: list[dict[str, Any]], extra: dict[str, Any] | None = None,
-                core_sections: list[tuple[str, str]] | None = None, evidence_hash: str | None = None) -> str:
-    """The dossier HTML of one agency."""
+def agency_core_sections(pmr_risk_in_agency_variants: bool = False) -> list[tuple[str, str]]:
+    """The core-evidence sections of an agency-facing variant: the evidence and nothing about the sponsor's
+    regulatory strategy. The PMR-risk score goes to the internal strategy report unless the spec asks for it
+    (``render.pmr_risk_in_agency_variants``)."""
+    return [(i, t) for i, t in CORE_SECTIONS if i != "pmr_risk" or pmr_risk_in_agency_variants]
+
+
+def _context(evidence: CoreEvidence, figures: dict[str, str], evidence_hash: str | None) -> dict[str, Any]:
+    """What every document (agency variant or internal report) is rendered from."""
     from dossier.findings import evidence_values, render_text
 
-    env = make_environment()
-    css = (ASSETS_DIR / "dossier.css").read_text(encoding="utf-8")
     values = evidence_values(evidence)
-    context: dict[str, Any] = {
+    return {
         "evidence": evidence,
-        "profile": profile,
-        "agency": profile.agency,
-        "terms": profile.terms,
         "figures": {k: Markup(v) for k, v in figures.items()},
-        "questions": questions,
-        "css": Markup(css),
+        "css": Markup((ASSETS_DIR / "dossier.css").read_text(encoding="utf-8")),
         "version": __version__,
         "evidence_hash": evidence_hash or evidence.content_hash(),
-        "doc_id": f"{evidence.study.id}-{profile.agency.upper()}-DJ",
-        "core_sections": [{"id": i, "title": t} for i, t in (core_sections or CORE_SECTIONS)],
-        "framing": profile.framing_for(evidence.study.therapeutic_area),
         "dose_steps": dose_steps(evidence),
         # "severe" is a grade >= 3 TEAE only where CTCAE grades were recorded (dossier/analyses/endpoints.py)
         "severity_basis": (evidence.analyses.tolerability.severity_basis
                            if evidence.analyses is not None and evidence.analyses.tolerability is not None else "grade"),
         "mcpmod_context": mcpmod_context(evidence),
         "evidence_groups": [],
+        "audience": "agency",
+        "render": {"pmr_risk_in_agency_variants": False, "status": "Draft", "revision_history": [],
+                   "attendees": []},
         # the sponsor's free text with its {ev:KEY} references rendered (dossier.findings)
         "evtext": lambda text, where="overrides": render_text(str(text), values, where, evidence.doses.unit),
     }
-    context.update(extra or {})
+
+
+def _render(template_name: str, context: dict[str, Any]) -> str:
+    """Render in passes: the first tells which evidence groups the document cites (its evidence index) and
+    what its apparatus lists (contents, tables, figures, abbreviations, references); the last is numbered and
+    its cross-references filled (dossier.render.apparatus)."""
+    from dossier.render import apparatus
+
+    env = _shared_environment()
+    context.setdefault("apparatus", apparatus.Apparatus().context())
     try:
-        template = env.get_template(f"{profile.agency}/document.html.j2")
-        first = template.render(context)
-        groups = sorted(set(_EID.findall(first)))
-        context["evidence_groups"] = [
-            {"id": g, "title": EVIDENCE_GROUPS.get(g, (g, ""))[0], "method": EVIDENCE_GROUPS.get(g, ("", ""))[1]}
-            for g in groups
-        ]
-        return template.render(context)
+        template = env.get_template(template_name)
+        doc = template.render(context)
+        for _ in range(3):  # the lists do not change the numbered body, so this settles in one more pass
+            groups = [{"id": g, "title": EVIDENCE_GROUPS.get(g, (g, ""))[0],
+                       "method": EVIDENCE_GROUPS.get(g, ("", ""))[1]} for g in sorted(set(_EID.findall(doc)))]
+            found = apparatus.analyse(doc).context()
+            if found == context["apparatus"] and groups == context["evidence_groups"]:
+                break
+            context["apparatus"], context["evidence_groups"] = found, groups
+            doc = template.render(context)
+        return apparatus.apply(doc, apparatus.analyse(doc))
     except (TemplateError, TypeError, ValueError, AttributeError, KeyError) as err:
         where = getattr(err, "filename", None) or getattr(err, "name", None) or "templates"
         lineno = getattr(err, "lineno", None)
         raise BuildError(f"template error: {err.message if hasattr(err, 'message') else err}",
                          where=f"{where}:{lineno}" if lineno else str(where),
                          hint="fix the template, or the result it reads") from err
+
+
+def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures: dict[str, str],
+                questions: list[dict[str, Any]], extra: dict[str, Any] | None = None,
+                core_sections: list[tuple[str, str]] | None = None, evidence_hash: str | None = None) -> str:
+    """The dossier HTML of one agency (agency-facing: evidence and the sponsor's positions)."""
+    context = _context(evidence, figures, evidence_hash)
+    context.update({
+        "profile": profile,
+        "agency": profile.agency,
+        "terms": profile.terms,
+        "questions": questions,
+        "doc_id": f"{evidence.study.id}-{profile.agency.upper()}-DJ",
+        "core_sections": [{"id": i, "title": t} for i, t in (core_sections or agency_core_sections())],
+        "framing": profile.framing_for(evidence.study.therapeutic_area),
+    })
+    context.update(extra or {})
+    return _render(f"{profile.agency}/document.html.j2", context)
+
+
+def render_internal_html(evidence: CoreEvidence, *, figures: dict[str, str], agencies: list[str],
+                         extra: dict[str, Any] | None = None, evidence_hash: str | None = None) -> str:
+    """The internal strategy report: the PMR-risk score (with other products' scores) and the findings of the
+    consistency checks. For the sponsor only, never for submission."""
+    context = _context(evidence, figures, evidence_hash)
+    context.update({
+        "audience": "internal",
+        "agency": "internal",
+        "agencies": agencies,
+        "terms": {"dosage": "dosage", "Dosage": "Dosage", "sponsor": "Sponsor", "agency": "Agency",
+                  "by_dosage": "by dosage", "dosage_comparison": "Randomized dosage comparison"},
+        "doc_id": f"{evidence.study.id}-INTERNAL-STRATEGY",
+    })
+    context.update(extra or {})
+    return _render("internal/strategy.html.j2", context)
 
 
 _FONT_URL = re.compile(r'url\("fonts/([A-Za-z0-9_.-]+\.otf)"\)')

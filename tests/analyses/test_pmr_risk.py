@@ -350,8 +350,8 @@ def _render(result, agency: str, figures: dict | None = None) -> str:
 
 
 @pytest.mark.parametrize("agency,wording", [("fda", "post-marketing requirement (PMR)"),
-                                            ("ema", "post-authorisation measure"),
-                                            ("pmda", "承認条件")])
+                                            ("ema", "FDA post-marketing requirement (PMR)"),
+                                            ("internal", "FDA post-marketing requirement (PMR)")])
 def test_template_renders_per_agency(agency, wording):
     r = assess_pmr_risk(at_mtd(), rng(), overrides=[FactorOverride(factor="breakthrough_designation", value=1,
                                                                    reason="granted")], n_draws=1000)
@@ -364,6 +364,8 @@ def test_template_renders_per_agency(agency, wording):
     assert 'data-eid="pmr.factor.label_dose_equals_mtd.odds_ratio" href="#ev-pmr">2.19<' in html
     assert "Changed factor" in html and "granted" in html and "sanity check" in html.lower()
     assert 'data-eid="pmr.mitigation.label_dose_equals_mtd.dosages.0" href="#ev-pmr">240<' in html
+    # the score is FDA-based: no document relabels it as another agency's measure (issue 15)
+    assert "post-authorisation measure" not in html and "承認条件" not in html
     if agency == "ema":
         assert "posology" in html
     # every number of the prose and of the numeric cells sits in a macro span; citations (sources, the
