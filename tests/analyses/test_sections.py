@@ -19,8 +19,6 @@ from .conftest import REPO
 
 SECTIONS = ["escalation", "tolerability", "patient_reported", "biomarker", "randomized", "dose_response", "exposure_response", "predictions",
             "benefit_risk", "model_credibility"]
-TERMS = {"fda": {"dosage": "dosage", "Dosage": "Dosage", "sponsor": "Sponsor"},
-         "ema": {"dosage": "posology", "Dosage": "Posology", "sponsor": "Applicant"}}
 NUM = re.compile(r'<a class="num" data-eid="([^"]+)"[^>]*>(.*?)</a>', re.S)
 
 
@@ -38,9 +36,10 @@ def render(section: str, bundle, spec, agency: str = "fda", figures: dict | None
                                randomized_dosages=spec.randomized_dosages)
     from dossier.jurisdictions import load_profile
 
-    framing = load_profile(agency).framing_for(spec.study.therapeutic_area)
+    profile = load_profile(agency)
+    framing = profile.framing_for(spec.study.therapeutic_area)
     return tpl.render(evidence=evidence, figures={k: Markup(v) for k, v in (figures or {}).items()},
-                      terms=TERMS[agency], agency=agency, framing=framing,
+                      terms=profile.terms, agency=agency, framing=framing,
                       severity_basis=(bundle.tolerability.severity_basis if bundle is not None and bundle.tolerability is not None
                                       else "grade"))
 
