@@ -19,11 +19,25 @@ def example_spec_path() -> Path:
 
 @pytest.fixture(scope="session")
 def built_example(tmp_path_factory):
-    """One full build (3 agencies x HTML + PDF) of the example study, shared by the end-to-end tests."""
+    """One full build (3 agencies x HTML + PDF) of the example study, shared by the end-to-end tests.
+
+    Under pytest-xdist the workers share it: the first worker builds into the run's common temporary folder
+    while holding a file lock; the others wait and get the same outputs back (the build finds them up to
+    date), so the suite makes this build once, not once per worker."""
+    import fcntl
+    import os
+
     from dossier.pipeline import build
 
-    out = tmp_path_factory.mktemp("build")
-    result = build(EXAMPLE_SPEC, out_dir=out)
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = root / "shared-example-build"
+    with open(root / "shared-example-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            result = build(EXAMPLE_SPEC, out_dir=out)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return result
 
 
