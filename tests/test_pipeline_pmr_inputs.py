@@ -26,7 +26,8 @@ def dose_summary():
     return NS(rows=[row(0.0, 5, 0.0, 0.0, 0.0, 0.0, control=True), row(60.0, 3, 0.0, 0.0, 0.0, 0.0),
                     row(120.0, 6, 0.1, 0.2, 0.0, 0.17), row(240.0, 30, 0.13, 0.27, 0.03, 0.2),
                     row(480.0, 30, 0.3, 0.4, 0.1, 0.33), row(720.0, 9, 0.5, 0.6, 0.2, 0.44),
-                    row(960.0, 0, None, None, None, None)])
+                    row(960.0, 0, None, None, None, None)],
+              measures={"withdrawn": {"source": "ADAE AEACN"}})  # discontinuation from ADAE (not ADSL)
 
 
 def model(endpoint, slope, lo, hi):

@@ -33,7 +33,9 @@ def _run(cmd: list[str], cwd: Path, timeout: int = 600, env: dict | None = None)
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """The build's outputs (the build's lock file is not an output)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.endswith(".lock")}
 
 
 @pytest.fixture(scope="module")

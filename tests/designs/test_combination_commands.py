@@ -72,7 +72,7 @@ def test_decide_per_subject_rows_and_levels(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("dose_a,dose_b,dlt\n10,1,0\n30,1,0\n")
     with pytest.raises(DesignError):
-        read = __import__("dossier.commands.combination", fromlist=["read_pairs"]).read_pairs
+        read = __import__("dossier.ingest.combination", fromlist=["read_pairs"]).read_pairs
         read(bad, "10,20", "1,2")
 
 

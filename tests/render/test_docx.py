@@ -68,8 +68,12 @@ def test_every_html_table_is_a_word_table(word, html_root):
     html_rows = [[_norm(c.text_content()) for c in r if c.tag in ("td", "th")] for r in tables[-1].iter("tr")]
     word_rows = [[_norm(c.text) for c in r.cells] for r in word.tables[-1].rows]
     assert [r[: len(h)] for r, h in zip(word_rows, html_rows, strict=True)] == html_rows
-    # header rows repeat on each page
-    assert word.tables[1].rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+    # header rows repeat on each page: every table whose HTML has a <thead>
+    with_head = [i for i, t in enumerate(tables) if t.find("thead") is not None]
+    assert with_head
+    for i in with_head:
+        pr = word.tables[i].rows[0]._tr.trPr
+        assert pr is not None and pr.find(qn("w:tblHeader")) is not None, f"table {i + 1}: header row not repeated"
 
 
 def test_toc_field_and_numbered_captions(word, docx_build):

@@ -28,6 +28,7 @@ KNOWN_UNLINKED = {
     "consultation_items", "mrct_consistency", "ethnic_sensitivity", "japanese_exposure", "development_history",
     "core-dose_summary", "core-escalation", "core-design", "core-design_study", "core-tolerability",
     "core-randomized", "core-dose_response", "core-exposure_response", "core-pmr_risk", "core-uncertainties",
+    "core-biomarker",  # added with the biomarker section (stop 13): its MCP-Mod context sentence
     # scale definitions ("maximum score (0-4)", "counted as 0") of the PRO section, merged after this list was
     # last checked; to be exempted or linked by the section's owner
     "core-patient_reported",
