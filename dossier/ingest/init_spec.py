@@ -231,7 +231,8 @@ def propose_spec(data_dir: Path, spec_path: Path) -> tuple[str, list[str]]:
           "# Replace every TODO; `dossier validate` lists those left. Paths are relative to this file.",
           *(f"# note: {n}" for n in notes), "",
           "study:", f"  id: {json.dumps(study_id)}" + ("   # from ADSL STUDYID" if study_col else ""),
-          f"  title: {p.todo('study.title', 'the study title')}",
+          (f"  title: {json.dumps('Study ' + study_id)}   # from ADSL STUDYID; the protocol title reads better"
+           if study_col else f"  title: {p.todo('study.title', 'the study title')}"),
           f"  sponsor: {p.todo('study.sponsor', 'the sponsor')}",
           f"  compound: {p.todo('study.compound', 'the compound (INN or code)')}",
           "  modality: small_molecule   # assumed; or antibody, adc, other",
