@@ -470,14 +470,12 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
         # (~1.5 x one PDF) instead of one core rendering two PDFs after each other (2 x one PDF)
         n_workers = workers if workers is not None else (len(pdf_jobs) if (os.cpu_count() or 1) > 1 else 1)
         # rendered and preflighted (from the bytes, not the file) in worker processes
-        pdfs = render_pdfs([(html, key, papers[agency]) for html, key, agency in pdf_jobs],
+        pdfs = render_pdfs([(html, key, papers[agency], agency != "internal") for html, key, agency in pdf_jobs],
                            evidence.study.document_date, n_workers, plan.pdfa)
         timings["render_pdf"] = time.perf_counter() - t0
         for (_, _, agency), (pdf, problems) in zip(pdf_jobs, pdfs, strict=True):
             path = stage_dir / agency / ("strategy.pdf" if agency == "internal" else "dossier.pdf")
             path.write_bytes(pdf)
-            if agency == "internal":  # not a submission document: FDA's contents-page rule does not apply
-                problems = [p for p in problems if "table of contents" not in p]
             if problems:
                 raise BuildError(f"the {agency.upper()} PDF fails preflight: " + "; ".join(problems),
                                  where=str(plan.study_dir / path.relative_to(stage_dir)),

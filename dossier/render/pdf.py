@@ -175,26 +175,25 @@ def render_pdf(html: str, *, key: str, date: str = "2026-01-01", pdfa: bool = Fa
 
 
 def render_checked_pdf(html: str, key: str, date: str, paper: str | None,
-                       pdfa: bool = False) -> tuple[bytes, list[str]]:
+                       pdfa: bool = False, submission: bool = True) -> tuple[bytes, list[str]]:
     """A dossier's PDF and its preflight problems, checked from the bytes just made (not read back from disk):
     the unit of work of :func:`render_pdfs`' worker processes."""
     from dossier.render.preflight import preflight_bytes
 
     pdf = render_pdf(html, key=key, date=date, pdfa=pdfa)
-    return pdf, preflight_bytes(pdf, expected_paper=paper, pdfa=pdfa)
+    return pdf, preflight_bytes(pdf, expected_paper=paper, pdfa=pdfa, submission=submission)
 
 
-_JOBS: list[tuple[str, str, str, str | None, bool]] = []  # (html, key, date, paper, pdfa): inherited by forks
+_JOBS: list[tuple] = []  # (html, key, date, paper, pdfa, submission): inherited by forked workers
 
 
 def _render_job(index: int) -> tuple[bytes, list[str]]:
-    html, key, date, paper, pdfa = _JOBS[index]
-    return render_checked_pdf(html, key, date, paper, pdfa)
+    return render_checked_pdf(*_JOBS[index])
 
 
-def render_pdfs(jobs: list[tuple[str, str, str | None]], date: str, workers: int,
-                pdfa: bool = False) -> list[tuple[bytes, list[str]]]:
-    """PDF bytes and preflight problems of each job ``(html, key, paper)``, in the order given.
+def render_pdfs(jobs: list[tuple], date: str, workers: int, pdfa: bool = False) -> list[tuple[bytes, list[str]]]:
+    """PDF bytes and preflight problems of each job ``(html, key, paper)`` or ``(html, key, paper, submission)``
+    (``submission`` False: a document not filed with an agency, see :func:`preflight_bytes`), in order.
 
     With ``workers`` > 1 the PDFs are rendered (and preflighted) in forked worker processes, the longest
     document first (when there are fewer workers than PDFs, the others follow on the worker that is free
@@ -204,9 +203,10 @@ def render_pdfs(jobs: list[tuple[str, str, str | None]], date: str, workers: int
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    full = [(html, key, date, paper, pdfa, *rest) for html, key, paper, *rest in jobs]
     if workers <= 1 or len(jobs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [render_checked_pdf(html, key, date, paper, pdfa) for html, key, paper in jobs]
-    _JOBS[:] = [(html, key, date, paper, pdfa) for html, key, paper in jobs]
+        return [render_checked_pdf(*job) for job in full]
+    _JOBS[:] = full
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
     try:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),

@@ -153,17 +153,20 @@ def _toc_page(page, named: dict) -> bool:
     return len(links) >= TOC_MIN_LINKS and "contents" in (page.extract_text() or "").lower()
 
 
-def preflight_pdf(path: str | Path, expected_paper: str | None = None, pdfa: bool = False) -> list[str]:
-    """Problems found in a PDF file (empty list: the PDF passes)."""
-    return _preflight(str(Path(path)), expected_paper, pdfa)
+def preflight_pdf(path: str | Path, expected_paper: str | None = None, pdfa: bool = False,
+                  submission: bool = True) -> list[str]:
+    """Problems found in a PDF file (empty list: the PDF passes). ``submission``: also the rules that only a
+    document filed with an agency must meet (a hyperlinked contents page); the internal report is not one."""
+    return _preflight(str(Path(path)), expected_paper, pdfa, submission)
 
 
-def preflight_bytes(pdf: bytes, expected_paper: str | None = None, pdfa: bool = False) -> list[str]:
+def preflight_bytes(pdf: bytes, expected_paper: str | None = None, pdfa: bool = False,
+                    submission: bool = True) -> list[str]:
     """Problems found in a PDF held in memory (the build checks what it just rendered, before writing it)."""
-    return _preflight(io.BytesIO(pdf), expected_paper, pdfa)
+    return _preflight(io.BytesIO(pdf), expected_paper, pdfa, submission)
 
 
-def _preflight(source, expected_paper: str | None, pdfa: bool = False) -> list[str]:
+def _preflight(source, expected_paper: str | None, pdfa: bool = False, submission: bool = True) -> list[str]:
     try:
         reader = PdfReader(source, strict=False)
         n_pages = len(reader.pages)
@@ -214,7 +217,7 @@ def _preflight(source, expected_paper: str | None, pdfa: bool = False) -> list[s
     zoomless = [where for where, d in dests if d is not None and not _inherits_zoom(d)]
     if zoomless:
         problems.append(f"{len(zoomless)} link(s) or bookmark(s) do not inherit zoom (first: {zoomless[0]})")
-    if not any(_toc_page(reader.pages[i], named) for i in range(min(TOC_PAGES, n_pages))):
+    if submission and not any(_toc_page(reader.pages[i], named) for i in range(min(TOC_PAGES, n_pages))):
         problems.append(f"no hyperlinked table of contents in the first {TOC_PAGES} pages")
     if not _is_linearized(source):
         problems.append("not linearized (Fast Web View)")

@@ -83,6 +83,9 @@ def test_preflight_of_bytes_equals_preflight_of_the_file(svgs, tmp_path):
     # A4 is WeasyPrint's default page (the test document lacks a title and contents, also reported)
     assert not any("page size" in p for p in preflight_bytes(pdf, "a4"))
     assert any("page size" in p for p in preflight_bytes(pdf, "letter"))
+    # the contents-page rule applies to documents filed with an agency only (not to the internal report)
+    assert any("table of contents" in p for p in preflight_bytes(pdf, "a4"))
+    assert not any("table of contents" in p for p in preflight_bytes(pdf, "a4", submission=False))
     assert preflight_bytes(b"not a pdf")[0].startswith("not a readable PDF")
 
 
