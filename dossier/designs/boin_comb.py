@@ -60,7 +60,7 @@ from dossier.designs.comb_base import (
     true_mtd_pairs,
 )
 from dossier.designs.interval import NEVER
-from dossier.designs.isotonic2d import biviso_batch
+from dossier.designs.isotonic2d import biviso_ratio
 
 NO_PAIR = -1
 
@@ -223,7 +223,8 @@ class BoinComb(GridDesign):
         return elim.reshape(T, J, K)
 
     def _estimates(self, n: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return biviso_batch((y + 0.05) / (n + 0.1), n + 0.1)
+        # (y + 0.05) / (n + 0.1) with weights n + 0.1, in whole numbers (exact set sums; see biviso_ratio)
+        return biviso_ratio(20 * y + 1, 20 * n + 2)
 
     def _select_distinct(self, n: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Selected cell (or -1) for each distinct final data set, (T, J, K) -> (T,)."""

@@ -55,53 +55,84 @@ def lower_sets(n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=32)
-def _strict_supersets(n_rows: int, n_cols: int) -> np.ndarray:
-    """sup[a, b]: lower set b strictly contains lower set a."""
+def _search_tables(n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lower sets from the largest (the full grid, index 0) to the empty set (last), so that
+    ``argmin`` takes the largest among tied sets; ``sup[a, b]``: set b strictly contains set a; and
+    ``pidx[s, j]``: the index of set s's row-j prefix sum in a (J x (K + 1)) prefix-sum table."""
     member, lens = lower_sets(n_rows, n_cols)
+    member, lens = member[::-1].copy(), lens[::-1].copy()
     ge = (lens[None, :, :] >= lens[:, None, :]).all(axis=2)
-    return ge & (member.sum(axis=1)[None, :] > member.sum(axis=1)[:, None])
+    size = member.sum(axis=1)
+    sup = ge & (size[None, :] > size[:, None])
+    pidx = np.arange(n_rows)[None, :] * (n_cols + 1) + lens
+    return member, sup, pidx
+
+
+def _set_sums(v: np.ndarray, pidx: np.ndarray) -> np.ndarray:
+    """Sums of ``v`` (T, J, K) over every lower set, (T, S): per set, the sum of its rows' prefix
+    sums (a gather; no BLAS call, whose threads cost CPU time on a busy machine)."""
+    T, J, K = v.shape
+    pre = np.zeros((T, J, K + 1))
+    np.cumsum(v, axis=2, out=pre[:, :, 1:])
+    return pre.reshape(T, J * (K + 1))[:, pidx].sum(axis=2)
+
+
+def biviso_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Bivariate isotonic regression of ``x = num / den`` with weights ``den`` (> 0), for each of
+    T matrices (arrays of shape ``(T, J, K)``).
+
+    Minimum lower sets algorithm (module docstring), vectorised over the T matrices: at each pass
+    every unfinished matrix extends its current lower set ``L`` to the largest lower set ``L' > L``
+    with the smallest average over ``L' \\ L``, whose cells receive that average.  At most J*K passes.
+
+    Precision: averages are ratios of set sums ``sum(num) / sum(den)``.  When ``num`` and ``den``
+    hold whole numbers (the designs pass counts scaled to integers, e.g. 20y + 1 over 20n + 2 for
+    (y + 0.05) / (n + 0.1)) and the set sums stay below 2**24, the sums and their differences are
+    exact in single precision, which the search then uses (half the memory traffic of double);
+    exactly equal averages are then always recognised as ties.  Two different averages that agree
+    to single precision (relative 6e-8) are also taken as tied, which can only move the fitted
+    values by that order.  Otherwise the search runs in double precision.  The fitted values are
+    computed in double precision from the level sets found.
+    """
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    _check(num.ndim == 3 and den.shape == num.shape, "x and w must be arrays of shape (T, J, K)", "biviso")
+    _check(bool(np.all(den > 0)), "bivariate isotonic regression needs positive weights", "biviso")
+    T, J, K = num.shape
+    C = J * K
+    member, sup, pidx = _search_tables(J, K)
+    sx, sw = _set_sums(num, pidx), _set_sums(den, pidx)
+    whole = bool(np.all(num == np.round(num)) and np.all(den == np.round(den)))
+    dtype = np.float32 if whole and sw[:, 0].max(initial=0) < 2**24 and np.abs(sx).max(initial=0) < 2**24 \
+        else np.float64
+    a, b = sx.astype(dtype), sw.astype(dtype)  # compacted to the unfinished matrices as they finish
+    out = np.empty((T, C))
+    empty = len(member) - 1
+    cur = np.full(T, empty)                     # current lower set of each unfinished matrix
+    rows = np.arange(T)                         # their indices among the T
+    ar = np.arange(T)
+    while rows.size:
+        m = rows.size
+        i = ar[:m]
+        avg = np.full((m, len(member)), np.inf, dtype=dtype)
+        np.divide(a - a[i, cur][:, None], b - b[i, cur][:, None], out=avg, where=sup[cur])
+        best = np.argmin(avg, axis=1)
+        val = (sx[rows, best] - sx[rows, cur]) / (sw[rows, best] - sw[rows, cur])
+        r, cell = np.nonzero(member[best] & ~member[cur])
+        out[rows[r], cell] = val[r]
+        going = best != 0                       # index 0 is the full grid
+        if not going.all():
+            rows, a, b, best = rows[going], a[going], b[going], best[going]
+        cur = best
+    return out.reshape(T, J, K)
 
 
 def biviso_batch(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Bivariate isotonic regression of each ``x[t]`` (shape ``(T, J, K)``) with weights ``w[t]`` (> 0).
-
-    Minimum lower sets algorithm (see the module docstring), vectorised over the T matrices: at each
-    pass every unfinished matrix extends its current lower set ``L`` to the lower set ``L' > L`` with
-    the smallest average of the cells ``L' \\ L``, which receive that average.  At most J*K passes.
-    """
+    """Bivariate isotonic regression of each ``x[t]`` (shape ``(T, J, K)``) with weights ``w[t]`` (> 0)."""
     x = np.asarray(x, dtype=float)
     w = np.asarray(w, dtype=float)
     _check(x.ndim == 3 and w.shape == x.shape, "x and w must be arrays of shape (T, J, K)", "biviso")
-    _check(bool(np.all(w > 0)), "bivariate isotonic regression needs positive weights", "biviso")
-    T, J, K = x.shape
-    C = J * K
-    member, _ = lower_sets(J, K)
-    xf, wf = x.reshape(T, C), w.reshape(T, C)
-    sw = wf @ member.T.astype(float)        # (T, S) weight of every lower set
-    sx = (wf * xf) @ member.T.astype(float)  # (T, S) weighted sum of every lower set
-    # the search runs in single precision (half the memory traffic); the fitted values are then
-    # computed in double precision from the level sets found
-    sw32, sx32 = sw.astype(np.float32), sx.astype(np.float32)
-    sup = _strict_supersets(J, K)
-    full = len(member) - 1
-    out = np.empty((T, C))
-    cur = np.zeros(T, dtype=np.int64)  # index 0 is the empty set
-    idx = np.arange(T)
-    while idx.size:
-        c = cur[idx]
-        num = sx32[idx]
-        num -= sx32[idx, c][:, None]
-        den = sw32[idx]
-        den -= sw32[idx, c][:, None]
-        avg = np.full(num.shape, np.inf, dtype=np.float32)
-        np.divide(num, den, out=avg, where=sup[c])  # only the strict supersets of the current set
-        best = np.argmin(avg, axis=1)
-        val = (sx[idx, best] - sx[idx, c]) / (sw[idx, best] - sw[idx, c])
-        new = member[best] & ~member[c]
-        out[idx] = np.where(new, val[:, None], out[idx])
-        cur[idx] = best
-        idx = idx[best != full]
-    return out.reshape(T, J, K)
+    return biviso_ratio(w * x, w)
 
 
 def biviso(x, w=None) -> np.ndarray:

@@ -57,7 +57,7 @@ from dossier.designs.comb_base import (
     grid_list,
     summarize_comb,
 )
-from dossier.designs.isotonic2d import biviso_batch
+from dossier.designs.isotonic2d import biviso_ratio
 
 FIRST, SPECIAL, ROW = 0, 1, 2
 
@@ -126,8 +126,9 @@ class Waterfall(GridDesign):
     def _contour(self, n: np.ndarray, y: np.ndarray, elim: np.ndarray) -> np.ndarray:
         """Selected column per row (T, J), -1 for none, from (T, J, K) data and eliminations."""
         J, K = self.shape
-        phat = np.where(elim, 1.1, (y + 0.05) / (n + 0.1))
-        iso = biviso_batch(phat, n + 0.1)
+        # (y + 0.05) / (n + 0.1), 1.1 where eliminated, weights n + 0.1: scaled by 200 to whole numbers
+        # (exact set sums; see biviso_ratio)
+        iso = biviso_ratio(np.where(elim, 220 * n + 22, 200 * y + 10), 200 * n + 20)
         ii, jj = np.meshgrid(np.arange(1, J + 1), np.arange(1, K + 1), indexing="ij")
         iso = iso + 1e-5 * (ii + jj)[None]
         adm = (n > 0) & ~elim
@@ -158,7 +159,7 @@ class Waterfall(GridDesign):
         _check(elim.shape == self.shape, "eliminated needs one flag per dose pair", "eliminated")
         col = self._contour(n[None], y[None], elim[None])[0]
         sel = [(r, int(c)) for r, c in enumerate(col) if c >= 0]
-        iso = biviso_batch(((y + 0.05) / (n + 0.1))[None], (n + 0.1)[None])[0]
+        iso = biviso_ratio((20 * y + 1)[None], (20 * n + 2)[None])[0]
         note = (f"MTD contour: {', '.join(f'(A{j + 1}, B{k + 1})' for j, k in sel)}" if sel
                 else "no dose pair selected")
         return CombSelection(design=self.name, target=self.target, selected=sel, estimates=grid_list(iso, n == 0),
