@@ -175,33 +175,28 @@ class BoinComb(GridDesign):
         esc = yd <= self._esc[nd]
         de = (yd >= self._de[nd]) & ~esc
 
-        def score(nb: np.ndarray, check_elim: bool) -> tuple[np.ndarray, np.ndarray]:
-            ok = nb >= 0
-            nbc = np.where(ok, nb, 0)
-            if check_elim:
-                ok &= ~elim[rows, nbc]
-            return ok, np.where(ok, score_grid[rows, nbc], 0.0)
+        # the two neighbours a move could go to: up when escalating, down when de-escalating (-1: none)
+        a_cell = np.where(esc, self._up_a[cur], np.where(de, self._down_a[cur], NO_PAIR))
+        b_cell = np.where(esc, self._up_b[cur], np.where(de, self._down_b[cur], NO_PAIR))
+        base = rows * n.shape[1]
+        elim_flat, score_flat = elim.reshape(-1), score_grid.reshape(-1)
 
-        ok_ua, s_ua = score(self._up_a[cur], True)
-        ok_ub, s_ub = score(self._up_b[cur], True)
-        ok_da, s_da = score(self._down_a[cur], False)
-        ok_db, s_db = score(self._down_b[cur], False)
-        first = u < 0.5  # R: which(pr == max)[as.integer(runif(1) * n_ties + 1)]
+        def score(nb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            at = base + np.maximum(nb, 0)
+            ok = (nb >= 0) & ~(esc & elim_flat[at])  # an eliminated pair cannot be escalated to
+            return ok, np.where(ok, score_flat[at], 0.0)
 
-        def choose(ok_a, s_a, ok_b, s_b, a_cell, b_cell):
-            tie = ok_a & ok_b & (s_a == s_b)
-            take_a = ok_a & ((s_a > s_b) | (tie & first))
-            nxt = np.where(take_a, a_cell, np.where(ok_b, b_cell, cur))
-            return nxt, ok_a | ok_b, tie, ok_a.astype(np.int64) + ok_b
-
-        e_nxt, e_any, e_tie, e_cnt = choose(ok_ua, s_ua, ok_ub, s_ub, self._up_a[cur], self._up_b[cur])
-        d_nxt, d_any, d_tie, d_cnt = choose(ok_da, s_da, ok_db, s_db, self._down_a[cur], self._down_b[cur])
-        converge = (nd >= self.n_earlystop) & (~esc | ~e_any) & (~de | (cur == 0))
-        nxt = np.where(esc & e_any, e_nxt, np.where(de & d_any, d_nxt, cur))
-        tied = np.where(esc, e_tie, np.where(de, d_tie, False))
-        n_cand = np.where(esc, e_cnt, np.where(de, d_cnt, 0))
+        ok_a, s_a = score(a_cell)
+        ok_b, s_b = score(b_cell)
+        # R: which(pr == max)[as.integer(runif(1) * n_ties + 1)]
+        tied = ok_a & ok_b & (s_a == s_b)
+        take_a = ok_a & ((s_a > s_b) | (tied & (u < 0.5)))
+        can_move = ok_a | ok_b
+        nxt = np.where(take_a, a_cell, np.where(ok_b, b_cell, cur))
+        n_cand = ok_a.astype(np.int64) + ok_b
+        converge = (nd >= self.n_earlystop) & (~esc | ~can_move) & (~de | (cur == 0))
         stop = safety | converge
-        return nxt, stop, safety, n_cand, tied, (esc & e_any, de & d_any)
+        return nxt, stop, safety, n_cand, tied, (esc & can_move, de & can_move)
 
     # --- final selection ----------------------------------------------------------------------
     def _final_elimination(self, n: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -55,26 +55,14 @@ def lower_sets(n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=32)
-def _search_tables(n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _search_tables(n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
     """The lower sets from the largest (the full grid, index 0) to the empty set (last), so that
-    ``argmin`` takes the largest among tied sets; ``sup[a, b]``: set b strictly contains set a; and
-    ``pidx[s, j]``: the index of set s's row-j prefix sum in a (J x (K + 1)) prefix-sum table."""
+    ``argmin`` takes the largest among tied sets; and ``sup[a, b]``: set b strictly contains set a."""
     member, lens = lower_sets(n_rows, n_cols)
     member, lens = member[::-1].copy(), lens[::-1].copy()
     ge = (lens[None, :, :] >= lens[:, None, :]).all(axis=2)
     size = member.sum(axis=1)
-    sup = ge & (size[None, :] > size[:, None])
-    pidx = np.arange(n_rows)[None, :] * (n_cols + 1) + lens
-    return member, sup, pidx
-
-
-def _set_sums(v: np.ndarray, pidx: np.ndarray) -> np.ndarray:
-    """Sums of ``v`` (T, J, K) over every lower set, (T, S): per set, the sum of its rows' prefix
-    sums (a gather; no BLAS call, whose threads cost CPU time on a busy machine)."""
-    T, J, K = v.shape
-    pre = np.zeros((T, J, K + 1))
-    np.cumsum(v, axis=2, out=pre[:, :, 1:])
-    return pre.reshape(T, J * (K + 1))[:, pidx].sum(axis=2)
+    return member, ge & (size[None, :] > size[:, None])
 
 
 def biviso_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -86,44 +74,53 @@ def biviso_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with the smallest average over ``L' \\ L``, whose cells receive that average.  At most J*K passes.
 
     Precision: averages are ratios of set sums ``sum(num) / sum(den)``.  When ``num`` and ``den``
-    hold whole numbers (the designs pass counts scaled to integers, e.g. 20y + 1 over 20n + 2 for
-    (y + 0.05) / (n + 0.1)) and the set sums stay below 2**24, the sums and their differences are
-    exact in single precision, which the search then uses (half the memory traffic of double);
+    are integer arrays (the designs pass counts scaled to integers, e.g. 20y + 1 over 20n + 2 for
+    (y + 0.05) / (n + 0.1)) whose sums stay below 2**23 in size, the set sums and their differences
+    are exact in single precision, which the search then uses (half the memory traffic of double);
     exactly equal averages are then always recognised as ties.  Two different averages that agree
     to single precision (relative 6e-8) are also taken as tied, which can only move the fitted
     values by that order.  Otherwise the search runs in double precision.  The fitted values are
     computed in double precision from the level sets found.
     """
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
+    from dossier.simstudy.executors import _single_threaded_blas
+
+    num, den = np.asarray(num), np.asarray(den)
     _check(num.ndim == 3 and den.shape == num.shape, "x and w must be arrays of shape (T, J, K)", "biviso")
     _check(bool(np.all(den > 0)), "bivariate isotonic regression needs positive weights", "biviso")
     T, J, K = num.shape
     C = J * K
-    member, sup, pidx = _search_tables(J, K)
-    sx, sw = _set_sums(num, pidx), _set_sums(den, pidx)
-    whole = bool(np.all(num == np.round(num)) and np.all(den == np.round(den)))
-    dtype = np.float32 if whole and sw[:, 0].max(initial=0) < 2**24 and np.abs(sx).max(initial=0) < 2**24 \
+    member, sup = _search_tables(J, K)
+    num, den = num.reshape(T, C), den.reshape(T, C)
+    whole = np.issubdtype(num.dtype, np.integer) and np.issubdtype(den.dtype, np.integer)
+    dtype = np.float32 if whole and T and max(np.abs(num).sum(axis=1).max(), den.sum(axis=1).max()) < 2**23 \
         else np.float64
-    a, b = sx.astype(dtype), sw.astype(dtype)  # compacted to the unfinished matrices as they finish
+    with _single_threaded_blas():  # a tiny product: BLAS threads would only spin
+        sets = member.T.astype(dtype)
+        sx, sw = num.astype(dtype) @ sets, den.astype(dtype) @ sets   # sums over every lower set, (T, S)
     out = np.empty((T, C))
-    empty = len(member) - 1
-    cur = np.full(T, empty)                     # current lower set of each unfinished matrix
-    rows = np.arange(T)                         # their indices among the T
-    ar = np.arange(T)
-    while rows.size:
-        m = rows.size
-        i = ar[:m]
-        avg = np.full((m, len(member)), np.inf, dtype=dtype)
-        np.divide(a - a[i, cur][:, None], b - b[i, cur][:, None], out=avg, where=sup[cur])
-        best = np.argmin(avg, axis=1)
-        val = (sx[rows, best] - sx[rows, cur]) / (sw[rows, best] - sw[rows, cur])
-        r, cell = np.nonzero(member[best] & ~member[cur])
-        out[rows[r], cell] = val[r]
-        going = best != 0                       # index 0 is the full grid
+    # first pass, from the empty set (last): the smallest average over all non-empty lower sets
+    best = np.argmin(sx[:, :-1] / sw[:, :-1], axis=1)
+    o = np.repeat((sx[np.arange(T), best].astype(float) / sw[np.arange(T), best])[:, None], C, axis=1)
+    rows = np.arange(T)                          # the unfinished matrices (all arrays compacted to them)
+    ab = np.stack([sx, sw], axis=1)              # (m, 2, S)
+    while True:
+        going = best != 0                        # index 0 is the full grid
         if not going.all():
-            rows, a, b, best = rows[going], a[going], b[going], best[going]
+            out[rows[~going]] = o[~going]
+            rows, ab, o, best = rows[going], ab[going], o[going], best[going]
+            if not rows.size:
+                break
         cur = best
+        m = rows.size
+        i = np.arange(m)
+        at = ab[i, :, cur]                       # (m, 2): sums over the current set
+        avg = np.full((m, len(member)), np.inf, dtype=dtype)
+        np.divide(ab[:, 0] - at[:, :1], ab[:, 1] - at[:, 1:], out=avg, where=sup[cur])
+        best = np.argmin(avg, axis=1)
+        d = ab[i, :, best] - at
+        val = d[:, 0].astype(float) / d[:, 1]
+        # cells outside the current set get the new value; those outside the new set are overwritten later
+        o = np.where(member[cur], o, val[:, None])
     return out.reshape(T, J, K)
 
 
