@@ -31,9 +31,19 @@ clinically relevant difference in response probability (``analyses.mcpmod_delta_
   fewer than ``min_patients`` treated patients.
 * **pk** (the observed dose-exposure relation): *not assessable* when the exposure at d is extrapolated;
   *against* d > P when its median exposure is not higher than at P (no added exposure); else *neutral*.
+* **biomarker** (biomarker / PD dose-response, MCP-Mod of each marker in the spec's ``biomarkers``,
+  :mod:`dossier.analyses.biomarker`): per marker, *not assessable* at d without an MCP-Mod analysis or
+  without values at d; *neutral* when no dose-response signal was detected, or when the spec states no
+  relevant effect (``biomarkers[].delta``) to judge the modelled effect against; otherwise, with the
+  modelled effect at d over dose 0 (in the analysed direction, the marker's unit), *supports* d when it
+  reaches delta and *against* d when it falls short (the PD effect the spec calls relevant is not
+  attained).  Over several markers: any *against*, then any *supports*, then *neutral*.
+  Validation status (the spec's ``biomarkers[].validation``): an **exploratory** marker is shown and
+  never enters the decision rule -- it cannot exclude a dose, nor outweigh the clinical lines; a
+  **validated** marker that is *against* a dose counts like an efficacy line (``Cell.excludes_dose``).
 
 Decision rule (stated in the document where it decides): a dose is *efficacy-excluded* when any efficacy
-line (randomized, dose_response, er_efficacy) is *against* it, and *adequately studied* when at least
+line (randomized, dose_response, er_efficacy) or a validated biomarker is *against* it, and *adequately studied* when at least
 ``min_patients`` patients were treated at it (``analyses.cui_min_patients``, default 10). The favoured
 dosage is the lowest adequately studied dose that is not efficacy-excluded (toxicity rises with dose in
 the lines above, so the lowest dose without evidence of lost efficacy). A dose below the favoured one
@@ -64,6 +74,7 @@ LINES: dict[str, str] = {
     "er_safety": "Exposure-response, safety",
     "tolerability": "Tolerability over time",
     "pk": "Dose-exposure (PK)",
+    "biomarker": "Biomarker / PD (MCP-Mod)",
 }
 #: the same lines as they read inside a sentence
 LINE_PHRASES: dict[str, str] = {
@@ -73,6 +84,7 @@ LINE_PHRASES: dict[str, str] = {
     "er_safety": "exposure-response for safety",
     "tolerability": "tolerability over time",
     "pk": "dose-exposure (PK)",
+    "biomarker": "biomarker / pharmacodynamic dose-response",
 }
 EFFICACY_LINES = ("randomized", "dose_response", "er_efficacy")
 SAFETY_KEYS = ("severe", "modified")
@@ -83,6 +95,7 @@ class Cell(Result):
     verdict: str  # supports | against | neutral | not_assessable
     reason: str
     evidence: list[str] = []
+    excludes_dose: bool = False  # biomarker line: a validated marker is against the dose (counts as efficacy)
 
 
 class DoseJustification(Result):
@@ -374,6 +387,41 @@ def _pk(d: float, b: AnalysesBundle, P: float) -> Cell:
     return Cell(line="pk", verdict="neutral", evidence=[f"pred.{_g(d)}"], reason=f"exposure {here.basis}")
 
 
+def _biomarker(d: float, b: AnalysesBundle) -> Cell:
+    line = "biomarker"
+    bm = getattr(b, "biomarkers", None)
+    if bm is None or not bm.endpoints:
+        return Cell(line=line, verdict="not_assessable", reason="no biomarker / PD data")
+    verdicts, reasons, eids, excludes = [], [], [], False
+    for ep in bm.endpoints:
+        r = ep.mcpmod
+        if r is None or d not in {g.dose for g in ep.by_dose}:
+            continue
+        eids.append(f"bio.{ep.paramcd}")
+        name = f"{ep.name} ({ep.validation})"
+        if not r.dose_response_detected or not r.curve_dose:
+            verdicts.append("neutral")
+            reasons.append(f"{name}: no dose-response signal")
+            continue
+        effect = float(np.interp(d, r.curve_dose, r.curve_response) - np.interp(0.0, r.curve_dose, r.curve_response))
+        what = f"{name}: modelled {'reduction' if ep.analysed_as_reduction else 'effect'} over dose 0 " \
+               f"{effect:.3g} {ep.response_unit}"
+        if r.delta is None:
+            verdicts.append("neutral")
+            reasons.append(f"{what}; no relevant effect stated to judge it against")
+        elif effect >= r.delta:
+            verdicts.append("supports")
+            reasons.append(f"{what}, reaches the relevant {r.delta:g}")
+        else:
+            verdicts.append("against")
+            reasons.append(f"{what}, below the relevant {r.delta:g}")
+            excludes |= ep.validation == "validated"
+    if not verdicts:
+        return Cell(line=line, verdict="not_assessable", reason="no marker analysed by MCP-Mod with values at this dose")
+    v = "against" if "against" in verdicts else "supports" if "supports" in verdicts else "neutral"
+    return Cell(line=line, verdict=v, reason="; ".join(reasons), evidence=eids, excludes_dose=excludes)
+
+
 def material_results(b: AnalysesBundle) -> list[MaterialResult]:
     out: list[MaterialResult] = []
     er = b.exposure_response
@@ -425,8 +473,8 @@ def analyse_justification(b: AnalysesBundle, dose_summary: DoseSummary, levels: 
     for d in doses:
         cells = [_randomized(d, b, delta), _dose_response(d, b, delta, [x for x in levels if n.get(x, 0) > 0]),
                  _er(d, b, proposed, delta, "efficacy"), _er(d, b, proposed, delta, "safety"),
-                 _tolerability(d, b, proposed, n, min_patients, doses), _pk(d, b, proposed)]
-        excluded = any(c.verdict == "against" for c in cells if c.line in EFFICACY_LINES)
+                 _tolerability(d, b, proposed, n, min_patients, doses), _pk(d, b, proposed), _biomarker(d, b)]
+        excluded = any(c.verdict == "against" and c.line in EFFICACY_LINES or c.excludes_dose for c in cells)
         rows.append(DoseJustification(dose=d, n_treated=n.get(d, 0), adequately_studied=n.get(d, 0) >= min_patients,
                                       efficacy_excluded=excluded, cells=cells))
     # a line that can assess no dose (its data are absent) is left out of the matrix, and only named as absent
@@ -437,8 +485,12 @@ def analyse_justification(b: AnalysesBundle, dose_summary: DoseSummary, levels: 
     favoured = min(eligible) if eligible else None
     limit = favoured if favoured is not None else proposed
     not_excluded = [r.dose for r in rows if r.dose < limit and not r.adequately_studied and not r.efficacy_excluded]
+    titles = dict(LINES)
+    bm = getattr(b, "biomarkers", None)
+    if bm is not None and bm.endpoints and all(ep.validation == "exploratory" for ep in bm.endpoints):
+        titles["biomarker"] = "Biomarker / PD (MCP-Mod; exploratory)"
     return JustificationResult(proposed=proposed, unit=unit, delta=delta, min_patients=min_patients,
-                               lines={k: LINES[k] for k in shown}, phrases={k: LINE_PHRASES[k] for k in LINES},
+                               lines={k: titles[k] for k in shown}, phrases={k: LINE_PHRASES[k] for k in LINES},
                                absent_lines=[LINE_PHRASES[k] for k in LINES if k not in shown],
                                rows=rows, favoured=favoured, not_excluded_below=not_excluded,
                                material=material_results(b))

@@ -119,3 +119,90 @@ def test_ancova_covariates_from_adsl(example, marker):
     ep = res.endpoints[0]
     assert ep.mcpmod.covariates == ["baseline", "sexM", "age"]
     assert ep.emax is None and ep.exposure_paramcd is None
+
+
+# --- the biomarker / PD line of the justification matrix (dossier/analyses/justification.py) ---------------
+
+def _justify(bundle, spec, n_per_dose=20):
+    """The matrix over the example's dose levels, every dose 'treated' in n_per_dose patients (a stand-in
+    dose summary, so that adequacy does not depend on the example's allocation)."""
+    from types import SimpleNamespace
+
+    from dossier.analyses.justification import analyse_justification
+
+    rows = [SimpleNamespace(dose=float(d), n_subjects=n_per_dose, control=False) for d in spec.doses.levels]
+    return analyse_justification(bundle, SimpleNamespace(rows=rows), list(spec.doses.levels), spec.proposed_dosage,
+                                 list(spec.randomized_dosages), spec.doses.unit, min_patients=10)
+
+
+def _with_marker(bundle, **update):
+    ep = bundle.biomarkers.endpoints[0]
+    mcp = ep.mcpmod.model_copy(update={k: v for k, v in update.items() if k in ("delta", "dose_response_detected")})
+    ep = ep.model_copy(update={"mcpmod": mcp, **{k: v for k, v in update.items() if k == "validation"}})
+    return bundle.model_copy(update={"biomarkers": bundle.biomarkers.model_copy(update={"endpoints": [ep]})})
+
+
+def _effect(ep, d):
+    r = ep.mcpmod
+    return np.interp(d, r.curve_dose, r.curve_response) - np.interp(0.0, r.curve_dose, r.curve_response)
+
+
+def test_justification_biomarker_line_follows_the_stated_rule(example, example_bundle):
+    spec, _ = example
+    ep = example_bundle.biomarkers.endpoints[0]
+    # the example states no relevant effect: a detected signal alone is neutral at every dose
+    j = _justify(example_bundle, spec)
+    assert j.lines["biomarker"] == "Biomarker / PD (MCP-Mod; exploratory)"
+    studied = {g.dose for g in ep.by_dose}
+    for r in j.rows:
+        c = r.cell("biomarker")
+        assert c.verdict == ("neutral" if r.dose in studied else "not_assessable"), (r.dose, c.reason)
+    # with a relevant effect of 20 %-points: supports where the modelled effect over dose 0 reaches it
+    delta = 20.0
+    j = _justify(_with_marker(example_bundle, delta=delta), spec)
+    verdicts = {r.dose: r.cell("biomarker").verdict for r in j.rows}
+    expected = {d: "supports" if _effect(ep, d) >= delta else "against" for d in verdicts}
+    assert verdicts == expected and {"supports", "against"} <= set(verdicts.values())
+    assert "below the relevant 20" in j.row(min(verdicts)).cell("biomarker").reason
+    # no dose-response signal: neutral
+    j = _justify(_with_marker(example_bundle, delta=delta, dose_response_detected=False), spec)
+    assert {r.cell("biomarker").verdict for r in j.rows} == {"neutral"}
+
+
+def test_exploratory_marker_never_decides_and_validated_counts_as_efficacy(example, example_bundle):
+    spec, _ = example
+    ep = example_bundle.biomarkers.endpoints[0]
+    delta = 20.0
+    low = [d for d in spec.doses.levels if _effect(ep, d) < delta]
+    assert low  # the rule has doses to exclude
+    without = _justify(example_bundle.model_copy(update={"biomarkers": None}), spec)
+    assert "biomarker" not in without.lines and "biomarker / pharmacodynamic dose-response" in without.absent_lines
+    exploratory = _justify(_with_marker(example_bundle, delta=delta), spec)
+    # an exploratory marker against a dose changes no exclusion and not the favoured dosage
+    assert [r.efficacy_excluded for r in exploratory.rows] == [r.efficacy_excluded for r in without.rows]
+    assert exploratory.favoured == without.favoured
+    assert not any(r.cell("biomarker").excludes_dose for r in exploratory.rows)
+    validated = _justify(_with_marker(example_bundle, delta=delta, validation="validated"), spec)
+    assert validated.lines["biomarker"] == "Biomarker / PD (MCP-Mod)"
+    for r in validated.rows:
+        assert r.cell("biomarker").excludes_dose == (r.dose in low)
+        assert r.efficacy_excluded == (r.dose in low or without.row(r.dose).efficacy_excluded)
+    assert validated.favoured is None or validated.favoured not in low
+
+
+def test_justification_section_states_the_biomarker_rule(example, example_bundle):
+    from types import SimpleNamespace
+
+    from dossier.jurisdictions import load_profile
+
+    from .test_sections import _env
+
+    spec, _ = example
+    j = _justify(_with_marker(example_bundle, delta=20.0), spec)
+    tpl = _env().from_string('{% import "base/macros.html.j2" as m with context %}'
+                             '{% include "base/sections/justification.html.j2" %}')
+    evidence = SimpleNamespace(analyses=example_bundle, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
+                               justification=j)
+    html = tpl.render(evidence=evidence, figures={}, terms=load_profile("fda").terms, agency="fda")
+    assert "<th>Biomarker / PD (MCP-Mod; exploratory)</th>" in html
+    assert "an exploratory marker is shown for information and never decides" in html
