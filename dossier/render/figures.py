@@ -8,7 +8,8 @@ the same glyphs everywhere, and no system font.
 Matplotlib's object API with the SVG backend only (no pyplot state).
 
 Functions: :func:`quartile_plot`, :func:`km_plot`, :func:`dose_response_plot`, :func:`utility_plot`,
-:func:`tolerability_plot`, :func:`prediction_plot`, :func:`escalation_plot`, and :func:`all_figures`.
+:func:`tolerability_plot`, :func:`prediction_plot`, :func:`escalation_plot`, :func:`biomarker_plot`, and
+:func:`all_figures`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
     from dossier.analyses import AnalysesBundle
     from dossier.analyses.benefit_risk import BenefitRiskResult
+    from dossier.analyses.biomarker import BiomarkerEndpoint
     from dossier.analyses.escalation import EscalationResult
     from dossier.analyses.exposure_response import ExposureResponseResult
     from dossier.analyses.mcpmod import MCPModResult
@@ -502,6 +504,37 @@ def qlq_change_plot(q: QlqC30Result, codes: tuple[str, ...] = ("QL2", "PF2", "FA
         return _svg(fig)
 
 
+def biomarker_plot(ep: BiomarkerEndpoint) -> str:
+    """A biomarker / PD marker by dose: the observed mean per dose group with its t-based 95% CI (dose
+    colours; placebo grey) and, only when MCP-Mod selected a model, that model's curve (least-squares means
+    when covariate-adjusted) with its bootstrap 95% band and the target dose (dashed) when one was found."""
+    with rc_context(RC):
+        fig, ax = _new(5.6, 3.6)
+        for g in ep.by_dose:
+            if g.mean is None:
+                continue
+            lo = g.mean - g.ci_lower if g.ci_lower is not None else 0.0
+            hi = g.ci_upper - g.mean if g.ci_upper is not None else 0.0
+            ax.errorbar([g.dose], [g.mean], yerr=[[lo], [hi]], fmt="o", ms=4, capsize=3, lw=0.9,
+                        color=dose_colour(g.dose, g.control))
+        ax.plot([], [], "o", color="black", ms=4, label="Observed mean (95% CI)")
+        r = ep.mcpmod
+        if r is not None and r.dose_response_detected and r.selected_model and r.curve_response:
+            if r.curve_lower:
+                ax.fill_between(r.curve_dose, r.curve_lower, r.curve_upper, color=MODEL_COLOUR, alpha=0.15, lw=0,
+                                label="Bootstrap 95% band")
+            ax.plot(r.curve_dose, r.curve_response, color=MODEL_COLOUR, label=f"{r.selected_model} model")
+            if r.target_dose is not None:
+                ax.axvline(r.target_dose, color=PALETTE[1], ls="--", lw=0.8, label="Target dose")
+        ax.set_title("\n".join(textwrap.wrap(ep.name, 70)), fontsize=MIN_FONT_PT)
+        what = ep.measure_words[0].upper() + ep.measure_words[1:]
+        ax.set_ylabel(f"{what}{', sign reversed' if ep.analysed_as_reduction else ''} "
+                      f"({typeset_unit(ep.response_unit)})")
+        ax.set_xlabel(dose_axis_label())
+        ax.legend(loc="best", fontsize=MIN_FONT_PT)
+        return _svg(fig)
+
+
 def all_figures(bundle: AnalysesBundle, doses: Sequence[float] | None = None, dose_unit: str = "",
                 workers: int = 1) -> dict[str, str]:
     """Every figure the bundle supports: name -> SVG markup (drawn in ``workers`` processes).  ``doses`` (the
@@ -552,6 +585,11 @@ def figure_plan(bundle: AnalysesBundle) -> list[tuple[str, Callable[..., str], t
             plan.append((f"pk_conc_{ptype.replace(' ', '_')}", concentration_time_plot, (pk, ptype)))
     if bundle.patient_reported is not None and bundle.patient_reported.qlq_c30 is not None:
         plan.append(("qlq_c30_change", qlq_change_plot, (bundle.patient_reported.qlq_c30,)))
+    bm = getattr(bundle, "biomarkers", None)
+    if bm is not None:
+        for ep in bm.endpoints:
+            if any(g.mean is not None for g in ep.by_dose):
+                plan.append((f"biomarker_{ep.paramcd}", biomarker_plot, (ep,)))
     return plan
 
 

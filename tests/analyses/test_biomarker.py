@@ -206,3 +206,36 @@ def test_justification_section_states_the_biomarker_rule(example, example_bundle
     html = tpl.render(evidence=evidence, figures={}, terms=load_profile("fda").terms, agency="fda")
     assert "<th>Biomarker / PD (MCP-Mod; exploratory)</th>" in html
     assert "an exploratory marker is shown for information and never decides" in html
+
+
+# --- the biomarker figure (dossier/render/figures.py biomarker_plot) --------------------------------------
+
+def test_biomarker_figure_draws_means_in_dose_colours_and_the_selected_model(example, example_bundle):
+    from dossier.render.figures import DOSE_PALETTE, biomarker_plot, dose_levels, figure_plan
+
+    spec, _ = example
+    ep = example_bundle.biomarkers.endpoints[0]
+    assert ("biomarker_PERKINH", biomarker_plot, (ep,)) in figure_plan(example_bundle)
+    with dose_levels(spec.doses.levels, spec.doses.unit):
+        svg = biomarker_plot(ep)
+        flat = biomarker_plot(ep.model_copy(update={"mcpmod": ep.mcpmod.model_copy(
+            update={"dose_response_detected": False})}))
+    assert "Change from baseline (%)" in svg and "Dose (mg)" in svg and "Observed mean (95% CI)" in svg
+    # one colour per studied dose level, the study's palette by rank (as every other figure)
+    ranks = [sorted(spec.doses.levels).index(g.dose) for g in ep.by_dose]
+    for k in ranks:
+        assert DOSE_PALETTE[k].lower() in svg.lower()
+    assert f"{ep.mcpmod.selected_model} model" in svg and "Bootstrap 95% band" in svg
+    # without a selected model no curve is drawn
+    assert f"{ep.mcpmod.selected_model} model" not in flat and "Bootstrap" not in flat
+    assert "Observed mean (95% CI)" in flat
+
+
+def test_biomarker_section_shows_the_figure_with_its_caption(example, example_bundle):
+    spec, _ = example
+    html = render("biomarker", example_bundle, spec, figures={"biomarker_PERKINH": "<svg>fig</svg>"})
+    assert "<svg>fig</svg>" in html
+    cap = html[html.index("<figcaption>"):html.index("</figcaption>")]
+    assert "observed mean of each dosage group with its t-based 95% confidence interval" in cap
+    assert "selected by MCP-Mod, adjusted for the covariates" in cap and "bootstrap 95% band" in cap
+    assert "<figure>" not in render("biomarker", example_bundle, spec)  # no figure drawn: no empty frame
