@@ -47,7 +47,7 @@ import numpy as np
 
 from dossier.designs.base import _check
 from dossier.designs.boin import Boin
-from dossier.designs.boin_comb import NO_PAIR, GridDesign
+from dossier.designs.boin_comb import NO_PAIR, GridDesign, _unique_counts
 from dossier.designs.comb_base import (
     CombOperatingCharacteristics,
     CombSelection,
@@ -246,7 +246,11 @@ class Waterfall(GridDesign):
                                     fallback, sub_elm, active)
         n_sel, y_sel = np.where(excluded, 0, n), np.where(excluded, 0, y)
         shape = (T, J, K)
-        contour = self._contour(n_sel.reshape(shape), y_sel.reshape(shape), elim.reshape(shape))
+        # the contour of each distinct final data set (trials often end alike)
+        uniq, inv = _unique_counts(np.concatenate([n_sel, y_sel, elim.astype(np.int64)], axis=1))
+        ushape = (len(uniq), J, K)
+        contour = self._contour(uniq[:, :C].reshape(ushape), uniq[:, C:2 * C].reshape(ushape),
+                                uniq[:, 2 * C:].astype(bool).reshape(ushape))[inv]
         return {"n": n.reshape(shape), "y": y.reshape(shape), "n_sel": n_sel.reshape(shape),
                 "y_sel": y_sel.reshape(shape), "elim": elim.reshape(shape), "contour": contour}
 
@@ -259,7 +263,9 @@ class Waterfall(GridDesign):
         safe = np.where(valid, cells, 0)
         pn = np.where(valid, n[idx[:, None], safe], 0)
         py = np.where(valid, y[idx[:, None], safe], 0)
-        sel = self._boin._select_distinct(pn, py)            # BOIN::select.mtd along the path
+        uniq, inv = _unique_counts(np.concatenate([pn, py], axis=1))   # select once per distinct path data
+        L = pn.shape[1]
+        sel = self._boin._select_distinct(uniq[:, :L], uniq[:, L:])[inv]  # BOIN::select.mtd along the path
         sel = np.where(failed, NO_PAIR, sel)
         k = kind[idx]
         ok = sel >= 0
