@@ -9,13 +9,15 @@ Applied Statistics algorithm AS 206).
 
 Two algorithms are implemented:
 
-* :func:`biviso_batch` (used by the designs) -- the *minimum lower sets* algorithm (Brunk 1955;
+* :func:`biviso_ratio` / :func:`biviso_batch` (used by the designs, which pass whole-number
+  numerators and weights to :func:`biviso_ratio`) -- the *minimum lower sets* algorithm (Brunk 1955;
   Robertson, Wright & Dykstra 1988, *Order Restricted Statistical Inference*, section 1.3, algorithm
   "minimum lower sets"): the smallest weighted average over the lower sets of the order is the
   fitted value on the largest lower set attaining it; remove that set and repeat on what is left.
   On a J x K grid a lower set is a "staircase" (row lengths ``r_1 >= r_2 >= ... >= r_J``), so there
   are only C(J + K, J) of them (56 for 3 x 5) and the averages of all of them for thousands of
-  trials at once are one matrix product.  The result is exact (no iteration tolerance).
+  trials at once are one matrix product.  The result is exact (no iteration tolerance; see
+  :func:`biviso_ratio` for the arithmetic), and cells pooled into one level set get one value.
 * :func:`biviso_dykstra` (reference, one matrix) -- Dykstra & Robertson (1982), "An algorithm for
   isotonic regression for two or more independent variables", Ann Stat 10:708-716: cyclic
   projections onto the row-monotone and the column-monotone cones by one-dimensional PAVA, with
