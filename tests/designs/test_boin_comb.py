@@ -273,3 +273,17 @@ def test_pairs_pooled_to_one_estimate_tie_to_the_first_in_column_major_order():
     est = sel.estimates
     assert est[1][2] == est[2][1] == pytest.approx(1 / 62, abs=1e-15)
     assert sel.selected == [(2, 1)]
+
+
+def test_whole_number_isotonic_path_equals_the_reference_projection():
+    """The designs' estimates (biviso_ratio on 20y + 1 over 20n + 2: exact single-precision sums) against
+    the Dykstra-Robertson cyclic projection of (y + 0.05) / (n + 0.1) with weights n + 0.1."""
+    from dossier.designs.isotonic2d import biviso_dykstra, biviso_ratio
+
+    rng = np.random.default_rng(17)
+    n = rng.integers(0, 5, (10, 3, 4)) * 3
+    y = rng.binomial(n, rng.uniform(0.05, 0.6, (10, 3, 4)))
+    fast = biviso_ratio(20 * y + 1, 20 * n + 2)
+    for t in range(10):
+        ref = biviso_dykstra((y[t] + 0.05) / (n[t] + 0.1), n[t] + 0.1, tol=1e-12)
+        np.testing.assert_allclose(fast[t], ref, atol=1e-8)
