@@ -190,7 +190,8 @@ def run_analyses(data: StudyData, spec: StudySpec, rng: np.random.Generator,
     if b.predictions is not None and draws is not None:
         b.benefit_risk = timed("benefit_risk", analyse_benefit_risk, b.predictions, draws, spec.proposed_dosage,
                                s.cui_weights, s.cui_min_patients, b.randomized,
-                               b.escalation.mtd if b.escalation else None)
+                               b.escalation.mtd if b.escalation else None, b.patient_reported,
+                               rng.spawn(1)[0])  # PRO bootstrap: own stream, the shared one is left as it was
     t0 = time.perf_counter()
     sens = _metric_sensitivity(data, spec, s, lgd) if b.exposure_response is not None else {}
     settings_record = {

@@ -29,6 +29,24 @@ clinically relevant difference in response probability (``analyses.mcpmod_delta_
 * **tolerability** (observed grade >= 3 TEAE and dose-modification rates over the whole treatment,
   Newcombe intervals against P): as er_safety with the observed rates; *not assessable* for a dose with
   fewer than ``min_patients`` treated patients.
+* **patient_reported** (patient-reported tolerability, :mod:`dossier.analyses.pro` ``by_dose``; the FDA 2024
+  dosage-optimization guidance asks for the patient's experience of symptomatic toxicity by dosage): three
+  per-patient measures, each a proportion of the patients assessed at the dose (higher is worse) -- a
+  PRO-CTCAE baseline-adjusted maximum post-baseline score >= ``high_score`` (default 3: "frequently",
+  "severe", "quite a bit") on any item and attribute (ProAE ``toxSummary`` conventions), and a QLQ-C30
+  deterioration of at least ``deterioration_points`` (default 10 points, Osoba et al., J Clin Oncol
+  1998;16:139-144) at any post-baseline assessment in global health status (QL2) and in physical
+  functioning (PF2), the overall and the functional core outcomes of FDA's core-PRO guidance (the symptom
+  burden is PRO-CTCAE's; QLQ-C30 fatigue is shown in the PRO section and does not enter the rule). The rule
+  is the tolerability line's, with the PRO rates: each measure at d against P by the Newcombe difference
+  interval; d < P: *supports* when any is significantly lower; d > P: *against* when any is significantly
+  higher; P: *against* when a lower dose has significantly less of any, *supports* when a higher dose has
+  significantly more, else *neutral*. *Not assessable*: PROs not collected (no ``patient_reported``
+  result: never counted as no toxicity), fewer than ``min_patients`` patients with a post-baseline PRO
+  assessment at d or at P, or no measure known at both doses (an instrument not collected is left out of
+  the comparison, not counted as 0). Like clinician-reported tolerability, a PRO *against* never excludes a
+  dose: the decision rule below takes the lowest dose without evidence of lost efficacy, so tolerability
+  lines (clinician- or patient-reported) inform the choice among doses and are shown, but do not decide it.
 * **pk** (the observed dose-exposure relation): *not assessable* when the exposure at d is extrapolated;
   *against* d > P when its median exposure is not higher than at P (no added exposure); else *neutral*.
 * **biomarker** (biomarker / PD dose-response, MCP-Mod of each marker in the spec's ``biomarkers``,
@@ -73,6 +91,7 @@ LINES: dict[str, str] = {
     "er_efficacy": "Exposure-response, efficacy",
     "er_safety": "Exposure-response, safety",
     "tolerability": "Tolerability over time",
+    "patient_reported": "Patient-reported tolerability",
     "pk": "Dose-exposure (PK)",
     "biomarker": "Biomarker / PD (MCP-Mod)",
 }
@@ -83,11 +102,18 @@ LINE_PHRASES: dict[str, str] = {
     "er_efficacy": "exposure-response for efficacy",
     "er_safety": "exposure-response for safety",
     "tolerability": "tolerability over time",
+    "patient_reported": "patient-reported tolerability",
     "pk": "dose-exposure (PK)",
     "biomarker": "biomarker / pharmacodynamic dose-response",
 }
 EFFICACY_LINES = ("randomized", "dose_response", "er_efficacy")
 SAFETY_KEYS = ("severe", "modified")
+#: the patient-reported measures of the patient_reported line (fields of pro.ProDoseSummary; higher is worse)
+PRO_KEYS: dict[str, str] = {
+    "high_symptom": "PRO-CTCAE score ≥{high} above baseline",
+    "qol_deterioration": "global health status deterioration",
+    "physical_deterioration": "physical functioning deterioration",
+}
 
 
 class Cell(Result):
@@ -372,6 +398,80 @@ def _tolerability(d: float, b: AnalysesBundle, P: float, n: dict[float, int], mi
                 reason="no significant difference from the other adequately studied doses")
 
 
+def _pro_summary(b: AnalysesBundle, dose: float):
+    pr = b.patient_reported
+    return next((s for s in pr.by_dose if s.dose == dose and not s.control), None) if pr is not None else None
+
+
+def _pro_rates(b: AnalysesBundle, dose: float) -> dict[str, tuple[int, int]]:
+    """The PRO measures known at ``dose`` (events, n); a measure not collected or without patients is absent."""
+    s = _pro_summary(b, dose)
+    return {} if s is None else {k: _rate(getattr(s, k)) for k in PRO_KEYS if _rate(getattr(s, k))}
+
+
+def _patient_reported(d: float, b: AnalysesBundle, P: float, min_patients: int, doses: list[float]) -> Cell:
+    """Patient-reported tolerability (rule: module docstring), mirroring :func:`_tolerability`."""
+    line = "patient_reported"
+    pr = b.patient_reported
+    if pr is None:
+        return Cell(line=line, verdict="not_assessable", reason="patient-reported outcomes not collected")
+
+    def n_pro(x: float) -> int:
+        s = _pro_summary(b, x)
+        return s.n if s is not None else 0
+
+    if n_pro(d) < min_patients:
+        return Cell(line=line, verdict="not_assessable",
+                    reason=f"{n_pro(d)} patients with a post-baseline PRO assessment (fewer than {min_patients})")
+    if n_pro(P) < min_patients:
+        return Cell(line=line, verdict="not_assessable",
+                    reason=f"{n_pro(P)} patients with a post-baseline PRO assessment at {_g(P)} "
+                           f"(fewer than {min_patients})")
+    ref = _pro_rates(b, P)
+    label = {k: v.format(high=pr.settings.high_score) for k, v in PRO_KEYS.items()}
+
+    def cmp(x: float) -> dict[str, tuple[float, float, float, int]]:
+        rx = _pro_rates(b, x)
+        out = {}
+        for k in PRO_KEYS:
+            if k in rx and k in ref:
+                e, lo, hi = newcombe_diff_ci(*rx[k], *ref[k])
+                out[k] = (e, lo, hi, _sig(lo, hi))
+        return out
+
+    eids = [f"pro.dose.{_g(d)}"]
+    if d != P:
+        c = cmp(d)
+        if not c:
+            return Cell(line=line, verdict="not_assessable", evidence=eids,
+                        reason=f"no patient-reported measure known at both {_g(d)} and {_g(P)}")
+        reason = "; ".join(f"{label[k]} {100 * e:+.1f} points vs {_g(P)} (95% CI {100 * lo:.1f} to {100 * hi:.1f})"
+                           for k, (e, lo, hi, _) in c.items())
+        if d < P:
+            v = "supports" if any(s < 0 for *_, s in c.values()) else "neutral"
+        else:
+            v = "against" if any(s > 0 for *_, s in c.values()) else "neutral"
+        return Cell(line=line, verdict=v, reason=reason, evidence=[*eids, f"pro.dose.{_g(P)}"])
+    others = {x: cmp(x) for x in doses if x != P and n_pro(x) >= min_patients}
+    if not ref or not any(others.values()):
+        return Cell(line=line, verdict="not_assessable", evidence=eids,
+                    reason="no other dose with enough patients and a patient-reported measure known at both doses")
+
+    def which(x: float, sign: int) -> str:
+        return f"{_g(x)} (" + ", ".join(label[k] for k, (*_, s) in others[x].items() if s == sign) + ")"
+
+    less = [x for x in others if x < P and any(s < 0 for *_, s in others[x].values())]
+    more = [x for x in others if x > P and any(s > 0 for *_, s in others[x].values())]
+    if less:
+        return Cell(line=line, verdict="against", evidence=eids,
+                    reason="significantly less patient-reported toxicity at " + "; ".join(which(x, -1) for x in less))
+    if more:
+        return Cell(line=line, verdict="supports", evidence=eids,
+                    reason="significantly more patient-reported toxicity at " + "; ".join(which(x, 1) for x in more))
+    return Cell(line=line, verdict="neutral", evidence=eids,
+                reason="no significant difference from the other doses with enough patient-reported assessments")
+
+
 def _pk(d: float, b: AnalysesBundle, P: float) -> Cell:
     p = b.predictions
     here = p.get(d) if p is not None else None
@@ -474,7 +574,8 @@ def analyse_justification(b: AnalysesBundle, dose_summary: DoseSummary, levels: 
     for d in doses:
         cells = [_randomized(d, b, delta), _dose_response(d, b, delta, [x for x in levels if n.get(x, 0) > 0]),
                  _er(d, b, proposed, delta, "efficacy"), _er(d, b, proposed, delta, "safety"),
-                 _tolerability(d, b, proposed, n, min_patients, doses), _pk(d, b, proposed), _biomarker(d, b)]
+                 _tolerability(d, b, proposed, n, min_patients, doses),
+                 _patient_reported(d, b, proposed, min_patients, doses), _pk(d, b, proposed), _biomarker(d, b)]
         excluded = any(c.verdict == "against" and c.line in EFFICACY_LINES or c.excludes_dose for c in cells)
         rows.append(DoseJustification(dose=d, n_treated=n.get(d, 0), adequately_studied=n.get(d, 0) >= min_patients,
                                       efficacy_excluded=excluded, cells=cells))
