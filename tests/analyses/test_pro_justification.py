@@ -298,3 +298,21 @@ def test_example_benefit_risk_weighs_pro(example_bundle):
     for u in br.dosages:
         assert u.components["pro_symptom"] == by[u.dose].high_symptom.rate
         assert u.components["pro_qol"] == by[u.dose].qol_deterioration.rate
+
+
+def test_benefit_risk_section_states_the_pro_criteria_and_links_their_numbers(example, example_bundle):
+    from .test_sections import render
+
+    spec, _ = example
+    html = '<div class="core-section" id="core-benefit_risk">' + render("benefit_risk", example_bundle, spec) + "</div>"
+    assert "combines the predicted probabilities and the observed patient-reported rates" in html
+    assert "patient-reported (observed)" in html  # PRO drivers are labelled as observed, not predicted
+    assert _bare_numbers()(html) == {}
+    # PROs not collected: the index says so, and names nothing it did not weigh as weighed
+    br = example_bundle.benefit_risk.model_copy(update={"pro_status": {"pro_symptom": "not_collected",
+                                                                       "pro_qol": "not_collected"}})
+    html = render("benefit_risk", example_bundle.model_copy(update={"benefit_risk": br, "patient_reported": None}),
+                  spec)
+    assert "Not weighed: patient-reported severe symptom (PRO-CTCAE) (not collected); patient-reported " \
+           "deterioration of global health status (QLQ-C30) (not collected)." in html
+    assert "observed patient-reported rates" not in html
