@@ -504,7 +504,7 @@ def _biomarker(d: float, b: AnalysesBundle) -> Cell:
             reasons.append(f"{name}: no dose-response signal")
             continue
         effect = float(np.interp(d, r.curve_dose, r.curve_response) - np.interp(0.0, r.curve_dose, r.curve_response))
-        zero = "dose 0" if r.has_placebo else "dose 0 (the model's extrapolation: no placebo)"
+        zero = "placebo" if r.has_placebo else "the zero dose (the model's extrapolation: no placebo)"
         what = f"{name}: modelled {'reduction' if ep.analysed_as_reduction else 'effect'} over {zero} " \
                f"{effect:.3g} {ep.response_unit}"
         if r.delta is None:
