@@ -11,14 +11,14 @@ Usage: python examples/combination/generate_adsl.py [DATA_DIR]   (default: examp
 
 from __future__ import annotations
 
-import runpy
+import re
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pyreadstat
 
-#: the XPT writer of the examplinib generator (the examples are scripts, not a package: read by path)
-write_xpt = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examplinib" / "generate.py"))["write_xpt"]
+FIXED_XPT_STAMP = b"01JAN24:00:00:00"
 LABELS = {"STUDYID": "Study Identifier", "USUBJID": "Unique Subject Identifier", "TRT01A": "Actual Treatment",
           "DOSE01A": "Actual Dose of Agent A (mg)", "SAFFL": "Safety Population Flag"}
 
@@ -31,7 +31,13 @@ def build_adsl(pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def generate(data_dir: Path, out_dir: Path | None = None) -> Path:
-    return write_xpt(build_adsl(pd.read_csv(data_dir / "dose_pairs.csv")), (out_dir or data_dir) / "adsl.xpt", "adsl", LABELS)
+    adsl = build_adsl(pd.read_csv(data_dir / "dose_pairs.csv"))
+    path = (out_dir or data_dir) / "adsl.xpt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyreadstat.write_xport(adsl, str(path), file_format_version=5, table_name="ADSL",
+                           column_labels=[LABELS[c] for c in adsl.columns])
+    path.write_bytes(re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", FIXED_XPT_STAMP, path.read_bytes()))
+    return path
 
 
 if __name__ == "__main__":
