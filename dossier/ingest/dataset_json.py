@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dossier.errors import DataError
-from dossier.ingest.readers import RawDataset, data_error, json_loads
+from dossier.ingest.raw import RawDataset, data_error, json_loads
 
 DATA_TYPES = ("string", "integer", "decimal", "float", "double", "boolean", "datetime", "date", "time", "URI")
 TARGET_DATA_TYPES = ("integer", "decimal")
