@@ -90,84 +90,93 @@ def tokenize(text: str, dataset: str = "dataset") -> list[Token]:
             i += 1
             continue
         if c in "(),":
-            out.append(Token(c, c, i))
-            i += 1
-            continue
-        two = text[i:i + 2]
-        if two in ("==", "!=", "<=", ">="):
-            out.append(Token("op", two, i))
-            i += 2
-            continue
-        if c in "<>":
-            out.append(Token("op", c, i))
-            i += 1
-            continue
-        if c == "=":
+            token, i = Token(c, c, i), i + 1
+        elif text[i:i + 2] in ("==", "!=", "<=", ">="):
+            token, i = Token("op", text[i:i + 2], i), i + 2
+        elif c in "<>":
+            token, i = Token("op", c, i), i + 1
+        elif c == "=":
             raise _fail(text, dataset, i, "single '=' is not an operator", "compare with == (two equals signs)")
-        if c in "\"'":
-            j, buf = i + 1, []
-            while j < n and text[j] != c:
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in (c, "\\"):
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            if j >= n:
-                raise _fail(text, dataset, i, "string is not closed", f"end the string with {c}")
-            out.append(Token("str", "".join(buf), i))
-            i = j + 1
-            continue
-        if c == "`":
-            j = text.find("`", i + 1)
-            if j < 0:
-                raise _fail(text, dataset, i, "column name in backquotes is not closed")
-            if j == i + 1:
-                raise _fail(text, dataset, i, "empty column name")
-            out.append(Token("col", text[i + 1:j], i))
-            i = j + 1
-            continue
-        if c.isdigit() or (c in "+-." and i + 1 < n and (text[i + 1].isdigit() or text[i + 1] == ".")):
-            j = i + 1 if c in "+-" else i
-            start_digits = j
-            while j < n and text[j].isascii() and text[j].isdigit():
-                j += 1
-            if j < n and text[j] == ".":
-                j += 1
-                while j < n and text[j].isascii() and text[j].isdigit():
-                    j += 1
-            if j == start_digits or text[start_digits:j] == ".":
-                raise _fail(text, dataset, i, "malformed number")
-            if j < n and text[j] in "eE":
-                k = j + 1
-                if k < n and text[k] in "+-":
-                    k += 1
-                if k < n and text[k].isascii() and text[k].isdigit():
-                    while k < n and text[k].isascii() and text[k].isdigit():
-                        k += 1
-                    j = k
-                else:
-                    raise _fail(text, dataset, j, "malformed exponent of a number")
-            if j < n and (text[j].isalnum() or text[j] == "_"):
-                raise _fail(text, dataset, j, "a number runs into a name", "separate them with a space")
-            value = float(text[i:j])
-            if not np.isfinite(value):
-                raise _fail(text, dataset, i, "number out of range")
-            out.append(Token("num", value, i))
-            i = j
-            continue
-        if c.isascii() and (c.isalpha() or c == "_"):
-            j = i + 1
-            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            word = text[i:j]
-            if word.lower() in KEYWORDS:
-                out.append(Token("kw", word.lower(), i))
-            else:
-                out.append(Token("col", word, i))
-            i = j
-            continue
-        raise _fail(text, dataset, i, f"unexpected character {c!r}")
+        elif c in "\"'":
+            token, i = _string_token(text, i, dataset)
+        elif c == "`":
+            token, i = _quoted_column_token(text, i, dataset)
+        elif c.isdigit() or (c in "+-." and i + 1 < n and (text[i + 1].isdigit() or text[i + 1] == ".")):
+            token, i = _number_token(text, i, dataset)
+        elif c.isascii() and (c.isalpha() or c == "_"):
+            token, i = _word_token(text, i)
+        else:
+            raise _fail(text, dataset, i, f"unexpected character {c!r}")
+        out.append(token)
     out.append(Token("end", None, n))
     return out
+
+
+def _string_token(text: str, i: int, dataset: str) -> tuple[Token, int]:
+    """A string in the quotes at ``text[i]`` (a backslash escapes the quote and itself); the token and the
+    position after the closing quote."""
+    c, n = text[i], len(text)
+    j, buf = i + 1, []
+    while j < n and text[j] != c:
+        if text[j] == "\\" and j + 1 < n and text[j + 1] in (c, "\\"):
+            j += 1
+        buf.append(text[j])
+        j += 1
+    if j >= n:
+        raise _fail(text, dataset, i, "string is not closed", f"end the string with {c}")
+    return Token("str", "".join(buf), i), j + 1
+
+
+def _quoted_column_token(text: str, i: int, dataset: str) -> tuple[Token, int]:
+    """A column name in backquotes starting at ``text[i]``."""
+    j = text.find("`", i + 1)
+    if j < 0:
+        raise _fail(text, dataset, i, "column name in backquotes is not closed")
+    if j == i + 1:
+        raise _fail(text, dataset, i, "empty column name")
+    return Token("col", text[i + 1:j], i), j + 1
+
+
+def _digits_end(text: str, j: int) -> int:
+    """The position after the ASCII digits starting at ``j``."""
+    while j < len(text) and text[j].isascii() and text[j].isdigit():
+        j += 1
+    return j
+
+
+def _number_token(text: str, i: int, dataset: str) -> tuple[Token, int]:
+    """A number starting at ``text[i]``: optional sign, digits, optional fraction and exponent."""
+    n = len(text)
+    start_digits = i + 1 if text[i] in "+-" else i
+    j = _digits_end(text, start_digits)
+    if j < n and text[j] == ".":
+        j = _digits_end(text, j + 1)
+    if j == start_digits or text[start_digits:j] == ".":
+        raise _fail(text, dataset, i, "malformed number")
+    if j < n and text[j] in "eE":
+        k = j + 1
+        if k < n and text[k] in "+-":
+            k += 1
+        if not (k < n and text[k].isascii() and text[k].isdigit()):
+            raise _fail(text, dataset, j, "malformed exponent of a number")
+        j = _digits_end(text, k)
+    if j < n and (text[j].isalnum() or text[j] == "_"):
+        raise _fail(text, dataset, j, "a number runs into a name", "separate them with a space")
+    value = float(text[i:j])
+    if not np.isfinite(value):
+        raise _fail(text, dataset, i, "number out of range")
+    return Token("num", value, i), j
+
+
+def _word_token(text: str, i: int) -> tuple[Token, int]:
+    """A keyword (case-insensitive) or a bare column name starting at ``text[i]``."""
+    j = i + 1
+    while j < len(text) and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
+        j += 1
+    word = text[i:j]
+    if word.lower() in KEYWORDS:
+        return Token("kw", word.lower(), i), j
+    return Token("col", word, i), j
 
 
 # -- syntax tree ----------------------------------------------------------------------------------

@@ -149,58 +149,9 @@ def evidence_values(ev: CoreEvidence) -> dict[str, Value]:
     a = ev.analyses
     if a is None:
         return out
-    rnd = a.randomized
-    if rnd is not None:
-        for arm in rnd.arms:
-            p = f"randomized.{_d(arm.dose)}"
-            _put(out, f"{p}.n", arm.n, "count")
-            _rate_values(out, f"{p}.response", arm.response)
-            for k, r in arm.safety.items():
-                _rate_values(out, f"{p}.{k}", r)
-            if arm.pfs is not None:
-                _put(out, f"{p}.pfs.median", arm.pfs.median, "number")
-        rates = {arm.dose: arm for arm in rnd.arms}
-        for c in rnd.comparisons:
-            prefixes = [f"randomized.{_d(c.arm)}_vs_{_d(c.reference)}"]
-            if len(rnd.comparisons) == 1:
-                prefixes.append("randomized")
-            for p in prefixes:
-                items = ([("response", c.response)] if c.response else []) + list(c.safety.items())
-                for k, diff in items:
-                    _put(out, f"{p}.{k}.diff", None if diff.estimate is None else 100 * diff.estimate, "pp")
-                    _put(out, f"{p}.{k}.diff_lower", None if diff.ci_lower is None else 100 * diff.ci_lower, "pp")
-                    _put(out, f"{p}.{k}.diff_upper", None if diff.ci_upper is None else 100 * diff.ci_upper, "pp")
-                    ra = _arm_rate(rates.get(c.arm), k)
-                    rb = _arm_rate(rates.get(c.reference), k)
-                    if ra is not None and rb:
-                        _put(out, f"{p}.{k}.rate_ratio", ra / rb, "ratio")
-                if c.pfs_hr is not None:
-                    _put(out, f"{p}.pfs.hr", c.pfs_hr.hr, "ratio")
-                    _put(out, f"{p}.pfs.lower", c.pfs_hr.ci_lower, "ratio")
-                    _put(out, f"{p}.pfs.upper", c.pfs_hr.ci_upper, "ratio")
-    er = a.exposure_response
-    if er is not None:
-        for m in er.models:
-            _er_values(out, f"er.{m.endpoint}", m)
-        _er_values(out, "er.response_above_proposed", er.efficacy_above_proposed)
-        if er.pfs is not None and er.pfs.hr_per_doubling is not None:
-            h = er.pfs.hr_per_doubling
-            _put(out, "er.pfs.hr_per_doubling", h.hr, "ratio")
-            _put(out, "er.pfs.lower", h.ci_lower, "ratio")
-            _put(out, "er.pfs.upper", h.ci_upper, "ratio")
-            _put(out, "er.pfs.p_value", h.p_value, "p")
-        for b in er.exposure_by_dose:
-            _put(out, f"er.exposure.{_d(b.dose)}.median", b.median, "number")
-    pred = a.predictions
-    if pred is not None:
-        for dp in pred.dosages:
-            _put(out, f"pred.{_d(dp.dose)}.exposure_median", dp.exposure_median, "number")
-            for e in dp.endpoints:
-                _put(out, f"pred.{_d(dp.dose)}.{e.endpoint}", e.estimate, "rate")
-                _put(out, f"pred.{_d(dp.dose)}.{e.endpoint}.lower", e.ci_lower, "rate")
-                _put(out, f"pred.{_d(dp.dose)}.{e.endpoint}.upper", e.ci_upper, "rate")
-        for df in pred.differences:
-            _put(out, f"pred.{_d(df.dose)}_vs_{_d(df.reference)}.{df.endpoint}.diff", 100 * df.estimate, "pp")
+    _randomized_values(out, a.randomized)
+    _exposure_response_values(out, a.exposure_response)
+    _prediction_values(out, a.predictions)
     br = a.benefit_risk
     if br is not None:
         _put(out, "br.recommended_dose", br.recommended_dose, "dose")
@@ -212,6 +163,70 @@ def evidence_values(ev: CoreEvidence) -> dict[str, Value]:
                 _put(out, "jp.n_japanese", g.n, "count")
         _put(out, "jp.n_total", ev.ethnic.n_total, "count")
     return out
+
+
+def _randomized_values(out: dict[str, Value], rnd: Any) -> None:
+    """Arms and pairwise comparisons of the randomized part (``randomized.*``)."""
+    if rnd is None:
+        return
+    for arm in rnd.arms:
+        p = f"randomized.{_d(arm.dose)}"
+        _put(out, f"{p}.n", arm.n, "count")
+        _rate_values(out, f"{p}.response", arm.response)
+        for k, r in arm.safety.items():
+            _rate_values(out, f"{p}.{k}", r)
+        if arm.pfs is not None:
+            _put(out, f"{p}.pfs.median", arm.pfs.median, "number")
+    rates = {arm.dose: arm for arm in rnd.arms}
+    for c in rnd.comparisons:
+        prefixes = [f"randomized.{_d(c.arm)}_vs_{_d(c.reference)}"]
+        if len(rnd.comparisons) == 1:
+            prefixes.append("randomized")
+        for p in prefixes:
+            items = ([("response", c.response)] if c.response else []) + list(c.safety.items())
+            for k, diff in items:
+                _put(out, f"{p}.{k}.diff", None if diff.estimate is None else 100 * diff.estimate, "pp")
+                _put(out, f"{p}.{k}.diff_lower", None if diff.ci_lower is None else 100 * diff.ci_lower, "pp")
+                _put(out, f"{p}.{k}.diff_upper", None if diff.ci_upper is None else 100 * diff.ci_upper, "pp")
+                ra = _arm_rate(rates.get(c.arm), k)
+                rb = _arm_rate(rates.get(c.reference), k)
+                if ra is not None and rb:
+                    _put(out, f"{p}.{k}.rate_ratio", ra / rb, "ratio")
+            if c.pfs_hr is not None:
+                _put(out, f"{p}.pfs.hr", c.pfs_hr.hr, "ratio")
+                _put(out, f"{p}.pfs.lower", c.pfs_hr.ci_lower, "ratio")
+                _put(out, f"{p}.pfs.upper", c.pfs_hr.ci_upper, "ratio")
+
+
+def _exposure_response_values(out: dict[str, Value], er: Any) -> None:
+    """Exposure-response models, PFS and exposure by dose (``er.*``)."""
+    if er is None:
+        return
+    for m in er.models:
+        _er_values(out, f"er.{m.endpoint}", m)
+    _er_values(out, "er.response_above_proposed", er.efficacy_above_proposed)
+    if er.pfs is not None and er.pfs.hr_per_doubling is not None:
+        h = er.pfs.hr_per_doubling
+        _put(out, "er.pfs.hr_per_doubling", h.hr, "ratio")
+        _put(out, "er.pfs.lower", h.ci_lower, "ratio")
+        _put(out, "er.pfs.upper", h.ci_upper, "ratio")
+        _put(out, "er.pfs.p_value", h.p_value, "p")
+    for b in er.exposure_by_dose:
+        _put(out, f"er.exposure.{_d(b.dose)}.median", b.median, "number")
+
+
+def _prediction_values(out: dict[str, Value], pred: Any) -> None:
+    """Predictions at the candidate dosages and their differences (``pred.*``)."""
+    if pred is None:
+        return
+    for dp in pred.dosages:
+        _put(out, f"pred.{_d(dp.dose)}.exposure_median", dp.exposure_median, "number")
+        for e in dp.endpoints:
+            _put(out, f"pred.{_d(dp.dose)}.{e.endpoint}", e.estimate, "rate")
+            _put(out, f"pred.{_d(dp.dose)}.{e.endpoint}.lower", e.ci_lower, "rate")
+            _put(out, f"pred.{_d(dp.dose)}.{e.endpoint}.upper", e.ci_upper, "rate")
+    for df in pred.differences:
+        _put(out, f"pred.{_d(df.dose)}_vs_{_d(df.reference)}.{df.endpoint}.diff", 100 * df.estimate, "pp")
 
 
 def _er_values(out: dict[str, Value], p: str, m: Any) -> None:

@@ -225,7 +225,7 @@ def pmr_inputs(spec: StudySpec, dose_summary, mtd: float | None, analyses=None):
     disc = None if disc_source.startswith("ADSL") else row.discontinuation
 
     facts = dict(
-        proposed_dose=spec.proposed_dosage, mtd=mtd, max_administered_dose=max(given) if given else None,
+        proposed_dosage=spec.proposed_dosage, mtd=mtd, max_administered_dose=max(given) if given else None,
         modality=spec.study.modality.value, randomized_dosages=list(spec.randomized_dosages),
         dose_levels=given, n_patients_at_proposed=row.n_subjects,
         dose_reduction_rate=rate(row.reduction), dose_interruption_rate=rate(row.interruption),
@@ -254,9 +254,9 @@ def er_facts(analyses) -> dict[str, Any]:
     return facts
 
 
-def persistent_low_grade_rate(analyses, dose: float) -> float | None:
+def persistent_low_grade_rate(analyses, proposed_dosage: float) -> float | None:
     tol = analyses.tolerability if analyses is not None else None
-    arm = next((a for a in tol.arms if a.dose == dose and not a.control), None) if tol is not None else None
+    arm = next((a for a in tol.arms if a.dose == proposed_dosage and not a.control), None) if tol is not None else None
     rate = next((e.rate for e in arm.endpoints if e.endpoint == "persistent_low_grade"), None) if arm else None
     return None if rate is None else rate.rate
 

@@ -59,7 +59,7 @@ def test_er_facts_without_models_or_analyses():
 def test_pmr_inputs_read_the_proposed_dosage_and_the_mtd():
     assert SPEC.proposed_dosage == 240
     inp = pmr_inputs(SPEC, dose_summary(), 720.0, analyses())
-    assert inp.proposed_dose == 240 and inp.mtd == 720.0
+    assert inp.proposed_dosage == 240 and inp.mtd == 720.0
     assert inp.max_administered_dose == 720.0, "960 mg was given to nobody; the control arm does not count"
     assert inp.dose_levels == [60.0, 120.0, 240.0, 480.0, 720.0]
     assert inp.n_patients_at_proposed == 30

@@ -36,6 +36,7 @@ rests on extrapolation; the documents state this rule where it decides. Its driv
 from __future__ import annotations
 
 import numpy as np
+from pydantic import AliasChoices, Field
 
 from dossier.analyses.predictions import PredictionDraws, PredictionsResult
 from dossier.analyses.pro import PatientReportedResult
@@ -82,7 +83,8 @@ class BenefitRiskResult(Result):
     dosages: list[DosageUtility]
     sensitivity: list[SensitivityPoint]
     recommended_dose: float
-    proposed_dose: float
+    #: evidence.json of earlier versions has ``proposed_dose`` (read as this field)
+    proposed_dosage: float = Field(validation_alias=AliasChoices("proposed_dosage", "proposed_dose"))
     agrees_with_proposal: bool
     robust_efficacy_weight_min: float | None
     robust_efficacy_weight_max: float | None
@@ -133,7 +135,7 @@ def _pro_criteria(pro: PatientReportedResult | None, doses: list[float], weights
     return point, sample, status
 
 
-def analyse_benefit_risk(pred: PredictionsResult, draws: PredictionDraws, proposed_dose: float,
+def analyse_benefit_risk(pred: PredictionsResult, draws: PredictionDraws, proposed_dosage: float,
                          weights: dict[str, float] | None = None, min_patients: int = 10,
                          randomized: RandomizedResult | None = None, mtd: float | None = None,
                          pro: PatientReportedResult | None = None, rng: np.random.Generator | None = None
@@ -208,7 +210,7 @@ def analyse_benefit_risk(pred: PredictionsResult, draws: PredictionDraws, propos
                 drivers.append(Driver(source="randomized", endpoint=key, dose=other, reference=rec,
                                       difference=sign * diff.estimate, ci_lower=lo, ci_upper=hi))
     return BenefitRiskResult(weights=w, min_patients=min_patients, dosages=out, sensitivity=sens, recommended_dose=rec,
-                             proposed_dose=float(proposed_dose), agrees_with_proposal=bool(rec == float(proposed_dose)),
+                             proposed_dosage=float(proposed_dosage), agrees_with_proposal=bool(rec == float(proposed_dosage)),
                              robust_efficacy_weight_min=min(robust) if robust else None,
                              robust_efficacy_weight_max=max(robust) if robust else None, mtd=mtd, drivers=drivers,
                              n_bootstrap=int(sample[next(iter(w))].shape[0]), pro_status=pro_status)

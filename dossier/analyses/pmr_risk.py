@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from scipy.special import expit, logit
 from scipy.stats import norm
 from scipy.stats.contingency import odds_ratio
@@ -71,7 +71,8 @@ class PmrInputs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    proposed_dose: float = Field(gt=0)
+    #: the spec's name; evidence.json of earlier versions has ``proposed_dose`` (read as this field)
+    proposed_dosage: float = Field(gt=0, validation_alias=AliasChoices("proposed_dosage", "proposed_dose"))
     mtd: float | None = Field(None, gt=0, description="MTD; None if no MTD was identified")
     max_administered_dose: float | None = Field(None, gt=0)
     modality: Modality = "small_molecule"
@@ -176,8 +177,6 @@ class CalibrationRanking(BaseModel):
     rows: list[CalibrationRow]
     concordance: float | None = Field(description="share of (PMR, no PMR) pairs ranked PMR first")
     n_pairs: int
-    note: str = ("A sanity check, not a validation: a handful of well-known approvals, chosen because "
-                 "their dose story is known, with a single drug without a PMR.")
 
 
 class PmrRiskResult(BaseModel):
@@ -307,8 +306,8 @@ def _lower_dosage_untested(x: PmrInputs) -> bool:
     """False when the proposed dosage is the lowest arm of a randomized comparison: the lower dosage a
     flat efficacy / rising safety E-R points to has then been tested."""
     if x.randomized_dosages and len(x.randomized_dosages) >= 2:
-        in_arms = any(math.isclose(x.proposed_dose, d, rel_tol=1e-6) for d in x.randomized_dosages)
-        return not (in_arms and x.proposed_dose <= min(x.randomized_dosages) * (1 + 1e-6))
+        in_arms = any(math.isclose(x.proposed_dosage, d, rel_tol=1e-6) for d in x.randomized_dosages)
+        return not (in_arms and x.proposed_dosage <= min(x.randomized_dosages) * (1 + 1e-6))
     return True
 
 
@@ -318,19 +317,19 @@ def code_factors(x: PmrInputs, table: dict[str, Any] | None = None) -> dict[str,
     spec = {f["name"]: f for f in table["factors"]}
     out: dict[str, tuple[float | None, dict]] = {}
 
-    at_mtd = x.mtd is not None and x.proposed_dose >= x.mtd * (1 - MTD_TOLERANCE)
+    at_mtd = x.mtd is not None and x.proposed_dosage >= x.mtd * (1 - MTD_TOLERANCE)
     out["label_dose_equals_mtd"] = (1.0 if at_mtd else 0.0,
-                                    {"proposed_dose": x.proposed_dose, "mtd": x.mtd})
+                                    {"proposed_dosage": x.proposed_dosage, "mtd": x.mtd})
     top = None
     if x.mtd is not None:
         top = 0.0
     elif x.max_administered_dose is not None:
-        top = 1.0 if x.proposed_dose >= x.max_administered_dose * (1 - 1e-6) else 0.0
-    out["top_of_range_without_mtd"] = (top, {"proposed_dose": x.proposed_dose, "mtd": x.mtd,
+        top = 1.0 if x.proposed_dosage >= x.max_administered_dose * (1 - 1e-6) else 0.0
+    out["top_of_range_without_mtd"] = (top, {"proposed_dosage": x.proposed_dosage, "mtd": x.mtd,
                                              "max_administered_dose": x.max_administered_dose})
     if x.n_randomized_dosages < 2:
         rnd = 1.0
-    elif x.randomized_dosages and not any(math.isclose(x.proposed_dose, d, rel_tol=1e-6)
+    elif x.randomized_dosages and not any(math.isclose(x.proposed_dosage, d, rel_tol=1e-6)
                                           for d in x.randomized_dosages):
         rnd = 0.5
     else:
@@ -385,11 +384,11 @@ def code_factors(x: PmrInputs, table: dict[str, Any] | None = None) -> dict[str,
 # --------------------------------------------------------------------------------------------------
 def _lower_candidates(x: PmrInputs) -> list[float]:
     """Up to two studied dosages at 30-75% of the proposed one, closest to half of it; else half."""
-    below = [d for d in x.dose_levels if 0.3 * x.proposed_dose <= d <= 0.75 * x.proposed_dose]
-    below.sort(key=lambda d: (abs(d / x.proposed_dose - 0.5), -d))
+    below = [d for d in x.dose_levels if 0.3 * x.proposed_dosage <= d <= 0.75 * x.proposed_dosage]
+    below.sort(key=lambda d: (abs(d / x.proposed_dosage - 0.5), -d))
     picked = sorted(below[:2])
     if not picked:
-        half = x.proposed_dose / 2
+        half = x.proposed_dosage / 2
         picked = [float(f"{half:.2g}")]
     return picked
 
@@ -397,7 +396,7 @@ def _lower_candidates(x: PmrInputs) -> list[float]:
 def _evidence_for(name: str, x: PmrInputs, defaults: dict[str, Any]) -> tuple[dict[str, Any], float]:
     """Suggested evidence (data) for one risk-raising factor and the factor's value once it is met."""
     n_arm = defaults["n_per_arm"]
-    randomize = {"action": "randomize", "dosages": sorted({*_lower_candidates(x), x.proposed_dose}),
+    randomize = {"action": "randomize", "dosages": sorted({*_lower_candidates(x), x.proposed_dosage}),
                  "n_per_arm": n_arm}
     match name:
         case "label_dose_equals_mtd" | "top_of_range_without_mtd":
@@ -412,7 +411,7 @@ def _evidence_for(name: str, x: PmrInputs, defaults: dict[str, Any]) -> tuple[di
         case "single_registrational_dosage":
             return {"action": "add_registrational_arm", "dosages": randomize["dosages"]}, 0.0
         case "few_patients_at_proposed":
-            return {"action": "expand_cohort", "dosage": x.proposed_dose,
+            return {"action": "expand_cohort", "dosage": x.proposed_dosage,
                     "n_total": defaults["n_target_at_proposed"],
                     "n_additional": max(defaults["n_target_at_proposed"] - (x.n_patients_at_proposed or 0), 0)}, 0.0
         case "dose_reduction_excess" | "dose_interruption_excess" | "discontinuation_excess" | "grade3_excess":

@@ -28,6 +28,7 @@ result (``extrapolated``), in the tables and the text, and :mod:`.benefit_risk` 
 from __future__ import annotations
 
 import numpy as np
+from pydantic import AliasChoices, Field
 
 from dossier.analyses.endpoints import subject_endpoints
 from dossier.analyses.exposure_response import ER_ENDPOINTS, ExposureResponseResult, exposure_table
@@ -71,7 +72,8 @@ class PredictionsResult(Result):
     method: str
     transform: str
     n_bootstrap: int
-    reference: float
+    #: the dosage the differences are taken from; evidence.json of earlier versions has ``reference``
+    proposed_dosage: float = Field(validation_alias=AliasChoices("proposed_dosage", "reference"))
     dosages: list[DosagePrediction]
     differences: list[PredictedDifference]
     endpoint_labels: dict[str, str]
@@ -133,7 +135,7 @@ class ExposureRelation:
         return float(self.log_gm[k] + np.log(d / near)), "dose-proportional"
 
 
-def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: list[float], reference: float,
+def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: list[float], proposed_dosage: float,
                         rng: np.random.Generator, n_bootstrap: int = 1000, method: str = "observed",
                         low_grade_days: int = 28, n_lognormal: int = 2000, aesi_terms: list[str] | tuple[str, ...] = ()
                         ) -> tuple[PredictionsResult, PredictionDraws] | None:
@@ -213,19 +215,19 @@ def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: li
                                     exposure_p95=float(np.quantile(v, 0.95)), n_observed=int(counts.get(d, 0)),
                                     endpoints=eps, basis=basis[d], extrapolated=extrapolated))
     diffs: list[PredictedDifference] = []
-    if reference in dosages:
-        r = dosages.index(reference)
+    if proposed_dosage in dosages:
+        r = dosages.index(proposed_dosage)
         for j, d in enumerate(dosages):
             if j == r:
                 continue
             for key, dr in draws.items():
                 delta = dr[:, j] - dr[:, r]
                 lo, hi = np.quantile(delta, [0.025, 0.975])
-                diffs.append(PredictedDifference(dose=d, reference=reference, endpoint=key,
+                diffs.append(PredictedDifference(dose=d, reference=proposed_dosage, endpoint=key,
                                                  estimate=float(point[key][j] - point[key][r]),
                                                  ci_lower=float(lo), ci_upper=float(hi)))
     res = PredictionsResult(metric=er.metric, method=method, transform=transform, n_bootstrap=n_bootstrap,
-                            reference=reference, dosages=out, differences=diffs, endpoint_labels=labels,
+                            proposed_dosage=proposed_dosage, dosages=out, differences=diffs, endpoint_labels=labels,
                             observed_exposure_min=e_lo, observed_exposure_max=e_hi,
                             observed_doses=[float(x) for x in rel.doses], power_slope=rel.slope,
                             power_slope_ci_lower=rel.slope_lo, power_slope_ci_upper=rel.slope_hi)

@@ -18,8 +18,8 @@ from typing import Literal
 
 import numpy as np
 
-from dossier.designs.base import _check
 from dossier.designs.params import DesignParams, param
+from dossier.designs.state import _check
 
 
 class AccrualParams(DesignParams):

@@ -68,10 +68,11 @@ from typing import Literal
 import numpy as np
 
 from dossier.designs.accrual import AccrualParams, check_accrual, dlt_time, interarrival, weibull_params
-from dossier.designs.base import Scenario, StepResult, TrialState, _check, check_probabilities
+from dossier.designs.base import Scenario
 from dossier.designs.boin import Boin, BoinCoreParams
 from dossier.designs.obd import ObdOperatingCharacteristics, ObdOutcomes, summarize_obd
 from dossier.designs.params import param
+from dossier.designs.state import StepResult, TrialState, _check, check_probabilities
 
 ESC, STAY, DE, ELIM = 0, 1, 2, 3
 

@@ -17,10 +17,11 @@ import math
 
 import numpy as np
 
-from dossier.designs.base import Scenario, TrialState, _check, check_probabilities
+from dossier.designs.base import Scenario
 from dossier.designs.interval import IntervalDesign, IntervalParams, elimination_boundary
 from dossier.designs.params import DesignParams, param
 from dossier.designs.simulate import TrialOutcomes
+from dossier.designs.state import TrialState, _check, check_probabilities
 
 
 class BoinCoreParams(DesignParams):

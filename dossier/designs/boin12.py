@@ -70,8 +70,6 @@ from dossier.designs.base import (
     Design,
     Scenario,
     TrialData,
-    _check,
-    check_probabilities,
     isotonic_batch,
     unique_rows,
 )
@@ -87,6 +85,7 @@ from dossier.designs.obd import (
     summarize_obd,
 )
 from dossier.designs.params import DesignParams, param
+from dossier.designs.state import _check, check_probabilities
 from dossier.errors import DesignError
 
 #: Published default utilities (Lin et al. 2020): keys are the four (efficacy, toxicity) outcomes.

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from dossier.designs.base import _check
+from dossier.designs.state import _check
 
 Pair = tuple[int, int]
 

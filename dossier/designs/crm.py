@@ -41,18 +41,9 @@ import numpy as np
 from pydantic import BaseModel
 from scipy import special  # not scipy.stats: norm.ppf is ndtri, ~1 s less to import
 
-from dossier.designs.base import (
-    DecisionTable,
-    Design,
-    MtdSelection,
-    StepResult,
-    TransitionPathway,
-    TrialState,
-    _check,
-    check_probabilities,
-    unique_rows,
-)
+from dossier.designs.base import DecisionTable, Design, MtdSelection, TransitionPathway, unique_rows
 from dossier.designs.params import DesignParams, param
+from dossier.designs.state import StepResult, TrialState, _check, check_probabilities
 
 DFCRM_PRIOR_SD = math.sqrt(1.34)
 

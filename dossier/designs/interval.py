@@ -32,14 +32,12 @@ from dossier.designs.base import (
     DecisionTable,
     Design,
     MtdSelection,
-    StepResult,
-    TrialState,
-    _check,
     isotonic_batch,
     pava,
     unique_rows,
 )
 from dossier.designs.params import DesignParams, param
+from dossier.designs.state import StepResult, TrialState, _check
 
 NEVER = 10**9  # sentinel for "this rule never applies at this n"
 

@@ -33,7 +33,8 @@ from itertools import combinations
 
 import numpy as np
 
-from dossier.designs.base import _check, pava
+from dossier.designs.base import pava
+from dossier.designs.state import _check
 
 
 @lru_cache(maxsize=32)

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from dossier.designs.base import _check
 from dossier.designs.simulate import true_mtd_index
+from dossier.designs.state import _check
 
 
 class ObdOutcomes(BaseModel):

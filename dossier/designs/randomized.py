@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from dossier.designs.base import _check, check_probabilities
+from dossier.designs.state import _check, check_probabilities
 
 
 class RandomizedComparison(BaseModel):

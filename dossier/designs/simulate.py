@@ -2,7 +2,8 @@
 
 All simulated trials step in lock-step: the state is a set of numpy arrays of shape
 ``(n_trials, n_doses)`` and each design decides for all still-running trials at once
-(:meth:`Design.step`); the only Python loop is over cohorts.
+(:meth:`Design.step`); the only Python loop is over cohorts.  The engine knows a design only through
+:class:`SteppingDesign` (what it calls), not through the design classes built on it.
 
 Common random numbers: patient ``i`` (0-based order of enrolment) of trial ``t`` carries the uniform
 ``uniforms[t, i]`` and has a DLT at dose ``d`` iff ``uniforms[t, i] < p_true[d]``.  Passing the same
@@ -29,11 +30,38 @@ Definitions used in :class:`OperatingCharacteristics`
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel
 
-from dossier.designs.base import Design, TrialState, _check, check_probabilities
+from dossier.designs.state import StepResult, TrialState, _check, check_probabilities
+
+
+class SteppingDesign(Protocol):
+    """What the engine needs of a design (:class:`~dossier.designs.base.Design` provides it)."""
+
+    name: str
+    target: float
+    n_doses: int
+    cohort_size: int
+    start_dose: int
+
+    @property
+    def max_cohorts(self) -> int: ...
+
+    @property
+    def max_patients(self) -> int: ...
+
+    def step(self, state: TrialState) -> StepResult: ...
+
+    def select_batch(self, state: TrialState) -> np.ndarray: ...
+
+    def decide(self, data, *counts, **options): ...
+
+    def select_mtd(self, n_patients: Sequence[int], n_dlt: Sequence[int]): ...
+
+    def describe(self) -> dict: ...
 
 
 class OperatingCharacteristics(BaseModel):
@@ -69,7 +97,7 @@ class TrialOutcomes(BaseModel, arbitrary_types_allowed=True):
     no_mtd: np.ndarray
 
 
-def run_trials(design: Design, p_true: np.ndarray, uniforms: np.ndarray,
+def run_trials(design: SteppingDesign, p_true: np.ndarray, uniforms: np.ndarray,
                progress: Callable[[int], None] | None = None) -> TrialOutcomes:
     """Run ``len(uniforms)`` trials in lock-step; the core of :func:`simulate_trials`.
 
@@ -124,7 +152,7 @@ def run_trials(design: Design, p_true: np.ndarray, uniforms: np.ndarray,
     return TrialOutcomes(n=state.n, y=state.y, selected=selected, no_mtd=no_mtd)
 
 
-def run_trials_loop(design: Design, p_true: Sequence[float], uniforms: np.ndarray) -> TrialOutcomes:
+def run_trials_loop(design: SteppingDesign, p_true: Sequence[float], uniforms: np.ndarray) -> TrialOutcomes:
     """Reference implementation: one trial at a time through the single-trial API (slow).
 
     Used to check the vectorised engine (identical results for identical uniforms) and as the
@@ -170,7 +198,7 @@ def true_mtd_index(p_true: Sequence[float], target: float) -> int:
     return int(np.argmin(np.abs(p - target)))
 
 
-def summarize(design: Design, p_true: Sequence[float], out: TrialOutcomes) -> OperatingCharacteristics:
+def summarize(design: SteppingDesign, p_true: Sequence[float], out: TrialOutcomes) -> OperatingCharacteristics:
     """Operating characteristics and their Monte Carlo standard errors from per-trial outcomes."""
     p = np.asarray(p_true, dtype=float)
     T = out.n.shape[0]
@@ -220,7 +248,7 @@ def summarize(design: Design, p_true: Sequence[float], out: TrialOutcomes) -> Op
     )
 
 
-def simulate_outcomes(design: Design, p_true: Sequence[float], n_trials: int, rng: np.random.Generator,
+def simulate_outcomes(design: SteppingDesign, p_true: Sequence[float], n_trials: int, rng: np.random.Generator,
                       uniforms: np.ndarray | None = None, chunk_size: int | None = None,
                       progress: Callable[[int], None] | None = None) -> TrialOutcomes:
     """Per-trial outcomes of ``n_trials`` simulated trials (see :func:`simulate_trials`)."""
@@ -246,7 +274,7 @@ def simulate_outcomes(design: Design, p_true: Sequence[float], n_trials: int, rn
                          no_mtd=np.concatenate([o.no_mtd for o in parts]))
 
 
-def simulate_trials(design: Design, p_true: Sequence[float], n_trials: int, rng: np.random.Generator,
+def simulate_trials(design: SteppingDesign, p_true: Sequence[float], n_trials: int, rng: np.random.Generator,
                     uniforms: np.ndarray | None = None, *, chunk_size: int | None = None,
                     progress: Callable[[int], None] | None = None) -> OperatingCharacteristics:
     """Simulate ``n_trials`` trials of ``design`` when the true DLT probabilities are ``p_true``.
@@ -259,7 +287,7 @@ def simulate_trials(design: Design, p_true: Sequence[float], n_trials: int, rng:
     return summarize(design, p_true, out)
 
 
-def progress_steps(design: Design, n_trials: int, chunk_size: int | None = None) -> int:
+def progress_steps(design: SteppingDesign, n_trials: int, chunk_size: int | None = None) -> int:
     """Upper bound on the number of ``progress`` calls of :func:`simulate_trials` (for a progress bar)."""
     chunk = int(chunk_size or getattr(design, "sim_chunk", 50_000))
     return -(-n_trials // chunk) * design.max_cohorts

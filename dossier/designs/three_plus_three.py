@@ -32,17 +32,9 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from dossier.designs.base import (
-    DecisionRow,
-    DecisionTable,
-    Design,
-    MtdSelection,
-    StepResult,
-    TrialState,
-    _check,
-    check_probabilities,
-)
+from dossier.designs.base import DecisionRow, DecisionTable, Design, MtdSelection
 from dossier.designs.params import DesignParams, param
+from dossier.designs.state import StepResult, TrialState, _check, check_probabilities
 
 
 class ThreePlusThreeParams(DesignParams):

@@ -37,10 +37,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from dossier.designs.accrual import AccrualParams, check_accrual, dlt_time, interarrival, weibull_params
-from dossier.designs.base import Scenario, TrialState, _check, check_probabilities
+from dossier.designs.base import Scenario
 from dossier.designs.boin import Boin, BoinCoreParams
 from dossier.designs.obd import ObdOperatingCharacteristics, ObdOutcomes, summarize_obd
 from dossier.designs.params import param
+from dossier.designs.state import TrialState, _check, check_probabilities
 
 
 def tite_estimate(n, y, n_pending, stft, target: float) -> np.ndarray:

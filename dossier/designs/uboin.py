@@ -72,16 +72,7 @@ import numpy as np
 from pydantic import BaseModel
 from scipy import special
 
-from dossier.designs.base import (
-    Decision,
-    DecisionRow,
-    DecisionTable,
-    Design,
-    Scenario,
-    TrialData,
-    _check,
-    check_probabilities,
-)
+from dossier.designs.base import Decision, DecisionRow, DecisionTable, Design, Scenario, TrialData
 from dossier.designs.boin import boin_lambdas
 from dossier.designs.boin12 import DEFAULT_UTILITY, UtilityDesignParams
 from dossier.designs.interval import NEVER, elimination_boundary
@@ -96,6 +87,7 @@ from dossier.designs.obd import (
     summarize_obd,
 )
 from dossier.designs.params import param
+from dossier.designs.state import _check, check_probabilities
 from dossier.errors import DesignError
 
 #: order of the four outcome cells in utilities and priors: (efficacy, toxicity)

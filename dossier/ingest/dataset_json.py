@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dossier.errors import DataError
-from dossier.ingest.readers import RawDataset, data_error, json_loads
+from dossier.ingest.raw import RawDataset, data_error, json_loads
 
 DATA_TYPES = ("string", "integer", "decimal", "float", "double", "boolean", "datetime", "date", "time", "URI")
 TARGET_DATA_TYPES = ("integer", "decimal")
@@ -61,6 +61,21 @@ def validate_metadata(meta: object, shown: str, *, layout: str) -> list[dict]:
     if "clinicalData" in meta or "referenceData" in meta:
         raise _fail("this is Dataset-JSON 1.0 (clinicalData/referenceData); version 1.1 is required", shown,
                     hint="convert the file to Dataset-JSON 1.1 (e.g. with the CDISC dataset-json tools)")
+    problems = _top_level_problems(meta, layout)
+    columns = meta.get("columns")
+    if "columns" in meta and not isinstance(columns, list):
+        problems.append("columns must be an array")
+        columns = []
+    problems += _column_problems(columns or [])
+    if problems:
+        shown_problems = problems[:MAX_LISTED] + ([f"... {len(problems) - MAX_LISTED} more"]
+                                                  if len(problems) > MAX_LISTED else [])
+        raise _fail("invalid Dataset-JSON 1.1 structure: " + "; ".join(shown_problems), shown)
+    return columns
+
+
+def _top_level_problems(meta: dict, layout: str) -> list[str]:
+    """What is wrong with the top-level keys of the metadata (all of it, so that one message lists all)."""
     problems: list[str] = []
     missing = [k for k in REQUIRED_TOP if k not in meta]
     if missing:
@@ -82,12 +97,14 @@ def validate_metadata(meta: object, shown: str, *, layout: str) -> list[dict]:
     for key in ("itemGroupOID", "name", "label", "fileOID", "studyOID", "originator"):
         if key in meta and not isinstance(meta[key], str):
             problems.append(f"{key} must be a string")
-    columns = meta.get("columns")
-    if "columns" in meta and not isinstance(columns, list):
-        problems.append("columns must be an array")
-        columns = []
+    return problems
+
+
+def _column_problems(columns: list) -> list[str]:
+    """What is wrong with the column definitions: keys, data types, names (unique, non-empty)."""
+    problems: list[str] = []
     seen: set[str] = set()
-    for i, col in enumerate(columns or []):
+    for i, col in enumerate(columns):
         if not isinstance(col, dict):
             problems.append(f"columns[{i}] is not an object")
             continue
@@ -110,11 +127,7 @@ def validate_metadata(meta: object, shown: str, *, layout: str) -> list[dict]:
             problems.append(f"column name {name!r} appears twice")
         else:
             seen.add(name)
-    if problems:
-        shown_problems = problems[:MAX_LISTED] + ([f"... {len(problems) - MAX_LISTED} more"]
-                                                  if len(problems) > MAX_LISTED else [])
-        raise _fail("invalid Dataset-JSON 1.1 structure: " + "; ".join(shown_problems), shown)
-    return columns
+    return problems
 
 
 def _parse_rows_ndjson(lines: list[bytes], shown: str) -> list:

@@ -18,17 +18,16 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
-import json
 import os
 import stat
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dossier.errors import DataError
+from dossier.ingest.raw import RawDataset, data_error
 
 XPT_V5_MAGIC = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
 XPT_V8_MAGIC = b"HEADER RECORD*******LIBV8   HEADER RECORD!!!!!!!"
@@ -43,32 +42,6 @@ MAX_COMPRESSION_RATIO = 200
 MAX_RATIO_FREE_BYTES = 64 << 20
 #: the longest CSV cell accepted (characters), as Python's csv module's default field limit
 MAX_CSV_CELL = 131_072
-
-
-@dataclass
-class RawDataset:
-    """A dataset as read from its file, before ADaM mapping."""
-
-    frame: pd.DataFrame
-    path: str  # as shown to users (the spec's path)
-    format: str  # xpt | dataset-json | ndjson | csv | parquet
-    sha256: str
-    encoding: str | None = None
-    format_version: str | None = None  # "5"/"8" for XPT, "1.1.0" for Dataset-JSON
-    name: str | None = None  # member / dataset name inside the file
-    labels: dict[str, str] = field(default_factory=dict)
-    formats: dict[str, str] = field(default_factory=dict)
-    #: problems found while reading that are not fatal to reading (checked into the report)
-    notes: list[tuple[str, str | None, int | None, str, str | None]] = field(default_factory=list)
-
-
-def data_error(what: str, shown: str, hint: str | None = None, *, row: int | None = None,
-               column: str | None = None) -> DataError:
-    """A DataError that also carries the row/column it is about (for the ingest report)."""
-    where = ", ".join([shown] + ([f"column {column}"] if column else []) + ([f"row {row}"] if row else []))
-    err = DataError(what, where=where, hint=hint)
-    err.file, err.row, err.column = shown, row, column  # type: ignore[attr-defined]
-    return err
 
 
 def file_sha256(path: Path) -> str:
@@ -507,19 +480,3 @@ def _check_csv_fields(text: str, sep: str, ncol: int, shown: str) -> None:
         raise data_error(f"the CSV file cannot be parsed near line {reader.line_num}: {err} (a cell holds at most "
                          f"{MAX_CSV_CELL:,} characters)", shown, row=max(row, 1),
                          hint="check quoting: an unclosed quote makes the rest of the file one cell") from None
-
-
-def json_loads(data: bytes, shown: str) -> object:
-    try:
-        return json.loads(data, parse_constant=_no_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as err:
-        raise DataError(f"the file is not valid JSON: {err}", where=shown,
-                        hint="the file may be truncated or hand-edited; re-export it") from None
-    except RecursionError:
-        raise DataError("the JSON is nested too deeply to be a dataset", where=shown,
-                        hint="Dataset-JSON nests three levels; the file is corrupt or not a dataset") from None
-
-
-def _no_constant(name: str) -> object:
-    """NaN / Infinity are not JSON (RFC 8259); Python's json accepts them unless told not to."""
-    raise ValueError(f"{name} is not a JSON number")

@@ -369,7 +369,7 @@ def prediction_plot(pred: PredictionsResult, severity_basis: str = "grade") -> s
             ax.fill_between(doses, [e.ci_lower for e in es], [e.ci_upper for e in es], color=PALETTE[i % 8], alpha=0.12,
                             lw=0)
             ax.plot(doses, y, "o-", color=PALETTE[i % 8], ms=3, label=_label(key, severity_basis))
-        ax.axvline(pred.reference, color="#777777", ls=":", lw=0.8)
+        ax.axvline(pred.proposed_dosage, color="#777777", ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_xticks(doses, [f"{d:g}" for d in doses])
         ax.minorticks_off()

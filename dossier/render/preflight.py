@@ -166,6 +166,44 @@ def preflight_bytes(pdf: bytes, expected_paper: str | None = None, pdfa: bool = 
     return _preflight(io.BytesIO(pdf), expected_paper, pdfa, submission)
 
 
+def _page_problems(reader: PdfReader) -> list[str]:
+    """Per page: JavaScript actions, annotations other than links; then the fonts not embedded (one line)."""
+    problems: list[str] = []
+    missing_fonts: set[str] = set()
+    for i, page in enumerate(reader.pages, start=1):
+        if "/AA" in page and _has_javascript(page["/AA"], set()):
+            problems.append(f"page {i}: JavaScript page action")
+        for annot in _resolve(page.get("/Annots", [])) or []:
+            annot = _resolve(annot)
+            subtype = annot.get("/Subtype")
+            if subtype != "/Link":
+                problems.append(f"page {i}: annotation of type {subtype} (only links are allowed)")
+            elif _has_javascript(annot.get("/A"), set()):
+                problems.append(f"page {i}: link runs JavaScript")
+        resources = _resolve(page.get("/Resources")) or {}
+        fonts = _resolve(resources.get("/Font")) or {}
+        for name, font in fonts.items():
+            if not _font_embedded(font):
+                base = _resolve(font).get("/BaseFont", name)
+                missing_fonts.add(str(base))
+    if missing_fonts:
+        problems.append(f"fonts not embedded: {', '.join(sorted(missing_fonts))}")
+    return problems
+
+
+def _zoom_problems(reader: PdfReader, named) -> list[str]:
+    """Links and bookmarks whose destination sets a zoom instead of inheriting the reader's."""
+    problems: list[str] = []
+    dests = [(f"page {i}", _destination(a, named)) for i, page in enumerate(reader.pages, start=1)
+             for a in (_resolve(page.get("/Annots", [])) or []) if _resolve(a).get("/Subtype") == "/Link"]
+    dests += [(f"bookmark {_resolve(item).get('/Title')!r}", _destination(item, named))
+              for item in _outline_items(reader.outline)]
+    zoomless = [where for where, d in dests if d is not None and not _inherits_zoom(d)]
+    if zoomless:
+        problems.append(f"{len(zoomless)} link(s) or bookmark(s) do not inherit zoom (first: {zoomless[0]})")
+    return problems
+
+
 def _preflight(source, expected_paper: str | None, pdfa: bool = False, submission: bool = True) -> list[str]:
     try:
         reader = PdfReader(source, strict=False)
@@ -187,36 +225,12 @@ def _preflight(source, expected_paper: str | None, pdfa: bool = False, submissio
         problems.append("contains JavaScript")
     if "/EmbeddedFiles" in names:
         problems.append("contains embedded files (attachments)")
-    missing_fonts: set[str] = set()
-    for i, page in enumerate(reader.pages, start=1):
-        if "/AA" in page and _has_javascript(page["/AA"], set()):
-            problems.append(f"page {i}: JavaScript page action")
-        for annot in _resolve(page.get("/Annots", [])) or []:
-            annot = _resolve(annot)
-            subtype = annot.get("/Subtype")
-            if subtype != "/Link":
-                problems.append(f"page {i}: annotation of type {subtype} (only links are allowed)")
-            elif _has_javascript(annot.get("/A"), set()):
-                problems.append(f"page {i}: link runs JavaScript")
-        resources = _resolve(page.get("/Resources")) or {}
-        fonts = _resolve(resources.get("/Font")) or {}
-        for name, font in fonts.items():
-            if not _font_embedded(font):
-                base = _resolve(font).get("/BaseFont", name)
-                missing_fonts.add(str(base))
-    if missing_fonts:
-        problems.append(f"fonts not embedded: {', '.join(sorted(missing_fonts))}")
+    problems += _page_problems(reader)
     title = reader.metadata.title if reader.metadata is not None else None
     if not (title and str(title).strip()):
         problems.append("no document title in the metadata (/Info /Title)")
     named = reader.named_destinations
-    dests = [(f"page {i}", _destination(a, named)) for i, page in enumerate(reader.pages, start=1)
-             for a in (_resolve(page.get("/Annots", [])) or []) if _resolve(a).get("/Subtype") == "/Link"]
-    dests += [(f"bookmark {_resolve(item).get('/Title')!r}", _destination(item, named))
-              for item in _outline_items(reader.outline)]
-    zoomless = [where for where, d in dests if d is not None and not _inherits_zoom(d)]
-    if zoomless:
-        problems.append(f"{len(zoomless)} link(s) or bookmark(s) do not inherit zoom (first: {zoomless[0]})")
+    problems += _zoom_problems(reader, named)
     if submission and not any(_toc_page(reader.pages[i], named) for i in range(min(TOC_PAGES, n_pages))):
         problems.append(f"no hyperlinked table of contents in the first {TOC_PAGES} pages")
     if not _is_linearized(source):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -247,14 +248,28 @@ LABELS = {
 }
 
 
-def write_xpt(df: pd.DataFrame, path: Path, name: str) -> None:
-    """Write a SAS XPT v5 file with labels, then fix the header timestamps for reproducibility."""
-    labels = [LABELS.get(c, c) for c in df.columns]
+def write_xpt(df: pd.DataFrame, path: Path, name: str, labels: Mapping[str, str] | None = None) -> Path:
+    """Write a SAS XPT v5 file with variable labels (``labels`` by column; default: this example's ADaM labels),
+    then fix the header timestamps for reproducibility; returns ``path``.  The examples' other generators use it."""
+    labels = LABELS if labels is None else labels
+    path.parent.mkdir(parents=True, exist_ok=True)
     formats = {"TRTSDT": "DATE9."} if "TRTSDT" in df.columns else None
     pyreadstat.write_xport(df, str(path), file_format_version=5, table_name=name.upper(),
-                           column_labels=labels, variable_format=formats)
+                           column_labels=[labels.get(c, c) for c in df.columns], variable_format=formats)
     raw = path.read_bytes()
     path.write_bytes(re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", FIXED_XPT_STAMP, raw))
+    return path
+
+
+def read_subjects(data_dir: Path) -> pd.DataFrame:
+    """Subjects (USUBJID, dose, days on treatment) from the committed ADSL and ADEX (the other generators
+    of the example derive their datasets from these)."""
+    adsl, _ = pyreadstat.read_xport(str(data_dir / "adsl.xpt"))
+    adex, _ = pyreadstat.read_xport(str(data_dir / "adex.xpt"))
+    durd = adex[adex["PARAMCD"] == "DURD"].set_index("USUBJID")["AVAL"]
+    out = adsl[adsl["SAFFL"] == "Y"][["USUBJID", "DOSE01A"]].copy()
+    out["days"] = out["USUBJID"].map(durd).fillna(1.0).to_numpy(float)
+    return out.reset_index(drop=True)
 
 
 def generate(out_dir: Path, seed: int = SEED) -> list[Path]:

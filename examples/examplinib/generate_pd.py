@@ -20,7 +20,7 @@ Usage: python examples/examplinib/generate_pd.py [DATA_DIR]   (default: examples
 
 from __future__ import annotations
 
-import re
+import runpy
 import sys
 from pathlib import Path
 
@@ -30,7 +30,9 @@ import pyreadstat
 
 SEED = 20240804
 STUDYID = "EXM-101"
-FIXED_XPT_STAMP = b"01JAN24:00:00:00"
+#: the example's main generator (the examples are scripts, not a package: read by path)
+_GENERATE = runpy.run_path(str(Path(__file__).resolve().with_name("generate.py")))
+write_xpt, read_subjects = _GENERATE["write_xpt"], _GENERATE["read_subjects"]
 WEEKS = [0, 1, 4, 8]
 IMAX = 90.0  # maximal inhibition (%)
 IC50 = 6.0  # AUCSS (ug*h/mL) giving half the maximal inhibition
@@ -39,16 +41,12 @@ ASSAY_SD = 6.0
 
 
 def read_study(data_dir: Path) -> pd.DataFrame:
-    """Subjects (USUBJID, dose, AUCSS, days on treatment) from the committed ADSL, ADPP and ADEX."""
-    adsl, _ = pyreadstat.read_xport(str(data_dir / "adsl.xpt"))
+    """Subjects (USUBJID, dose, days on treatment, AUCSS) from the committed ADSL, ADEX and ADPP."""
+    out = read_subjects(data_dir)
     adpp, _ = pyreadstat.read_xport(str(data_dir / "adpp.xpt"))
-    adex, _ = pyreadstat.read_xport(str(data_dir / "adex.xpt"))
     auc = adpp[adpp["PARAMCD"] == "AUCSS"].set_index("USUBJID")["AVAL"]
-    durd = adex[adex["PARAMCD"] == "DURD"].set_index("USUBJID")["AVAL"]
-    out = adsl[adsl["SAFFL"] == "Y"][["USUBJID", "DOSE01A"]].copy()
     out["auc"] = out["USUBJID"].map(auc).to_numpy(float)
-    out["days"] = out["USUBJID"].map(durd).fillna(1.0).to_numpy(float)
-    return out.reset_index(drop=True)
+    return out
 
 
 def build_adpd(subjects: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
@@ -91,13 +89,7 @@ LABELS = {"STUDYID": "Study Identifier", "USUBJID": "Unique Subject Identifier",
 
 def generate(data_dir: Path, seed: int = SEED, out_dir: Path | None = None) -> Path:
     """Write adpd.xpt (into ``out_dir``, default ``data_dir``) with fixed header stamps (byte-reproducible)."""
-    adpd = build_adpd(read_study(data_dir), seed)
-    path = (out_dir or data_dir) / "adpd.xpt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pyreadstat.write_xport(adpd, str(path), file_format_version=5, table_name="ADPD",
-                           column_labels=[LABELS[c] for c in adpd.columns])
-    path.write_bytes(re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", FIXED_XPT_STAMP, path.read_bytes()))
-    return path
+    return write_xpt(build_adpd(read_study(data_dir), seed), (out_dir or data_dir) / "adpd.xpt", "adpd", LABELS)
 
 
 if __name__ == "__main__":

@@ -20,17 +20,18 @@ Usage: python examples/examplinib/generate_pro.py [DATA_DIR]   (default: example
 
 from __future__ import annotations
 
-import re
+import runpy
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyreadstat
 
 SEED = 20240803
 STUDYID = "EXM-101"
-FIXED_XPT_STAMP = b"01JAN24:00:00:00"
+#: the example's main generator (the examples are scripts, not a package: read by path)
+_GENERATE = runpy.run_path(str(Path(__file__).resolve().with_name("generate.py")))
+write_xpt, read_subjects = _GENERATE["write_xpt"], _GENERATE["read_subjects"]
 WEEKS = [0, 2, 4, 6, 8, 12, 16, 20, 24]
 #: latent symptoms: (baseline level, slope per unit log(dose/240), level at 240 mg on treatment)
 SYMPTOMS = {
@@ -57,16 +58,6 @@ C30_DRIVERS = {10: ("fatigue", 1.0), 12: ("fatigue", 1.0), 18: ("fatigue", 1.0),
                2: ("fatigue", 0.5), 3: ("fatigue", 0.3), 4: ("fatigue", 0.3), 5: ("fatigue", 0.1),
                6: ("fatigue", 0.6), 7: ("fatigue", 0.6), 26: ("fatigue", 0.4), 27: ("fatigue", 0.4),
                17: ("diarrhoea", 1.0), 14: ("nausea", 1.0), 15: ("nausea", 0.5), 13: ("appetite", 1.0)}
-
-
-def read_study(data_dir: Path) -> pd.DataFrame:
-    """Subjects (USUBJID, dose, days on treatment) from the committed ADSL and ADEX."""
-    adsl, _ = pyreadstat.read_xport(str(data_dir / "adsl.xpt"))
-    adex, _ = pyreadstat.read_xport(str(data_dir / "adex.xpt"))
-    durd = adex[adex["PARAMCD"] == "DURD"].set_index("USUBJID")["AVAL"]
-    out = adsl[adsl["SAFFL"] == "Y"][["USUBJID", "DOSE01A"]].copy()
-    out["days"] = out["USUBJID"].map(durd).fillna(1.0).to_numpy(float)
-    return out.reset_index(drop=True)
 
 
 def build_adqs(subjects: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
@@ -119,13 +110,7 @@ LABELS = {"STUDYID": "Study Identifier", "USUBJID": "Unique Subject Identifier",
 
 def generate(data_dir: Path, seed: int = SEED, out_dir: Path | None = None) -> Path:
     """Write adqs.xpt (into ``out_dir``, default ``data_dir``) with fixed header stamps (byte-reproducible)."""
-    adqs = build_adqs(read_study(data_dir), seed)
-    path = (out_dir or data_dir) / "adqs.xpt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pyreadstat.write_xport(adqs, str(path), file_format_version=5, table_name="ADQS",
-                           column_labels=[LABELS[c] for c in adqs.columns])
-    path.write_bytes(re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", FIXED_XPT_STAMP, path.read_bytes()))
-    return path
+    return write_xpt(build_adqs(read_subjects(data_dir), seed), (out_dir or data_dir) / "adqs.xpt", "adqs", LABELS)
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ def test_pmr_waterfall_starts_at_the_base_rate(monkeypatch):
     from dossier.render import pmr_figures
 
     monkeypatch.setattr(pmr_figures, "svg_markup", lambda fig, **_kw: fig)
-    inputs = PmrInputs(proposed_dose=720, mtd=720, max_administered_dose=960, modality="small_molecule",
+    inputs = PmrInputs(proposed_dosage=720, mtd=720, max_administered_dose=960, modality="small_molecule",
                        randomized_dosages=[240, 480], dose_levels=[60.0, 120.0, 240.0, 480.0, 720.0, 960.0],
                        efficacy_er_slope=0.05, efficacy_er_ci=(-0.2, 0.3), safety_er_slope=1.3, safety_er_ci=(0.6, 2.0),
                        expected_treatment_months=8, n_patients_at_proposed=12, dose_reduction_rate=0.45,
