@@ -34,6 +34,7 @@ from itertools import combinations
 import numpy as np
 
 from dossier.designs.base import pava
+from dossier.designs.blas import single_threaded_blas
 from dossier.designs.state import _check
 
 
@@ -85,8 +86,6 @@ def biviso_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     values by that order.  Otherwise the search runs in double precision.  The fitted values are
     computed in double precision from the level sets found.
     """
-    from dossier.simstudy.executors import _single_threaded_blas
-
     num, den = np.asarray(num), np.asarray(den)
     _check(num.ndim == 3 and den.shape == num.shape, "x and w must be arrays of shape (T, J, K)", "biviso")
     _check(bool(np.all(den > 0)), "bivariate isotonic regression needs positive weights", "biviso")
@@ -97,7 +96,7 @@ def biviso_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     whole = np.issubdtype(num.dtype, np.integer) and np.issubdtype(den.dtype, np.integer)
     dtype = np.float32 if whole and T and max(np.abs(num).sum(axis=1).max(), den.sum(axis=1).max()) < 2**23 \
         else np.float64
-    with _single_threaded_blas():  # a tiny product: BLAS threads would only spin
+    with single_threaded_blas():  # a tiny product: BLAS threads would only spin
         sets = member.T.astype(dtype)
         sx, sw = num.astype(dtype) @ sets, den.astype(dtype) @ sets   # sums over every lower set, (T, S)
     out = np.empty((T, C))

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from dossier.designs.blas import single_threaded_blas
 from dossier.errors import DossierError
 
 if TYPE_CHECKING:
@@ -61,37 +62,13 @@ def unit_rng(entropy: int, spawn_key: tuple[int, ...]) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=tuple(spawn_key) + (0,)))
 
 
-_BLAS: list = []
-
-
-def _single_threaded_blas():
-    """A context limiting BLAS to one thread (threadpoolctl, if installed; else no limit).
-
-    The engine's BLAS calls are tiny (CRM posteriors): OpenBLAS threads only spin and compete with the
-    other workers; one thread halves the CPU time of CRM simulations on 2 cores.  Results do not
-    depend on it."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS.append(ThreadpoolController())  # introspection of the loaded libraries: once per process
-        except ImportError:
-            _BLAS.append(None)
-    controller = _BLAS[0]
-    if controller is None:
-        import contextlib
-
-        return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
-
-
 def run_task(payload: dict[str, Any]) -> dict[str, Any]:
     """Simulate every unit of a task; returns per-trial outcomes per unit (compact integer arrays).
 
     Units of the same scenario and block share one uniform matrix (common random numbers), drawn
     once per task from the unit's SeedSequence.
     """
-    with _single_threaded_blas():
+    with single_threaded_blas():
         return _run_task(payload)
 
 
