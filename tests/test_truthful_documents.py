@@ -412,3 +412,28 @@ def test_contents_page_is_found_when_pypdf_extracts_nul_interleaved_text():
     named = {f"h-{i}": {"/Type": "/XYZ", "/Zoom": 0} for i in range(3)}
     assert _toc_page(page, named)
     assert not _toc_page(Page({"/Annots": page["/Annots"][:2]}), named)  # too few links
+
+
+def test_response_models_use_the_response_population(built_example):
+    """Examplinib: one 60 mg patient has a best response of NE and EFFFL = N. The exposure-response model of
+    response, like every response rate, uses the efficacy-evaluable patients with a response record (counted
+    here from the ADaM files), not that record as a non-response."""
+    data = REPO / "examples" / "examplinib" / "data"
+    adsl = pyreadstat.read_xport(str(data / "adsl.xpt"))[0]
+    adrs = pyreadstat.read_xport(str(data / "adrs.xpt"))[0]
+    adpp = pyreadstat.read_xport(str(data / "adpp.xpt"))[0]
+    evaluable = set(adsl.loc[adsl["EFFFL"] == "Y", "USUBJID"]) & set(adrs.loc[adrs["PARAMCD"] == "BOR", "USUBJID"])
+    with_pk = evaluable & set(adpp.loc[adpp["PARAMCD"] == "AUCSS", "USUBJID"])
+    assert len(with_pk) < len(adsl)  # the example has a patient who is not efficacy-evaluable
+    ev = json.loads((built_example.study_dir / "evidence.json").read_text(encoding="utf-8"))
+    model = next(m for m in ev["analyses"]["exposure_response"]["models"] if m["endpoint"] == "response")
+    assert model["n"] == len(with_pk)
+    assert sum(r["response"]["n"] for r in ev["dose_summary"]["rows"] if r["response"]) == len(evaluable)
+
+
+def test_simulation_study_states_the_true_mtd_as_a_dose_and_no_target_for_3_3(built_example):
+    text = _text((built_example.study_dir / "fda" / "dossier.html").read_text(encoding="utf-8"))
+    # the 3+3 design has no target DLT rate: its rules are fixed
+    assert "3+3 | 3+3 | none (rule-based) | 3 | 10 |" in text
+    # scenario 1's true DLT probabilities 0.02 ... 0.45: 0.28 at the fifth level (720 mg) is closest to 0.30
+    assert "0.02, 0.04, 0.08, 0.15, 0.28, 0.45 |" in text and "| 720 mg (level 5) |" in text

@@ -60,6 +60,14 @@ def safety_label(key: str, severity_basis: str = "grade") -> str:
     return SAFETY_ENDPOINTS.get(key) or MEASURE_LABELS.get(key, key)
 
 
+def response_population(se: pd.DataFrame) -> pd.DataFrame:
+    """The population of every response rate and response model: the efficacy-evaluable subjects (EFFFL, where
+    the data have it) with a response record. A record of a subject who is not efficacy-evaluable (best
+    response NE, EFFFL = N) is not a non-response."""
+    evaluable = se["efficacy"].astype(bool) if "efficacy" in se else True
+    return se[se["has_response"].astype(bool) & evaluable].dropna(subset=["responder"])
+
+
 #: the ADSL-based discontinuation measure (reported where collected; its label names its source)
 STUDY_DISCONTINUATION = "withdrawn_study"
 
