@@ -94,17 +94,33 @@ def test_numbers_carry_evidence_ids_and_agree(built_example):
     study = built_example.study_dir
     assert json.loads((study / "evidence.json").read_text(encoding="utf-8"))["findings"] == []
     core: dict[str, dict[str, str]] = {}
+    whole: dict[str, dict[str, str]] = {}
     for agency in ("fda", "ema", "pmda"):
         doc = (study / agency / "dossier.html").read_text(encoding="utf-8")
-        extract_numbers(doc)  # raises when one evidence id renders two values
+        whole[agency] = extract_numbers(doc)  # raises when one evidence id renders two values
         core[agency] = extract_core_numbers(doc)
         bad = unlinked_by_section(doc)
         for sec in STRICT:
             assert sec not in bad, (agency, sec, bad[sec][:5])
         unknown = set(bad) - KNOWN_UNLINKED
         assert not unknown, {s: bad[s][:3] for s in unknown}
-    shared = set(core["fda"]) & set(core["ema"]) & set(core["pmda"])
-    assert shared and all(core["fda"][e] == core["ema"][e] == core["pmda"][e] for e in shared)
+    # the core evidence is one block for every agency: the same evidence ids, each with the same rendering
+    assert core["fda"] and core["fda"] == core["ema"] == core["pmda"]
+    # and an evidence id that an agency's own sections cite renders as it does in every other variant
+    for a, b in (("fda", "ema"), ("fda", "pmda"), ("ema", "pmda")):
+        differ = {e: (whole[a][e], whole[b][e]) for e in set(whole[a]) & set(whole[b]) if whole[a][e] != whole[b][e]}
+        assert not differ, (a, b, dict(list(differ.items())[:5]))
+
+
+def test_marked_numbers_that_are_no_study_facts():
+    """Ordinals, published definitions, spec names and citations are exempt only where a template marks them."""
+    doc = ('<div class="core-section" id="core-x"><p>Scenario <span class="ordinal">2</span>: '
+           '<span class="spec-name">MTD at 480 mg</span>; maximum score (<span class="defn">0–4</span>); '
+           '<cite>Harvey et al., JNCI 2023;115:485</cite>; grade 1–2 TEAE.</p></div>')
+    assert unlinked_by_section(doc) == {}
+    # unmarked, the same range is a bare number (the marked parts are blanked out of the sentence shown)
+    assert unlinked_by_section(doc.replace('<span class="defn">0–4</span>', "0–4")) == {
+        "core-x": ["Scenario : ; maximum score (0–4); ; grade 1–2 TEAE."]}
 
 
 def test_bare_number_detection():
