@@ -437,3 +437,14 @@ def test_simulation_study_states_the_true_mtd_as_a_dose_and_no_target_for_3_3(bu
     assert "3+3 | 3+3 | none (rule-based) | 3 | 10 |" in text
     # scenario 1's true DLT probabilities 0.02 ... 0.45: 0.28 at the fifth level (720 mg) is closest to 0.30
     assert "0.02, 0.04, 0.08, 0.15, 0.28, 0.45 |" in text and "| 720 mg (level 5) |" in text
+
+
+def test_combination_generator_reproduces_its_adsl_and_adrs(tmp_path):
+    import importlib.util
+
+    mod_spec = importlib.util.spec_from_file_location("comb_generate_adsl_truth", COMB / "generate_adsl.py")
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    module.generate(COMB / "data", out_dir=tmp_path)
+    for name in ("adsl.xpt", "adrs.xpt"):
+        assert (tmp_path / name).read_bytes() == (COMB / "data" / name).read_bytes(), name
