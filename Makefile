@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/dossier build examples/examplinib/study.yaml --out output --strict
+	$(VENV)/bin/dossier build examples/combination/study.yaml --out output --strict
 	@# the CDISC pilot example reads the public pilot data in ../shared/data (see examples/cdisc_pilot/README.md)
 	@if [ -d ../shared/data/cdisc-pilot-adam ]; then \
 	  $(VENV)/bin/dossier build examples/cdisc_pilot/study.yaml --out output --strict; \

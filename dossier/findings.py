@@ -339,7 +339,7 @@ def render_text(text: str, values: dict[str, Value], where: str, unit: str = "mg
 
 _NUM = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\w])(\s*%)?")
 _LABEL_BEFORE = re.compile(r"(?:grades?|phases?|questions?|cycles?|parts?|steps?|versions?|lines?|days?|weeks?|"
-                           r"months?|cohorts?|item|n\s*=)\s*(?:≥|>=|>|<|≤|<=)?\s*$|(?:\d\s*/\s*)$|/\s*$", re.I)
+                           r"months?|cohorts?|item|n\s*=)\s*(?:≥|>=|>|<|≤|<=)?\s*(?:\d+\s*[–-]\s*)?$|(?:\d\s*/\s*)$|/\s*$", re.I)
 _HEDGE = re.compile(r"(?:about|approximately|approx\.|roughly|around|nearly|almost|some|~|≈)\s*$", re.I)
 
 

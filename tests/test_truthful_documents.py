@@ -268,3 +268,183 @@ def test_pilot_builds_without_findings(pilot):
     --strict)."""
     _, ev = pilot
     assert ev["findings"] == []
+
+
+# -- statements a reviewing statistician checked (issue 13) ------------------------------------------------------
+
+def test_pilot_material_results_list_every_result_whose_ci_excludes_no_effect(pilot):
+    """The justification says "every result whose 95% CI excludes no effect is listed": for the pilot that is
+    every randomized difference (severity-severe and ADSL discontinuation, not only the matrix's endpoints) and
+    every hazard ratio of the time-to-event endpoint (TTDE) whose interval excludes 0 (or 1)."""
+    text, ev = pilot
+    rnd = ev["analyses"]["randomized"]
+    expected = set()
+    for c in rnd["comparisons"]:
+        pair = (c["arm"], c["reference"])
+        for k, d in [("response", c["response"])] + list(c["safety"].items()):
+            if d and d["estimate"] is not None and (d["ci_lower"] > 0 or d["ci_upper"] < 0):
+                expected.add(("randomized", k, pair))
+        h = c["pfs_hr"]
+        if h and h["hr"] is not None and (h["ci_lower"] > 1 or h["ci_upper"] < 1):
+            expected.add(("randomized_tte", "tte", pair))
+    listed = {(x["source"], x["endpoint"], (x["arm"], x["reference"])) for x in ev["justification"]["material"]}
+    assert ("randomized", "withdrawn_study", (54.0, 0.0)) in expected and ("randomized_tte", "tte", (81.0, 0.0)) in expected
+    assert listed == expected
+    assert "TTDE: hazard ratio, 54 mg vs placebo, 4.05 (95% CI 2.57 to 6.38; p < 0.001): speaks against higher doses." in text
+    assert ("Discontinued the study because of an adverse event (ADSL DCDECOD): difference in percentage points, "
+            "81 mg minus placebo, +38.3 (95% CI 25.2 to 49.8): speaks against higher doses.") in text
+
+
+def test_randomized_comparison_makes_no_claim_about_the_trial_design(pilot):
+    """Whether the trial was powered for a comparison is not in the evidence (the pilot was a placebo-controlled
+    efficacy trial): the documents say how the comparison is presented, not what it was designed for."""
+    text, _ = pilot
+    for absent in ("not designed to show", "not powered"):
+        assert absent not in text, absent
+    assert ("The comparison is presented as estimates with 95% confidence intervals, not as tests of the superiority "
+            "of one dosage over another.") in text
+    assert "The randomized comparison is estimation-based (ICH E4): it gives differences between the arms" in text
+
+
+def test_ingest_warning_names_the_severity_measure_from_its_one_label_source():
+    """The pilot has AESEV and no CTCAE grade: the warning names the measures by endpoints.safety_label."""
+    from dossier.analyses.endpoints import safety_label
+
+    _need_data()
+    out = CliRunner().invoke(app, ["validate", str(PILOT_SPEC), "--json"])
+    warning = next(w["message"] for w in json.loads(out.stdout)["warnings"] if "no AETOXGR/ATOXGR column" in w["message"])
+    assert f"{safety_label('grade3')} is not collected" in warning
+    assert f"severe AEs are counted by severity: {safety_label('severe', 'severity')}" in warning
+    assert "grade >= 3" not in warning and safety_label("severe", "severity") == "severe TEAE (AESEV; no CTCAE grade recorded)"
+
+
+def test_an_optional_measure_not_collected_is_no_limitation(built_example):
+    """Examplinib has no ADSL reason for discontinuation; discontinuation for an AE is collected from AEACN, so
+    the missing optional source (endpoints.OPTIONAL_MEASURES) is not listed among the limitations."""
+    ev = json.loads((built_example.study_dir / "evidence.json").read_text(encoding="utf-8"))
+    assert ev["dose_summary"]["measures"]["withdrawn_study"]["status"] == "not_collected"
+    text = _text((built_example.study_dir / "fda" / "dossier.html").read_text(encoding="utf-8"))
+    limitations = text[text.index("Uncertainties and limitations\n"):]
+    assert "Discontinued the study because of an adverse event (ADSL DCDECOD) was not collected" not in limitations
+
+
+# -- the combination example: built with --strict as CI and `make demo` build it ---------------------------------
+
+COMB = REPO / "examples" / "combination"
+
+
+@pytest.fixture(scope="module")
+def combination(tmp_path_factory):
+    """`dossier build examples/combination/study.yaml --strict` (HTML): exit code, text, evidence."""
+    from dossier.cli import main
+
+    out = tmp_path_factory.mktemp("comb") / "out"
+    rc = main(["build", str(COMB / "study.yaml"), "--strict", "--format", "html", "--out", str(out), "-q"])
+    study = out / "combination-CMB-101"
+    return (rc, _text((study / "fda" / "dossier.html").read_text(encoding="utf-8")),
+            json.loads((study / "evidence.json").read_text(encoding="utf-8")))
+
+
+def test_every_example_is_built_strict_by_the_tests():
+    """examplinib: tests/test_findings.py and tests/render/test_evidence_sentences.py; cdisc_pilot:
+    test_pilot_builds_without_findings; combination: the test below. A new example must be added here."""
+    assert {p.parent.name for p in (REPO / "examples").glob("*/study.yaml")} == {"examplinib", "cdisc_pilot",
+                                                                                 "combination"}
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    for name in ("examplinib", "cdisc_pilot", "combination"):
+        assert re.search(rf"dossier build examples/{name}/study.yaml --out output --strict", makefile), name
+
+
+def test_combination_example_builds_strict_and_its_evidence_favours_the_proposed_dosage(combination):
+    """The randomized part (examples/combination/generate_adsl.py) shows lower response at 120 mg than at 240 mg;
+    counts from the ADaM files themselves."""
+    rc, text, ev = combination
+    assert rc == 0 and ev["findings"] == []
+    adsl = pyreadstat.read_xport(str(COMB / "data" / "adsl.xpt"))[0]
+    adrs = pyreadstat.read_xport(str(COMB / "data" / "adrs.xpt"))[0].merge(adsl, on="USUBJID")
+    resp = adrs[adrs["RANDFL"] == "Y"].assign(r=lambda d: d["AVALC"].isin(["CR", "PR"])).groupby("DOSE01A")["r"]
+    for dose in (120.0, 240.0):
+        assert f"{dose:g} mg | {int(resp.count()[dose])} | {int(resp.sum()[dose])}/{int(resp.count()[dose])} (" in text
+    assert "By the decision rule the evidence favours 240 mg, the proposed dosage." in text
+    assert "120 mg is excluded because an efficacy line speaks against it (randomized comparison)." in text
+
+
+def test_combination_escalation_and_missing_data_are_stated_truthfully(combination):
+    _, text, _ = combination
+    # the escalation of dose pairs is not called absent because no single-agent DLT flag exists
+    assert "so the study has no dose-escalation part" not in text
+    assert ("No patient is flagged DLT-evaluable (ADSL DLTEVLFL) for a single-agent escalation; the study's "
+            "escalation was of two-agent dose pairs, summarised in Section") in text
+    # no ADAE: adverse-event measures are "not collected", never a dash; no rate of nobody ("0/0")
+    assert "Adverse events: not collected (the study specification gives no ADAE dataset)." in text
+    assert "480 | 15 | none evaluable | not collected |" in text and "0/0" not in text
+
+
+def test_combination_without_response_data_favours_the_lower_dose(tmp_path, capsys):
+    """Mutated copy without ADRS: nothing shows lost efficacy at 120 mg (43 patients), so the evidence favours
+    it and the proposed 240 mg is exactly one finding (`dossier check` exits 1)."""
+    import shutil
+
+    from dossier.cli import main
+
+    shutil.copytree(COMB, tmp_path / "combination", ignore=shutil.ignore_patterns("__pycache__"))
+    spec = tmp_path / "combination" / "study.yaml"
+    raw = yaml.safe_load(spec.read_text())
+    del raw["datasets"]["adrs"]
+    spec.write_text(yaml.safe_dump(raw, sort_keys=False))
+    capsys.readouterr()
+    assert main(["check", str(spec), "--out", str(tmp_path / "out"), "--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [f["evidence"] for f in findings] == [["just.favoured"]]
+    assert "the proposed dosage 240 mg is not what the evidence favours (120 mg" in findings[0]["what"]
+
+
+def test_contents_page_is_found_when_pypdf_extracts_nul_interleaved_text():
+    """The combination example's PDF (built by `make demo` with --strict): pypdf extracts its contents page as
+    UTF-16 code units with NUL high bytes (pdftotext reads it fine); preflight still finds the contents page."""
+    from dossier.render.preflight import _toc_page
+
+    class Page(dict):
+        def extract_text(self):
+            return "\x00".join("Table of Contents")
+
+    page = Page({"/Annots": [{"/Subtype": "/Link", "/Dest": f"h-{i}"} for i in range(3)]})
+    named = {f"h-{i}": {"/Type": "/XYZ", "/Zoom": 0} for i in range(3)}
+    assert _toc_page(page, named)
+    assert not _toc_page(Page({"/Annots": page["/Annots"][:2]}), named)  # too few links
+
+
+def test_response_models_use_the_response_population(built_example):
+    """Examplinib: one 60 mg patient has a best response of NE and EFFFL = N. The exposure-response model of
+    response, like every response rate, uses the efficacy-evaluable patients with a response record (counted
+    here from the ADaM files), not that record as a non-response."""
+    data = REPO / "examples" / "examplinib" / "data"
+    adsl = pyreadstat.read_xport(str(data / "adsl.xpt"))[0]
+    adrs = pyreadstat.read_xport(str(data / "adrs.xpt"))[0]
+    adpp = pyreadstat.read_xport(str(data / "adpp.xpt"))[0]
+    evaluable = set(adsl.loc[adsl["EFFFL"] == "Y", "USUBJID"]) & set(adrs.loc[adrs["PARAMCD"] == "BOR", "USUBJID"])
+    with_pk = evaluable & set(adpp.loc[adpp["PARAMCD"] == "AUCSS", "USUBJID"])
+    assert len(with_pk) < len(adsl)  # the example has a patient who is not efficacy-evaluable
+    ev = json.loads((built_example.study_dir / "evidence.json").read_text(encoding="utf-8"))
+    model = next(m for m in ev["analyses"]["exposure_response"]["models"] if m["endpoint"] == "response")
+    assert model["n"] == len(with_pk)
+    assert sum(r["response"]["n"] for r in ev["dose_summary"]["rows"] if r["response"]) == len(evaluable)
+
+
+def test_simulation_study_states_the_true_mtd_as_a_dose_and_no_target_for_3_3(built_example):
+    text = _text((built_example.study_dir / "fda" / "dossier.html").read_text(encoding="utf-8"))
+    # the 3+3 design has no target DLT rate: its rules are fixed
+    assert "3+3 | 3+3 | none (rule-based) | 3 | 10 |" in text
+    # scenario 1's true DLT probabilities 0.02 ... 0.45: 0.28 at the fifth level (720 mg) is closest to 0.30
+    assert "0.02, 0.04, 0.08, 0.15, 0.28, 0.45 |" in text and "| 720 mg (level 5) |" in text
+
+
+def test_combination_generator_reproduces_its_adsl_and_adrs(tmp_path):
+    import importlib.util
+
+    mod_spec = importlib.util.spec_from_file_location("comb_generate_adsl_truth", COMB / "generate_adsl.py")
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    module.generate(COMB / "data", out_dir=tmp_path)
+    for name in ("adsl.xpt", "adrs.xpt"):
+        assert (tmp_path / name).read_bytes() == (COMB / "data" / name).read_bytes(), name

@@ -22,7 +22,7 @@ from dossier.analyses.biomarker import BiomarkerResult, analyse_biomarkers
 from dossier.analyses.combination import CombinationEvidence, analyse_combination
 from dossier.analyses.credibility import CredibilityResult, assess_credibility
 from dossier.analyses.dosing import DosingResult, analyse_dosing
-from dossier.analyses.endpoints import SAFETY_ENDPOINTS, subject_endpoints
+from dossier.analyses.endpoints import SAFETY_ENDPOINTS, response_population, subject_endpoints
 from dossier.analyses.escalation import EscalationResult, analyse_escalation
 from dossier.analyses.exposure_response import (
     ExposureResponseResult,
@@ -105,7 +105,7 @@ def _dose_response(data: StudyData, settings: AnalysisSettings, rng: np.random.G
     results: list[MCPModResult] = []
     jobs: list[tuple[str, str, np.ndarray, np.ndarray]] = []
     if has_resp:
-        eff = se[se["has_response"].astype(bool)].dropna(subset=["responder"])
+        eff = response_population(se)
         jobs.append(("response", "efficacy", eff["dose"].to_numpy(float), eff["responder"].to_numpy(float)))
     if has_ae:
         saf = se[se["safety"].astype(bool)]
@@ -239,7 +239,7 @@ def _metric_sensitivity(data: StudyData, spec: StudySpec, s: AnalysisSettings, l
         j = se.join(ex.rename("exposure"), how="inner")
         j = j[j["dose"].astype(float) > 0]
         slopes: dict[str, float] = {}
-        eff = j[j["has_response"].astype(bool)].dropna(subset=["responder"])
+        eff = response_population(j)
         m = fit_logistic_er(eff["exposure"].to_numpy(), eff["responder"].to_numpy(), "response", s.exposure_transform)
         if m:
             slopes["response"] = m.slope

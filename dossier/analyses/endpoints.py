@@ -44,13 +44,28 @@ SAFETY_ENDPOINTS: dict[str, str] = {
 }
 #: the label of "severe" where no CTCAE grade was recorded and the investigator's severity stands in for it
 SEVERE_BY_SEVERITY = "severe TEAE (AESEV; no CTCAE grade recorded)"
+#: the CTCAE-only measure (never the severity analogue)
+GRADE3_LABEL = "grade ≥3 TEAE (CTCAE)"
+#: labels of the other derived measures
+MEASURE_LABELS: dict[str, str] = {"grade3": GRADE3_LABEL, "any_teae": "any TEAE",
+                                  "withdrawn_study": "discontinuation of the study for an adverse event (ADSL)"}
 
 
 def safety_label(key: str, severity_basis: str = "grade") -> str:
-    """The label of a safety endpoint: "severe" is a grade >= 3 TEAE only where CTCAE grades were recorded."""
+    """The label of a safety endpoint or derived measure, the one source of these labels for messages, tables and
+    prose: "severe" is a grade >= 3 TEAE only where CTCAE grades were recorded (``severity_basis`` "grade");
+    with "severity" it is the investigator's severity SEVERE; with "none" neither was recorded."""
     if key == "severe" and severity_basis == "severity":
         return SEVERE_BY_SEVERITY
-    return SAFETY_ENDPOINTS.get(key, key)
+    return SAFETY_ENDPOINTS.get(key) or MEASURE_LABELS.get(key, key)
+
+
+def response_population(se: pd.DataFrame) -> pd.DataFrame:
+    """The population of every response rate and response model: the efficacy-evaluable subjects (EFFFL, where
+    the data have it) with a response record. A record of a subject who is not efficacy-evaluable (best
+    response NE, EFFFL = N) is not a non-response."""
+    evaluable = se["efficacy"].astype(bool) if "efficacy" in se else True
+    return se[se["has_response"].astype(bool) & evaluable].dropna(subset=["responder"])
 
 
 #: the ADSL-based discontinuation measure (reported where collected; its label names its source)
@@ -194,7 +209,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
             out["grade3"] = _any_known(g3_flag, g_known, idx)
         else:
             out["grade3"] = nan
-        measures["grade3"] = _status("grade3", "grade ≥3 TEAE (CTCAE)", f"ADAE {grade_var}", out["grade3"],
+        measures["grade3"] = _status("grade3", GRADE3_LABEL, f"ADAE {grade_var}", out["grade3"],
                                      has_grade, "CTCAE grade missing" if has_grade else
                                      f"no CTCAE grade ({grade_var}) was recorded")
         if basis == "grade":

@@ -44,6 +44,7 @@ from dossier.analyses.endpoints import (
     SAFETY_ENDPOINTS,
     SEVERE_BY_SEVERITY,
     aesi_key,
+    response_population,
     subject_endpoints,
     time_to_event,
 )
@@ -510,7 +511,7 @@ def analyse_exposure_response(data: StudyData, exposure_paramcd: str = "AUCSS", 
                 or str(col.dtype).startswith("string") else col.astype(float)
         return out
 
-    eff = se[se["has_response"].astype(bool)].dropna(subset=["responder"])
+    eff = response_population(se)  # efficacy-evaluable subjects with a response record
     if len(eff):
         covs = cov_frame(eff)
         m = fit_logistic_er(eff["exposure"].to_numpy(), eff["responder"].to_numpy(), "response", transform, covs)

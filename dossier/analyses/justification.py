@@ -70,7 +70,8 @@ favoured dosage other than the proposed one are findings (:mod:`dossier.findings
 
 Material results (chosen by rule, each shown in the justification and benefit-risk discussions): every
 logistic exposure-response slope and the exposure-PFS hazard ratio whose 95% CI excludes no effect (in
-either direction), every randomized difference whose 95% CI excludes 0, and a detected dose-response.
+either direction), every randomized difference (response and every compared safety endpoint) whose 95% CI
+excludes 0, every randomized time-to-event hazard ratio whose 95% CI excludes 1, and a detected dose-response.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class DoseJustification(Result):
 class MaterialResult(Result):
     """A result whose 95% CI excludes no effect: it must be discussed."""
 
-    source: str  # er | er_pfs | randomized | dose_response
+    source: str  # er | er_pfs | randomized | randomized_tte | dose_response
     endpoint: str
     label: str
     measure: str  # "OR per doubling of exposure", "HR per doubling", "difference (points)", ...
@@ -547,8 +548,8 @@ def material_results(b: AnalysesBundle) -> list[MaterialResult]:
     rnd = b.randomized
     if rnd is not None:
         for c in rnd.comparisons:
-            items = ([("response", c.response)] if c.response else []) + [(k, c.safety[k]) for k in SAFETY_KEYS
-                                                                          if k in c.safety]
+            # every compared endpoint, not only those the matrix weighs (SAFETY_KEYS)
+            items = ([("response", c.response)] if c.response else []) + list(c.safety.items())
             for k, diff in items:
                 if diff.estimate is not None and _sig(diff.ci_lower, diff.ci_upper):
                     higher_arm = c.arm > c.reference
@@ -560,6 +561,16 @@ def material_results(b: AnalysesBundle) -> list[MaterialResult]:
                                               ci_upper=100 * diff.ci_upper,
                                               evidence=f"rnd.cmp.{_g(c.arm)}_{_g(c.reference)}.{k}",
                                               favourable_to_higher_exposure=good == higher_arm))
+            h = c.pfs_hr
+            if h is not None and h.hr is not None and _sig(None if h.ci_lower is None else h.ci_lower - 1,
+                                                           None if h.ci_upper is None else h.ci_upper - 1):
+                # the event of a time-to-event endpoint (progression, death, an adverse event) is unwanted: a
+                # hazard ratio below 1 favours the first arm
+                out.append(MaterialResult(source="randomized_tte", endpoint="tte", label=rnd.tte_paramcd or "time to event",
+                                          measure="hazard ratio", arm=c.arm, reference=c.reference, estimate=h.hr,
+                                          ci_lower=h.ci_lower, ci_upper=h.ci_upper, p_value=h.p_value,
+                                          evidence=f"rnd.cmp.{_g(c.arm)}_{_g(c.reference)}.tte",
+                                          favourable_to_higher_exposure=(h.hr < 1) == (c.arm > c.reference)))
     return out
 
 

@@ -47,6 +47,7 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 from scipy.stats.contingency import odds_ratio
 
+from dossier.analyses.endpoints import safety_label
 from dossier.spec import PmrFactorOverride
 
 EXPERT = "expert judgement, no published effect size"
@@ -405,7 +406,7 @@ def _evidence_for(name: str, x: PmrInputs, defaults: dict[str, Any]) -> tuple[di
         case "no_randomized_comparison" | "modality_adc":
             return randomize, 0.0
         case "flat_efficacy_er" | "positive_safety_er":
-            return {**randomize, "endpoints": ["objective response", "grade >=3 adverse events",
+            return {**randomize, "endpoints": ["objective response", safety_label("grade3"),
                                                "dose modifications"],
                     "analysis": "exposure-response across the randomized dosages"}, 0.0
         case "single_registrational_dosage":

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import AliasChoices, Field
 
-from dossier.analyses.endpoints import subject_endpoints
+from dossier.analyses.endpoints import response_population, subject_endpoints
 from dossier.analyses.exposure_response import ER_ENDPOINTS, ExposureResponseResult, exposure_table
 from dossier.analyses.stats import Result, logistic_irls_batch
 from dossier.ingest.tables import StudyData
@@ -179,7 +179,7 @@ def analyse_predictions(data: StudyData, er: ExposureResponseResult, dosages: li
     labels: dict[str, str] = {}
     for m in er.models:
         if m.endpoint == "response":
-            mask = se["has_response"].to_numpy(bool) & se["responder"].notna().to_numpy()
+            mask = se.index.isin(response_population(se).index)
             y = se["responder"].to_numpy(float)
         else:
             y = se[m.endpoint].to_numpy(float)

@@ -19,6 +19,7 @@ from dossier.analyses.endpoints import (
     Measure,
     known_rate,
     measure_status,
+    response_population,
     safety_label,
     subject_endpoints,
     time_to_event,
@@ -77,8 +78,7 @@ def _safety_endpoints(se: pd.DataFrame) -> list[str]:
 
 def _responders(g: pd.DataFrame) -> pd.DataFrame:
     """The efficacy-evaluable subjects with a response record (the population of every response rate)."""
-    eff = g["efficacy"].astype(bool) if "efficacy" in g else True
-    return g[g["has_response"].astype(bool) & eff].dropna(subset=["responder"])
+    return response_population(g)
 
 
 def _diff(a: pd.Series, b: pd.Series, arm: float, ref: float):

@@ -862,6 +862,8 @@ def map_adex(m: Mapper, dose_params: list[str] | None = None, schedule: str = "Q
 
 
 def map_adae(m: Mapper) -> pd.DataFrame | None:
+    from dossier.analyses.endpoints import safety_label  # the one source of the measures' labels
+
     if not m.check_not_empty() or not m.ok():
         return None
     m.check_usubjid()
@@ -876,11 +878,13 @@ def map_adae(m: Mapper) -> pd.DataFrame | None:
         miss = np.flatnonzero(np.isnan(grade) & m.keep)
         if len(miss):
             m.report_rows("warning", "grade", miss, "AE has no toxicity grade",
-                          "grade missing: the AE counts in all-grade but not in grade >=3 tables")
+                          f"grade missing: the AE counts in all-grade tables but not as a {safety_label('grade3')}")
     else:
+        basis = "severity" if m.has("severity") else "none"
         m.issues.warning(f"no AETOXGR/ATOXGR column: toxicity grade is missing in all {int(m.keep.sum())} AE "
-                         "records; grade >= 3 AEs are not collected (reported as such, never as 0)"
-                         + (" (severity AESEV is kept and reported as severity)" if m.has("severity") else ""),
+                         f"records; {safety_label('grade3')} is not collected (reported as such, never as 0); "
+                         + (f"severe AEs are counted by severity: {safety_label('severe', basis)}" if basis == "severity"
+                            else "no severity (AESEV) either, so severe AEs are not collected"),
                          file=m.file, column="AETOXGR",
                          hint="oncology studies need the CTCAE grade; map it with `datasets.adae.columns: {grade: ...}`")
     if not m.has("teae"):

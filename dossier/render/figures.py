@@ -471,7 +471,11 @@ def concentration_time_plot(pk: PKResult, profile_type: str = "single dose") -> 
         return svg_markup(fig, bbox_inches="tight", dpi=PRINT_DPI) if many else _svg(fig)
 
 
-def qlq_change_plot(q: QlqC30Result, codes: tuple[str, ...] = ("QL2", "PF2", "FA", "DI"), min_n: int = 5) -> str:
+#: the QLQ-C30 change figure shows a dosage group at a visit with at least this many patients
+QLQ_CHANGE_MIN_N = 5
+
+
+def qlq_change_plot(q: QlqC30Result, codes: tuple[str, ...] = ("QL2", "PF2", "FA", "DI"), min_n: int = QLQ_CHANGE_MIN_N) -> str:
     """QLQ-C30 mean change from baseline (t-based 95% CI) by visit and dosage, with the deterioration
     threshold (dotted, in the worsening direction); dosages with at least ``min_n`` patients at a visit."""
     with rc_context(RC):

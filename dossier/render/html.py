@@ -120,6 +120,9 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     from dossier.designs import design_label
 
     env.filters["design_label"] = design_label
+    from dossier.analyses.endpoints import safety_label
+
+    env.globals["safety_label"] = safety_label  # the one source of the safety endpoints' labels
     return env
 
 
@@ -152,6 +155,7 @@ def agency_core_sections(pmr_risk_in_agency_variants: bool = False) -> list[tupl
 def _context(evidence: CoreEvidence, figures: dict[str, str], evidence_hash: str | None) -> dict[str, Any]:
     """What every document (agency variant or internal report) is rendered from."""
     from dossier.findings import evidence_values, render_text
+    from dossier.render.figures import QLQ_CHANGE_MIN_N
 
     values = evidence_values(evidence)
     return {
@@ -165,6 +169,7 @@ def _context(evidence: CoreEvidence, figures: dict[str, str], evidence_hash: str
         "severity_basis": (evidence.analyses.tolerability.severity_basis
                            if evidence.analyses is not None and evidence.analyses.tolerability is not None else "grade"),
         "mcpmod_context": mcpmod_context(evidence),
+        "qlq_min_n": QLQ_CHANGE_MIN_N,  # the QLQ-C30 change figure's minimum group size, named in its caption
         "evidence_groups": [],
         "audience": "agency",
         "render": {"pmr_risk_in_agency_variants": False, "status": "Draft", "revision_history": [],

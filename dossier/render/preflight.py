@@ -150,7 +150,9 @@ def _toc_page(page, named: dict) -> bool:
     """A page that says "Contents" and carries at least :data:`TOC_MIN_LINKS` internal links."""
     links = [a for a in (_resolve(page.get("/Annots", [])) or []) if _resolve(a).get("/Subtype") == "/Link"
              and _destination(a, named) not in (None, ("unresolved", None))]
-    return len(links) >= TOC_MIN_LINKS and "contents" in (page.extract_text() or "").lower()
+    # pypdf extracts the text of some subset fonts as UTF-16 code units with their NUL high bytes (seen with the
+    # combination example's dose-pair grid symbols): drop the NULs before looking for the word
+    return len(links) >= TOC_MIN_LINKS and "contents" in (page.extract_text() or "").replace("\x00", "").lower()
 
 
 def preflight_pdf(path: str | Path, expected_paper: str | None = None, pdfa: bool = False,

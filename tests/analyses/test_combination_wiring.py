@@ -50,7 +50,8 @@ def test_section_needs_combination_data():
 
 def test_missing_dose_pair_file_is_a_located_ingest_error(tmp_path):
     raw = yaml.safe_load((COMB / "study.yaml").read_text())
-    raw["datasets"]["adsl"]["path"] = str(COMB / "data" / "adsl.xpt")
+    for ds in raw["datasets"].values():  # the example's datasets, found from the temporary folder
+        ds["path"] = str(COMB / ds["path"])
     raw["combination"]["data"]["path"] = "missing.csv"
     spec = parse_spec(raw, "study.yaml")
     report = check_study(spec, tmp_path)

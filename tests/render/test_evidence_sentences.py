@@ -5,9 +5,13 @@ A *sentence* is a text block (paragraph, list item, table cell, caption, heading
 number is *bare* when it is not inside an evidence-linked ``<a class="num" data-eid=...>``. Not study facts,
 so exempt: confidence levels ("95% CI", "90% confidence", "95% intervals"), identifiers (tokens mixing letters
 and digits: EXM-101, G12C, ICH M15, i3+3), design names (3+3), dates, labels (the rules of
-``dossier.findings``: after "grade", "phase", "version", ...; years), the "1 -" of a formula, and the
-sponsor's own words (``<span class="sponsor-text">``: questions and positions), whose plain numbers are checked by the findings engine
-instead -- the example has none (asserted here from evidence.json).
+``dossier.findings``: after "grade", "phase", "version", ..., also a range such as "grade 1-2"; years), the
+"1 -" of a formula, and the sponsor's own words (``<span class="sponsor-text">``: questions and positions),
+whose plain numbers are checked by the findings engine instead -- the example has none (asserted here from
+evidence.json). Marked one by one in the templates (macros.html.j2), never matched by a pattern: the running
+number of a row or scenario (``m.ordinal``), a number fixed by a published definition (``m.defn``: a score's
+range such as PRO-CTCAE 0-4, the EMA MCP-Mod opinion's four dose groups), a name the spec gives
+(``m.specname``: a scenario's name) and a bibliographic citation (``<cite>``).
 
 Sections listed in ``KNOWN_UNLINKED`` still print bare numbers (written before evidence ids were required
 everywhere); the test fails if any other section does, so the list can only shrink.
@@ -26,12 +30,6 @@ from dossier.render.html import extract_core_numbers, extract_numbers
 KNOWN_UNLINKED = {
     "front", "agenda", "product", "background", "dosing_toolkit", "label_target", "appendix", "administrative",
     "consultation_items", "mrct_consistency", "ethnic_sensitivity", "japanese_exposure", "development_history",
-    "core-dose_summary", "core-escalation", "core-design", "core-design_study", "core-tolerability",
-    "core-randomized", "core-dose_response", "core-exposure_response", "core-pmr_risk", "core-uncertainties",
-    "core-biomarker",  # added with the biomarker section (stop 13): its MCP-Mod context sentence
-    # scale definitions ("maximum score (0-4)", "counted as 0") of the PRO section, merged after this list was
-    # last checked; to be exempted or linked by the section's owner
-    "core-patient_reported",
 }
 #: sections that must have none (the findings engine's, the justification's and the benefit-risk's)
 STRICT = {"core-justification", "core-benefit_risk", "core-predictions", "questions", "consultation_items"}
@@ -39,7 +37,10 @@ STRICT = {"core-justification", "core-benefit_risk", "core-predictions", "questi
 BLOCK = re.compile(r"<(p|li|td|th|caption|h[1-6]|figcaption|dd|dt)\b[^>]*>(.*?)</\1>", re.S)
 SECTION = re.compile(r'<(?:section class="plan" id="sec-([^"]+)"|div class="core-section" id="core-([^"]+)")')
 EXEMPT = [
-    re.compile(r"\d+(?:\.\d+)?%\s*(?:CI|confidence|(?:percentile |bootstrap |prediction )?intervals?|bands?)", re.I),
+    # a confidence level, also with the interval's method named ("95% profile-likelihood CI", "95% Monte Carlo
+    # intervals")
+    re.compile(r"\d+(?:\.\d+)?%\s*(?:(?:profile-likelihood|Wald|Monte Carlo|t-based)\s+)?"
+               r"(?:CI|confidence|(?:percentile |bootstrap |prediction )?intervals?|bands?)", re.I),
     re.compile(r"\S*[A-Za-z]\S*\d\S*|\S*\d\S*[A-Za-z]\S*"),  # identifiers (letters and digits in one token)
     re.compile(r"\b\d+\+\d+\b"),  # 3+3
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
@@ -70,8 +71,13 @@ def unlinked_by_section(doc: str) -> dict[str, list[str]]:
     doc = re.sub(r"<(style|script|svg|head)\b.*?</\1>", lambda m: " " * len(m.group(0)), doc, flags=re.S)
     doc = re.sub(r'<span class="sponsor-text">.*?</span>', lambda m: " " * len(m.group(0)), doc, flags=re.S)
     # the apparatus's numbers (section, table and figure numbers, cross-references) are not study facts
-    doc = re.sub(r'<span class="(?:secno|label)">.*?</span>|<a class="xref"[^>]*>.*?</a>',
+    doc = re.sub(r'<span class="(?:secno|label|ordinal)">.*?</span>|<a class="xref"[^>]*>.*?</a>',
                  lambda m: " " * len(m.group(0)), doc, flags=re.S)
+    # not statements about the data, each marked one by one in the templates (macros.html.j2): numbers fixed by a
+    # published definition (``m.defn``: a score's range), names the spec gives (``m.specname``: a scenario's
+    # name, the sponsor's label) and bibliographic citations (``<cite>``: a publication's volume and pages)
+    doc = re.sub(r'<span class="(?:defn|spec-name)">[^<]*</span>|<cite>[^<]*</cite>',
+                 lambda m: " " * len(m.group(0)), doc)
     starts = [(m.start(), m.group(1) or "core-" + m.group(2)) for m in SECTION.finditer(doc)]
     out: dict[str, list[str]] = {}
     for m in BLOCK.finditer(doc):
@@ -88,17 +94,33 @@ def test_numbers_carry_evidence_ids_and_agree(built_example):
     study = built_example.study_dir
     assert json.loads((study / "evidence.json").read_text(encoding="utf-8"))["findings"] == []
     core: dict[str, dict[str, str]] = {}
+    whole: dict[str, dict[str, str]] = {}
     for agency in ("fda", "ema", "pmda"):
         doc = (study / agency / "dossier.html").read_text(encoding="utf-8")
-        extract_numbers(doc)  # raises when one evidence id renders two values
+        whole[agency] = extract_numbers(doc)  # raises when one evidence id renders two values
         core[agency] = extract_core_numbers(doc)
         bad = unlinked_by_section(doc)
         for sec in STRICT:
             assert sec not in bad, (agency, sec, bad[sec][:5])
         unknown = set(bad) - KNOWN_UNLINKED
         assert not unknown, {s: bad[s][:3] for s in unknown}
-    shared = set(core["fda"]) & set(core["ema"]) & set(core["pmda"])
-    assert shared and all(core["fda"][e] == core["ema"][e] == core["pmda"][e] for e in shared)
+    # the core evidence is one block for every agency: the same evidence ids, each with the same rendering
+    assert core["fda"] and core["fda"] == core["ema"] == core["pmda"]
+    # and an evidence id that an agency's own sections cite renders as it does in every other variant
+    for a, b in (("fda", "ema"), ("fda", "pmda"), ("ema", "pmda")):
+        differ = {e: (whole[a][e], whole[b][e]) for e in set(whole[a]) & set(whole[b]) if whole[a][e] != whole[b][e]}
+        assert not differ, (a, b, dict(list(differ.items())[:5]))
+
+
+def test_marked_numbers_that_are_no_study_facts():
+    """Ordinals, published definitions, spec names and citations are exempt only where a template marks them."""
+    doc = ('<div class="core-section" id="core-x"><p>Scenario <span class="ordinal">2</span>: '
+           '<span class="spec-name">MTD at 480 mg</span>; maximum score (<span class="defn">0–4</span>); '
+           '<cite>Harvey et al., JNCI 2023;115:485</cite>; grade 1–2 TEAE.</p></div>')
+    assert unlinked_by_section(doc) == {}
+    # unmarked, the same range is a bare number (the marked parts are blanked out of the sentence shown)
+    assert unlinked_by_section(doc.replace('<span class="defn">0–4</span>', "0–4")) == {
+        "core-x": ["Scenario : ; maximum score (0–4); ; grade 1–2 TEAE."]}
 
 
 def test_bare_number_detection():
