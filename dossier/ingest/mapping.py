@@ -862,7 +862,7 @@ def map_adex(m: Mapper, dose_params: list[str] | None = None, schedule: str = "Q
 
 
 def map_adae(m: Mapper) -> pd.DataFrame | None:
-    from dossier.analyses.endpoints import safety_label  # the one source of the measures' labels
+    from dossier.labels import safety_label  # the one source of the measures' labels
 
     if not m.check_not_empty() or not m.ok():
         return None

@@ -52,7 +52,7 @@ def register_fonts() -> None:
     """Make the project's Latin font files known to matplotlib (once per process)."""
     from matplotlib import font_manager
 
-    from dossier.render.html import ASSETS_DIR
+    from dossier.render.assets import ASSETS_DIR
 
     for weight in ("Regular", "Bold"):
         font_manager.fontManager.addfont(str(ASSETS_DIR / "fonts" / f"DossierSans-Latin-{weight}-subset.otf"))

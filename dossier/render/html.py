@@ -24,8 +24,8 @@ from dossier.jurisdictions import JurisdictionProfile
 
 # Templates, CSS and fonts ship inside the package (package data), so an installed wheel finds them with no
 # environment variable; nothing outside this folder is ever read by the renderer.
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
-ASSETS_DIR = TEMPLATES_DIR / "assets"
+from dossier.render.assets import ASSETS_DIR, TEMPLATES_DIR  # (ASSETS_DIR re-exported)
+
 # The files that are package data (pyproject's package-data globs): what a wheel ships and what the build's
 # template hash covers, so an installed wheel and a checkout hash alike (no __pycache__, no font tooling).
 TEMPLATE_SUFFIXES = (".j2", ".css", ".otf", ".md")
