@@ -278,6 +278,9 @@ def spec_texts(spec: StudySpec) -> list[tuple[str, str]]:
     for i, q in enumerate(spec.questions):
         out.append((f"questions[{i}].text", q.text))
         out.append((f"questions[{i}].position", q.position))
+        for agency, w in sorted(q.by_agency.items()):
+            out += [(f"questions[{i}].by_agency.{agency}.{k}", t) for k, t in (("text", w.text),
+                                                                               ("position", w.position)) if t]
     for agency, ov in sorted(spec.overrides.items()):
         if ov.population_note:
             out.append((f"overrides.{agency}.population_note", ov.population_note))
@@ -666,6 +669,30 @@ def check_annex(ev: CoreEvidence) -> list[Finding]:
     return out
 
 
+def check_wording(spec: StudySpec) -> list[Finding]:
+    """A question or position, as one agency's document will print it, uses a term of another agency's
+    procedure (the agency profile's ``foreign_terms``: "the Agency", "registrational", "EOP2" in a request to
+    the CHMP)."""
+    from dossier.jurisdictions import load_profile
+
+    out = []
+    for agency in spec.agencies:
+        terms = load_profile(agency).foreign_terms
+        for i, q in enumerate(spec.questions):
+            own = q.by_agency.get(agency)
+            for k in ("text", "position"):
+                text, where = getattr(q, k), f"questions[{i}].{k}"
+                if own is not None and getattr(own, k):
+                    text, where = getattr(own, k), f"questions[{i}].by_agency.{agency}.{k}"
+                for rx, instead in terms.items():
+                    m = re.search(rx, text)
+                    if m:
+                        out.append(Finding(kind="wording", where=where, hint=f"{instead}; give the {agency.upper()} "
+                                           f"wording in questions[{i}].by_agency.{agency}.{k}",
+                                           what=f"the {agency.upper()} document would say '{m.group(0)}'"))
+    return out
+
+
 # -- all findings ----------------------------------------------------------------------------------
 
 def collect_findings(spec: StudySpec, ev: CoreEvidence) -> list[Finding]:
@@ -685,6 +712,7 @@ def collect_findings(spec: StudySpec, ev: CoreEvidence) -> list[Finding]:
             out += check_directions(text, where, ev)
         out += facts
     out += check_annex(ev)
+    out += check_wording(spec)
     just = getattr(ev, "justification", None)
     if just is not None:
         out += just.findings()
