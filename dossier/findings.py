@@ -19,7 +19,7 @@ reasons, not in the questions, which ask rather than claim):
    matches a ratio, count, dose ... in [2.75, 2.85]. A number after a hedge ("about", "approximately",
    "roughly", "around", "nearly", "almost", "~") matches within 10% (relative). A number followed by the
    dose unit must be a studied dose level or a tablet strength. Not checked: numbers glued to letters
-   (``Q3``, ``ICH E4``), labels (after "grade", "phase", "question", "cycle", "part", "step", "version",
+   (``Q3``, ``ICH E4``), labels (after "grade", "phase", "question", "section", "cycle", "part", "step", "version",
    "line", "day(s)", "week(s)", "month(s)"), years (1900-2100) and numbers inside ``{ev:}``.
 3. **Direction claims**, clause by clause (clauses end at ``.``, ``;``, "while", "whereas", "but", ", with",
    ", so"): a clause
@@ -326,7 +326,7 @@ def render_text(text: str, values: dict[str, Value], where: str, unit: str = "mg
 # -- numbers ---------------------------------------------------------------------------------------
 
 _NUM = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\w])(\s*%)?")
-_LABEL_BEFORE = re.compile(r"(?:grades?|phases?|questions?|cycles?|parts?|steps?|versions?|lines?|days?|weeks?|"
+_LABEL_BEFORE = re.compile(r"(?:grades?|phases?|questions?|sections?|cycles?|parts?|steps?|versions?|lines?|days?|weeks?|"
                            r"months?|cohorts?|item|n\s*=)\s*(?:≥|>=|>|<|≤|<=)?\s*$|(?:\d\s*/\s*)$|/\s*$", re.I)
 _HEDGE = re.compile(r"(?:about|approximately|approx\.|roughly|around|nearly|almost|some|~|≈)\s*$", re.I)
 
