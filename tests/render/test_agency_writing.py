@@ -44,8 +44,9 @@ def text_of(html: str) -> str:
     return re.sub(r"[ \t]+", " ", unescape(re.sub(r"<[^>]+>", "", html)))
 
 
-def section(text: str, start: str, end: str) -> str:
-    i = text.index(start)
+def section(text: str, start: str, end: str, last: bool = False) -> str:
+    """The text from ``start`` (its first occurrence, or its last: the body after the lists of tables) to ``end``."""
+    i = text.rindex(start) if last else text.index(start)
     return text[i:text.index(end, i + len(start))]
 
 
@@ -118,7 +119,7 @@ def test_ema_questions_in_the_chmp_wording_and_fda_keeps_its_own(example):
 def test_parallel_advice_said_only_when_the_spec_says_so(example, pilot_all_agencies):
     docs, _ = example
     ema = text_of(docs["ema"])
-    assert "parallel" not in ema.lower()
+    assert "parallel scientific advice" not in ema and "parallel request" not in ema
     assert "The core evidence of this document is also presented to the FDA (End-of-Phase 2 meeting package) " \
            "and PMDA (face-to-face consultation), unchanged." in ema
     assert "No advice on the posology from other agencies is listed for this request." in ema
@@ -186,13 +187,13 @@ def test_default_question_wording_comes_from_the_agency_yaml(example):
     assert by["fda"]["text_ja"] is None
     # no question wording left in Python
     source = inspect.getsource(pipeline)
-    assert "Does the Agency" not in source and "registrational" not in source
+    assert "Does the" not in source and "registrational trial" not in source and "data summarised" not in source
 
 
 def test_pmda_default_item_is_bilingual_and_spec_items_say_japanese_pending(example, pilot_all_agencies):
     pmda = pilot_all_agencies["pmda"]
     assert "機構の見解を伺いたい" in pmda and "Does PMDA agree" in pmda
-    assert "Japanese text of this" not in section(pmda, "Consultation item 1", "申請者の見解")
+    assert "is pending" not in section(pmda, "Consultation item 1", "開発の経緯")
     docs, _ = example  # the example's items have no text_ja: the document says so, without a placeholder
     assert "The Japanese text of this item and of the view is pending" in text_of(docs["pmda"])
 
@@ -216,14 +217,14 @@ def test_pmda_race_and_country_tables_from_the_data(example, pilot_all_agencies)
     text = text_of(docs["pmda"])
     adsl = pyreadstat.read_xport(str(EXAMPLE / "data" / "adsl.xpt"))[0]
     n = len(adsl)
-    race = section(text, "Patients by race (ADSL RACE)\n", "Table")
+    race = section(text, "Patients by race (ADSL RACE)\n", "Table", last=True)
     names = {"WHITE": "White", "ASIAN": "Asian", "BLACK OR AFRICAN AMERICAN": "Black or African American",
              "OTHER": "Other"}
     for code, k in adsl["RACE"].value_counts().items():
         assert f"{names[code]} | {k} | {100 * k / n:.1f}% |" in race, code
-    ethnic = section(text, "Ethnic Sensitivity", "Exposure in Japanese Patients")
+    ethnic = section(text, "Ethnic Sensitivity (ICH E5 Appendix D)\n", "Exposure in Japanese Patients", last=True)
     assert "Sponsor input required" not in ethnic and "sponsor input" not in ethnic.lower()
-    pilot = section(pilot_all_agencies["pmda"], "Patients by race (ADSL RACE)\n", "Table")
+    pilot = section(pilot_all_agencies["pmda"], "Patients by race (ADSL RACE)\n", "Table", last=True)
     assert "White | 230 | 90.6% |" in pilot and "American Indian or Alaska Native | 1 | 0.4% |" in pilot
     assert "The country of enrolment was not collected (no ADSL COUNTRY)." in pilot_all_agencies["pmda"]
 
@@ -236,9 +237,47 @@ def test_internal_report_has_contents_and_numbered_sections(example):
     toc = re.search(r'<nav class="toc">(.*?)</nav>', doc, flags=re.S)
     assert toc, "no contents page"
     entries = re.findall(r'<li class="toc-l1"><a href="#([^"]+)">([^<]+)</a>', toc.group(1))
-    assert [t for _, t in entries][:3] == ["1 Purpose", "2 Consistency of the sponsor's statements with the evidence",
+    assert [unescape(t) for _, t in entries][:3] == ["1 Purpose", "2 Consistency of the sponsor's statements with the evidence",
                                           "3 Risk of an FDA post-marketing requirement on the dosage"]
     for hid, _ in entries:
         assert f'id="{hid}"' in doc.split("<!--body-->", 1)[1], hid
     assert "List of Tables" in toc.group(1)
     assert "Internal — confidential — not for submission" in text_of(doc)
+
+
+# -- contents page layout (CSS) -----------------------------------------------------------------------------------
+
+def test_fda_contents_fits_its_page(built_example):
+    from pypdf import PdfReader
+
+    pages = PdfReader(str(built_example.study_dir / "fda" / "dossier.pdf")).pages
+    contents = pages[1].extract_text()
+    assert "Table of Contents" in contents and "References" in contents  # the last entry is on the same page
+    assert "Table of Contents" not in pages[2].extract_text()
+
+
+def test_a_long_contents_repeats_its_heading_on_the_next_page():
+    """A contents longer than a page breaks with "Table of Contents (continued)" in the next page's header, and
+    a section's level-2 entries stay with it (dossier.css: named page ``toc``)."""
+    from pypdf import PdfReader
+
+    from dossier.render.html import ASSETS_DIR
+    from dossier.render.pdf import render_pdf
+
+    css = (ASSETS_DIR / "dossier.css").read_text(encoding="utf-8")
+    items = "".join(f'<li class="toc-l1"><a href="#s{i}">{i} Section {i}</a></li>'
+                    + "".join(f'<li class="toc-l2"><a href="#s{i}-{j}">{i}.{j} Part</a></li>' for j in range(1, 4))
+                    for i in range(1, 21))
+    body = "".join(f'<h1 id="s{i}">Section {i}</h1>' + "".join(f'<h2 id="s{i}-{j}">Part</h2>' for j in range(1, 4))
+                   for i in range(1, 21))
+    html = (f"<html><head><style>{css}</style></head><body><div class='titlepage'>Title</div>"
+            f"<nav class='toc'><h1>Table of Contents</h1><ol>{items}</ol></nav>{body}</body></html>")
+    import io
+
+    pages = PdfReader(io.BytesIO(render_pdf(html, key="toc-test"))).pages
+    first, second = pages[1].extract_text(), pages[2].extract_text()
+    assert "Table of Contents" in first and "(continued)" not in first
+    assert "Table of Contents (continued)" in second
+    # the break falls before a level-1 entry: the continued page starts with one
+    lines = [ln for ln in second.splitlines() if re.match(r"\d+(\.\d+)? ", ln)]
+    assert re.match(r"\d+ Section", lines[0]), lines[:3]
