@@ -224,6 +224,8 @@ def test_pmda_race_and_country_tables_from_the_data(example, pilot_all_agencies)
         assert f"{names[code]} | {k} | {100 * k / n:.1f}% |" in race, code
     ethnic = section(text, "Ethnic Sensitivity (ICH E5 Appendix D)\n", "Exposure in Japanese Patients", last=True)
     assert "Sponsor input required" not in ethnic and "sponsor input" not in ethnic.lower()
+    exposure = section(text, "Exposure in Japanese Patients\n", "MRCT Consistency", last=True)
+    assert "Exposure metric: AUCss (µg·h/mL)." in exposure and "ug*h" not in exposure and "AUCSS" not in exposure
     pilot = section(pilot_all_agencies["pmda"], "Patients by race (ADSL RACE)\n", "Table", last=True)
     assert "White | 230 | 90.6% |" in pilot and "American Indian or Alaska Native | 1 | 0.4% |" in pilot
     assert "The country of enrolment was not collected (no ADSL COUNTRY)." in pilot_all_agencies["pmda"]
