@@ -19,7 +19,7 @@ reasons, not in the questions, which ask rather than claim):
    matches a ratio, count, dose ... in [2.75, 2.85]. A number after a hedge ("about", "approximately",
    "roughly", "around", "nearly", "almost", "~") matches within 10% (relative). A number followed by the
    dose unit must be a studied dose level or a tablet strength. Not checked: numbers glued to letters
-   (``Q3``, ``ICH E4``), labels (after "grade", "phase", "question", "cycle", "part", "step", "version",
+   (``Q3``, ``ICH E4``), labels (after "grade", "phase", "question", "section", "cycle", "part", "step", "version",
    "line", "day(s)", "week(s)", "month(s)"), years (1900-2100) and numbers inside ``{ev:}``.
 3. **Direction claims**, clause by clause (clauses end at ``.``, ``;``, "while", "whereas", "but", ", with",
    ", so"): a clause
@@ -293,6 +293,9 @@ def spec_texts(spec: StudySpec) -> list[tuple[str, str]]:
     for i, q in enumerate(spec.questions):
         out.append((f"questions[{i}].text", q.text))
         out.append((f"questions[{i}].position", q.position))
+        for agency, w in sorted(q.by_agency.items()):
+            out += [(f"questions[{i}].by_agency.{agency}.{k}", t) for k, t in (("text", w.text),
+                                                                               ("position", w.position)) if t]
     for agency, ov in sorted(spec.overrides.items()):
         if ov.population_note:
             out.append((f"overrides.{agency}.population_note", ov.population_note))
@@ -338,7 +341,7 @@ def render_text(text: str, values: dict[str, Value], where: str, unit: str = "mg
 # -- numbers ---------------------------------------------------------------------------------------
 
 _NUM = re.compile(r"(?<![\w.])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\w])(\s*%)?")
-_LABEL_BEFORE = re.compile(r"(?:grades?|phases?|questions?|cycles?|parts?|steps?|versions?|lines?|days?|weeks?|"
+_LABEL_BEFORE = re.compile(r"(?:grades?|phases?|questions?|sections?|cycles?|parts?|steps?|versions?|lines?|days?|weeks?|"
                            r"months?|cohorts?|item|n\s*=)\s*(?:≥|>=|>|<|≤|<=)?\s*(?:\d+\s*[–-]\s*)?$|(?:\d\s*/\s*)$|/\s*$", re.I)
 _HEDGE = re.compile(r"(?:about|approximately|approx\.|roughly|around|nearly|almost|some|~|≈)\s*$", re.I)
 
@@ -681,6 +684,30 @@ def check_annex(ev: CoreEvidence) -> list[Finding]:
     return out
 
 
+def check_wording(spec: StudySpec) -> list[Finding]:
+    """A question or position, as one agency's document will print it, uses a term of another agency's
+    procedure (the agency profile's ``foreign_terms``: "the Agency", "registrational", "EOP2" in a request to
+    the CHMP)."""
+    from dossier.jurisdictions import load_profile
+
+    out = []
+    for agency in spec.agencies:
+        terms = load_profile(agency).foreign_terms
+        for i, q in enumerate(spec.questions):
+            own = q.by_agency.get(agency)
+            for k in ("text", "position"):
+                text, where = getattr(q, k), f"questions[{i}].{k}"
+                if own is not None and getattr(own, k):
+                    text, where = getattr(own, k), f"questions[{i}].by_agency.{agency}.{k}"
+                for rx, instead in terms.items():
+                    m = re.search(rx, text)
+                    if m:
+                        out.append(Finding(kind="wording", where=where, hint=f"{instead}; give the {agency.upper()} "
+                                           f"wording in questions[{i}].by_agency.{agency}.{k}",
+                                           what=f"the {agency.upper()} document would say '{m.group(0)}'"))
+    return out
+
+
 # -- all findings ----------------------------------------------------------------------------------
 
 def collect_findings(spec: StudySpec, ev: CoreEvidence) -> list[Finding]:
@@ -700,6 +727,7 @@ def collect_findings(spec: StudySpec, ev: CoreEvidence) -> list[Finding]:
             out += check_directions(text, where, ev)
         out += facts
     out += check_annex(ev)
+    out += check_wording(spec)
     just = getattr(ev, "justification", None)
     if just is not None:
         out += just.findings()

@@ -323,30 +323,57 @@ def add_findings(spec: StudySpec, evidence: CoreEvidence) -> CoreEvidence:
     return evidence
 
 
-def questions_for(spec: StudySpec, evidence: CoreEvidence) -> list[dict[str, Any]]:
-    """The questions to the agencies: the spec's (their ``{ev:KEY}`` references rendered as linked
-    values, see dossier.findings), or one generated from the evidence."""
+def questions_for(spec: StudySpec, evidence: CoreEvidence, profile: Any = None) -> list[dict[str, Any]]:
+    """The questions to one agency (``profile``, a JurisdictionProfile; FDA's when not given): the spec's, in
+    the agency's own wording where the spec gives one (``by_agency``), their ``{ev:KEY}`` references rendered
+    as linked values (see dossier.findings); or, when the spec has none, the agency's default question
+    (``default_question`` of its YAML profile), which lists only the analyses that were done."""
     from dossier.findings import evidence_values, render_text
 
+    profile = profile if profile is not None else load_profile("fda")
     values = evidence_values(evidence)
+    unit = evidence.doses.unit
     qs = []
     for i, q in enumerate(spec.questions):
-        d = q.model_dump()
+        d = q.model_dump(exclude={"by_agency"})
+        own = q.by_agency.get(profile.agency)
         for k in ("text", "position"):
-            d[k] = render_text(d[k], values, f"questions[{i}].{k}", evidence.doses.unit)
+            where = f"questions[{i}].{k}"
+            if own is not None and getattr(own, k):
+                d[k], where = getattr(own, k), f"questions[{i}].by_agency.{profile.agency}.{k}"
+            d[k] = render_text(d[k], values, where, unit)
         qs.append(d)
     if not qs:
-        dose = spec.dose_label(evidence.proposed_dosage)
-        lines = [name for sid, name in (("randomized", "randomized comparison"), ("dose_response", "dose-response"),
-                                        ("exposure_response", "exposure-response"), ("tolerability", "tolerability"))
-                 if evidence.applies(sid)]  # only the analyses that were done
-        listed = ", ".join(lines[:-1]) + (" and " if len(lines) > 1 else "") + (lines[-1] if lines else "")
-        qs = [{"discipline": "clinical_pharmacology",
-               "text": f"Does the Agency agree that the data support {dose} for the registrational trial?",
-               "position": f"The {listed or 'study'} data summarised in the core evidence support this dosage."}]
+        qs = [_default_question(evidence, profile.default_question, values)]
     for i, q in enumerate(qs, start=1):
         q["number"] = i
     return qs
+
+
+def _default_question(evidence: CoreEvidence, wording: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The agency's default question, its wording (Jinja in the agency YAML) rendered with the proposed dosage
+    (an evidence-linked value) and the names of the analyses done, in the order of ``analysis_names``."""
+    import jinja2
+
+    from dossier.findings import render_text
+
+    def and_list(words: list[str], conj: str = " and ", sep: str = ", ") -> str:
+        return sep.join(words[:-1]) + (conj if len(words) > 1 else "") + (words[-1] if words else "")
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["and_list"] = and_list
+    done = [sid for sid in wording.get("analysis_names", {}) if evidence.applies(sid)]
+    context = {"dose": "{ev:study.proposed_dosage}", "schedule": evidence.doses.schedule,
+               "analyses": [wording["analysis_names"][sid] for sid in done],
+               "analyses_ja": [wording.get("analysis_names_ja", {}).get(sid, sid) for sid in done],
+               "schedule_ja": wording.get("schedule_ja", {}).get(evidence.doses.schedule, evidence.doses.schedule)}
+    q: dict[str, Any] = {"discipline": wording.get("discipline", "clinical_pharmacology"), "text_ja": None,
+                         "position_ja": None}
+    for k in ("text", "position", "text_ja", "position_ja"):
+        if wording.get(k):
+            text = env.from_string(wording[k]).render(context)
+            q[k] = render_text(text, values, f"default question ({k})", evidence.doses.unit)
+    return q
 
 
 # -- rendering and writing ----------------------------------------------------------------------------
@@ -418,8 +445,7 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
     t0 = time.perf_counter()
     figures = make_figures(evidence, evidence_hash, workers)
     timings["figures"] = time.perf_counter() - t0
-    questions = questions_for(plan.spec, evidence)
-    render_settings = {"render": plan.spec.render.model_dump()}
+    render_settings = {"render": plan.spec.render.model_dump(), "spec_agencies": list(plan.spec.agencies)}
     core_sections = agency_core_sections(plan.spec.render.pmr_risk_in_agency_variants)
     written: list[Path] = []
     pdf_jobs: list[tuple[str, str, str]] = []
@@ -429,6 +455,7 @@ def render_variants(plan: BuildPlan, evidence: CoreEvidence, stage_dir: Path,
         papers[agency] = profile.paper
         say(f"render {agency} html")
         t0 = time.perf_counter()
+        questions = questions_for(plan.spec, evidence, profile)
         html = render_html(evidence, profile, figures=figures, questions=questions, evidence_hash=evidence_hash,
                            core_sections=core_sections, extra=render_settings)
         timings["render_html"] = timings.get("render_html", 0.0) + time.perf_counter() - t0

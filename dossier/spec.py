@@ -383,6 +383,14 @@ class DesignSettings(_DesignWithOptions):
         return from_one_based(cls.Params, opts, "design")
 
 
+class QuestionWording(StrictModel):
+    """One agency's wording of a question and position (e.g. to the CHMP: "Does the CHMP agree ... pivotal
+    trial?"), replacing the common wording in that agency's document."""
+
+    text: str | None = None
+    position: str | None = None
+
+
 class Question(StrictModel):
     """A question for the Agency, with the sponsor's position."""
 
@@ -391,6 +399,9 @@ class Question(StrictModel):
     position: str
     text_ja: str | None = Field(None, description="Japanese text of the question (PMDA consultation item)")
     position_ja: str | None = Field(None, description="Japanese text of the sponsor's position (PMDA)")
+    by_agency: dict[Literal["fda", "ema", "pmda"], QuestionWording] = Field(
+        default_factory=dict, description="an agency's own wording of the question / position (e.g. ema: CHMP, "
+                                          "pivotal trial, posology)")
 
 
 class AgencyOverrides(StrictModel):
@@ -402,6 +413,8 @@ class AgencyOverrides(StrictModel):
     meeting_type: str | None = None
     prior_advice: list[str] | None = None
     population_note: str | None = None
+    parallel_scientific_advice: bool | None = Field(
+        None, description="EMA: the Applicant requests parallel EMA-FDA scientific advice on these questions")
 
 
 class PmrFactorOverride(StrictModel):

@@ -74,6 +74,8 @@ class DoseSummary(BaseModel):
     populations: list[Population] = []
     #: subjects by country of enrolment (ADSL COUNTRY), e.g. the number of patients enrolled in Japan
     n_by_country: dict[str, int] = {}
+    #: subjects by race (ADSL RACE, as coded), e.g. for the ethnic-factor assessment (ICH E5); empty when not collected
+    n_by_race: dict[str, int] = {}
 
     def population(self, name: str) -> Population | None:
         return next((p for p in self.populations if p.name == name), None)
@@ -188,11 +190,17 @@ def analyse_dose_summary(data: StudyData, dose_levels: list[float], unit: str = 
                                  **({"discontinuation": measures[disc_key].model_dump()} if disc_key in measures
                                     else {})},
                        populations=analyse_populations(data, list(dose_levels), exposure_paramcd),
-                       n_by_country=_by_country(subj))
+                       n_by_country=_by_country(subj), n_by_race=_by_column(subj, "race"))
 
 
 def _by_country(subj: pd.DataFrame) -> dict[str, int]:
-    if "country" not in subj:
+    return _by_column(subj, "country")
+
+
+def _by_column(subj: pd.DataFrame, column: str) -> dict[str, int]:
+    """Subjects by the (upper-cased) value of a subject-level column; blanks are not counted, and an absent
+    or all-blank column gives {} (not collected)."""
+    if column not in subj:
         return {}
-    c = subj["country"].fillna("").astype(str).str.strip().str.upper()
+    c = subj[column].fillna("").astype(str).str.strip().str.upper()
     return {k: int(v) for k, v in sorted(c[c.ne("")].value_counts().items())}

@@ -40,6 +40,16 @@ class JurisdictionProfile(BaseModel):
     area: str = "general"  # the framing in use
     #: headings of the document apparatus (front and back matter) where the agency's differ from English
     headings: dict[str, str] = {}
+    #: the question asked when the spec gives none: Jinja wording of ``text`` / ``position`` (and ``text_ja`` /
+    #: ``position_ja``), the ``discipline``, and the names of the analyses it lists (dossier.pipeline.questions_for)
+    default_question: dict[str, Any] = {}
+    #: the countries of the agency's region (ISO 3166-1 alpha-3 code -> name), as ADSL COUNTRY codes them
+    region_countries: dict[str, str] = {}
+    #: the addressee of the document (title page), where it is not the agency as a whole
+    addressee: str = ""
+    #: words of another agency's procedure that must not appear in this agency's text, with what to write instead
+    #: (regular expression -> hint); the findings name a spec question that uses one (dossier.findings)
+    foreign_terms: dict[str, str] = {}
 
     def framing_for(self, area: str | None = None) -> dict[str, Any]:
         """The framing of a therapeutic area: its own entry, else the general one."""

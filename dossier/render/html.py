@@ -120,10 +120,26 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     from dossier.designs import design_label
 
     env.filters["design_label"] = design_label
-    from dossier.analyses.endpoints import safety_label
+    from dossier.labels import safety_label
 
     env.globals["safety_label"] = safety_label  # the one source of the safety endpoints' labels
+    env.filters["metric"] = _typeset_metric
+    env.filters["unit"] = _typeset_unit
     return env
+
+
+def _typeset_metric(metric: str) -> str:
+    """"AUCSS" -> "AUCss" (dossier.render.figures.typeset_metric, imported when a template uses it)."""
+    from dossier.render.figures import typeset_metric
+
+    return typeset_metric(str(metric))
+
+
+def _typeset_unit(unit: str) -> str:
+    """"ug*h/mL" -> "µg·h/mL" (dossier.render.figures.typeset_unit)."""
+    from dossier.render.figures import typeset_unit
+
+    return typeset_unit(str(unit))
 
 
 @cache

@@ -28,8 +28,9 @@ from dossier.render.html import extract_core_numbers, extract_numbers
 
 #: sections whose templates still print numbers without an evidence id (to be fixed by their owners)
 KNOWN_UNLINKED = {
-    "front", "agenda", "product", "background", "dosing_toolkit", "label_target", "appendix", "administrative",
-    "consultation_items", "mrct_consistency", "ethnic_sensitivity", "japanese_exposure", "development_history",
+    # the contents and lists of tables / figures (their entries repeat captions) and the back matter's reference
+    # list (journal volumes and pages), attributed to "front" and to the last plan section
+    "front", "appendix",
 }
 #: sections that must have none (the findings engine's, the justification's and the benefit-risk's)
 STRICT = {"core-justification", "core-benefit_risk", "core-predictions", "questions", "consultation_items"}
