@@ -133,9 +133,9 @@ def format_text(d: VariantDiff) -> str:
             lines.append(f"Sections only in {side}: " + ("; ".join(d.section_titles.get(s, s) for s in only) or "none"))
     else:
         lines.append("Sections: same plan")
-    for title, changes in (("Local assumptions", d.assumptions_changed), ("Wording", d.terms_changed)):
+    for title, changes in (("Local assumptions that differ", d.assumptions_changed), ("Wording that differs", d.terms_changed)):
         if changes:
-            lines.append(f"{title} that differ:")
+            lines.append(f"{title}:")
             lines += [f"  {c.label}: {label_value(c.a)} | {label_value(c.b)}" for c in changes]
     return "\n".join(lines)
 

@@ -232,7 +232,31 @@ class _Writer:
                 if col == 0:
                     self._bookmark(para, r.get("id"))
                 col += span
+        self._column_widths(table, rows, width)
         self.doc.add_paragraph()
+
+    def _column_widths(self, table, rows, width: int) -> None:
+        """Column widths from the content (as a browser's automatic table layout does), not equal shares:
+        each column gets at least its longest word and at most about 40 characters of its longest cell."""
+        need = [4] * width
+        for r in rows:
+            cells = [c for c in r if c.tag in ("td", "th")]
+            if any(int(c.get("colspan") or 1) > 1 for c in cells):
+                continue
+            for i, c in enumerate(cells[:width]):
+                text = _norm(c.text_content())
+                longest_word = max((len(w) for w in text.split()), default=0)
+                need[i] = max(need[i], longest_word, min(len(text), 40))
+        total = sum(need)
+        widths = [Inches(self.text_width * n / total) for n in need]
+        table.autofit = False
+        for i, col in enumerate(table.columns):
+            col.width = widths[i]
+        for row in table.rows:
+            tcs = row._tr.tc_lst
+            if len(tcs) == width:
+                for i, tc in enumerate(tcs):
+                    tc.width = widths[i]
 
     def figure(self, el) -> None:
         name = None
@@ -304,7 +328,11 @@ class _Writer:
             if not tag or tag in _SKIP or "running" in cls or ("sidebar" in cls and tag == "nav"):
                 pass
             elif tag == "nav" and "toc" in cls:
+                # the title page, then the contents on pages of their own (as in the PDF)
+                if self.doc.paragraphs:
+                    self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
                 self.toc(child)
+                self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
             elif tag in _HEADINGS:
                 style_level = _HEADINGS[tag]
                 if "doc-title" in cls:

@@ -130,3 +130,39 @@ def test_bytes_are_deterministic(docx_build, tmp_path):
     with zipfile.ZipFile(io.BytesIO(runs[0])) as z:
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert [i.filename for i in z.infolist()][0] == "[Content_Types].xml"
+
+
+_SMALL = """<html><body><h1 class="doc-title">Title</h1><p>Sponsor</p>
+<nav class="toc"><h2>Contents</h2><ol><li><a href="#a">1 A</a></li></ol></nav>
+<section id="a"><h2>1 A</h2><table><caption>Table 1. Analysis populations</caption>
+<thead><tr><th>Population</th><th>Definition</th><th>60</th></tr></thead>
+<tbody><tr><td>Safety</td><td>All patients who received at least one dose of study treatment and had an assessment</td>
+<td>3</td></tr><tr><td colspan="3">A note over the whole row</td></tr></tbody></table></section></body></html>"""
+
+
+def _small_docx():
+    from dossier.render.docx import render_docx
+
+    return Document(io.BytesIO(render_docx(_SMALL, svgs={}, pngs={}, date="2026-01-01", title="Title")))
+
+
+def test_title_page_and_contents_on_pages_of_their_own():
+    body = _small_docx().element.body
+    kinds = []  # the order of page breaks, the TOC field and the first heading in the body
+    for el in body.iter():
+        if el.tag == qn("w:br") and el.get(qn("w:type")) == "page":
+            kinds.append("break")
+        elif el.tag == qn("w:instrText") and "TOC" in (el.text or ""):
+            kinds.append("toc")
+        elif el.tag == qn("w:pStyle") and el.get(qn("w:val")) == "Heading2" and "heading" not in kinds:
+            kinds.append("heading")
+    assert kinds == ["break", "toc", "break", "heading"]
+
+
+def test_table_columns_sized_by_content():
+    d = _small_docx()
+    widths = [c.width for c in d.tables[0].columns]
+    # the definition column is the widest, the count column the narrowest; together they fill the text width
+    assert widths[1] > widths[0] > widths[2]
+    row = d.tables[0].rows[0]._tr.tc_lst
+    assert [tc.width for tc in row] == widths
