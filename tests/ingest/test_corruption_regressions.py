@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dossier.errors import DossierError
@@ -208,3 +209,121 @@ def test_huge_questionnaire_day_is_warned_at_its_adqs_row(tmp_path):
     data, report = ingest(tmp_path, edit_tables=edit, fmt="ndjson")
     hits = warnings_at(report, "adqs.ndjson", "ADY", row=7)
     assert hits and "3650" in hits[0].message, report.format_text()
+
+
+# -- case 370 (mapped json duplicate_range): a damaged AEDECOD; the coding cross-checks and value substitution --
+
+ALT = "ALANINE AMINOTRANSFERASE INCREASED"
+
+
+def test_damaged_preferred_term_is_warned_against_its_coding_columns(tmp_path):
+    """Case 370: one AEDECOD became 'ALANINE AMINOTRANSFERANOTRANSFERASE INCREASED' (a duplicated byte range)
+    while AEBODSYS stayed INVESTIGATIONS: the term is new, so its SOC had nothing to differ from. A coded ADAE
+    also carries AETERM, AELLT and AEPTCD (as the CDISC pilot's does); the damaged term no longer pairs with
+    them and is warned at its row, once per broken pairing (AELLT, AEPTCD, AETERM -> AEDECOD)."""
+    def damage(llt):
+        def edit(t):
+            ae = t["adae"]
+            edit.row = int(ae.index[(ae["AEDECOD"] == ALT) & (ae["AELLT"] == llt)][0]) + 1
+            ae.loc[edit.row - 1, "AEDECOD"] = "ALANINE AMINOTRANSFERANOTRANSFERASE INCREASED"
+        return edit
+
+    edit = damage("ALT INCREASED")  # 4 records share this AELLT (and AETERM), 6 this AEPTCD
+    data, report = ingest(tmp_path, edit_tables=edit, fmt="json")
+    hits = warnings_at(report, "adae.json", "AEDECOD", row=edit.row)
+    whys = ("MedDRA places each lowest level term under one preferred term",
+            "a preferred term and its MedDRA code name each other", "a study codes each verbatim term to one")
+    assert len(hits) == 3 and all(any(w in h.message for h in hits) for w in whys), report.format_text()
+    assert all(f"'{ALT}'" in h.message for h in hits)
+    assert len(report.warnings) == 3  # nothing else is questioned
+    # 2 records share 'ALT RAISED': one against one, neither can be told right, so both are warned (by AELLT and
+    # AETERM); the code's 5 other records still single out the damaged one
+    edit = damage("ALT RAISED")
+    data, report = ingest(tmp_path / "tie", edit_tables=edit, fmt="json")
+    rows = sorted(w.row for w in report.warnings)
+    assert len(rows) == 5 and rows.count(edit.row) == 3 and len(set(rows)) == 2, report.format_text()
+
+
+def test_substituted_preferred_term_is_seen_by_its_code_and_soc(tmp_path):
+    """A valid term replaced by another valid term (RASH -> NAUSEA) is caught where the record carries a column
+    that pairs with it: AEPTCD (and AELLT, AETERM, AEBODSYS)."""
+    def edit(t):
+        ae = t["adae"]
+        edit.row = int(ae.index[ae["AEDECOD"] == "RASH"][0]) + 1
+        ae.loc[edit.row - 1, "AEDECOD"] = "NAUSEA"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit)
+    columns = {w.column for w in report.warnings if w.row == edit.row}
+    assert columns == {"AEDECOD", "AEBODSYS", "AEPTCD"}, report.format_text()
+
+
+@pytest.mark.parametrize("folder", ["cdisc-pilot-adam", "random-cdisc-data"])
+def test_coding_checks_are_quiet_on_real_adae_and_see_a_damaged_record(folder):
+    """Real ADAE (the CDISC pilot: 1,191 records, 242 preferred terms with AETERM/AELLT/AELLTCD/AEPTCD;
+    random.cdisc.data: AETERM/AELLT) is coded consistently: the cross-checks question no record of it. One
+    damaged AEDECOD in a copy is warned at its row, once per column that pairs with it."""
+    import dataclasses
+
+    from ingest_helpers import shared
+
+    from dossier.ingest.mapping import Mapper, map_adae
+    from dossier.ingest.readers import read_dataset
+    from dossier.ingest.report import DatasetCount, IngestReport, IssueCollector
+
+    raw = read_dataset(shared(folder, "adae.xpt"), "adae.xpt")
+
+    def coding_warnings(frame):
+        rep = IngestReport()
+        m = Mapper("adae", dataclasses.replace(raw, frame=frame), {}, IssueCollector(rep),
+                   DatasetCount(name="adae", path="adae.xpt"))
+        map_adae(m)
+        return [(w.column, w.row) for w in rep.warnings if "differs from the other records" in w.message]
+
+    assert coding_warnings(raw.frame) == []
+    damaged = raw.frame.copy()
+    damaged.loc[10, "AEDECOD"] = str(damaged.loc[10, "AEDECOD"]) + "X"
+    pairing = [c for c in ("AELLT", "AEPTCD", "AETERM") if c in damaged and str(damaged.loc[10, c]).strip()
+               not in ("", "nan")]
+    assert coding_warnings(damaged) == [("AEDECOD", 11)] * len(pairing) and pairing
+
+
+def test_value_substitution_class_is_narrow(tmp_path):
+    """The campaign's ``value-substituted`` class holds a file whose only change is a value replaced by another
+    value of the same column; a garbled value, a blanked value or a lost row is not in it (those are silent
+    differences unless ingest warns), and numbers changed into numbers are their own class."""
+    import adam_synthetic as synthetic
+
+    spec = synthetic.write_study(tmp_path, fmt="csv", tables=campaign.STUDIES["adam"]())
+    path = tmp_path / "adrs.csv"
+    original = path.read_bytes()
+    lines = original.decode().splitlines(keepends=True)
+    col = lines[0].rstrip("\n").split(",").index("AVALC")
+
+    def rewrite(row: int, value: str | None) -> str:
+        cells = lines[row].rstrip("\n").split(",")
+        if value is None:
+            return "".join(lines[:row] + lines[row + 1:])
+        cells[col] = value
+        return "".join(lines[:row] + [",".join(cells) + "\n"] + lines[row + 1:])
+
+    held = {ln.rstrip("\n").split(",")[col] for ln in lines[1:]}
+    first = lines[1].rstrip("\n").split(",")[col]
+    other = sorted(held - {first})[0]
+    cases = {other: "value-substituted", first + "X": None, "": None}
+    for value, expected in cases.items():
+        path.write_text(rewrite(1, value))
+        assert campaign._substitution_in_file(tmp_path, spec, "adrs", original) == expected, value
+    path.write_text(rewrite(1, None))  # a row lost
+    assert campaign._substitution_in_file(tmp_path, spec, "adrs", original) is None
+    # the substitute_value mutation replaces a cell by another value of its own column, nothing else
+    tables = campaign.STUDIES["adam"]()
+    before = {k: v.copy() for k, v in tables.items()}
+    import numpy as np
+
+    campaign.substitute_value(tables, np.random.default_rng(3))
+    changed = [(k, c) for k in tables for c in tables[k].columns
+               if not tables[k][c].astype(str).equals(before[k][c].astype(str))]
+    assert len(changed) == 1
+    k, c = changed[0]
+    diff = tables[k][c].astype(str) != before[k][c].astype(str)
+    assert diff.sum() == 1 and tables[k][c][diff].iloc[0] in set(before[k][c].astype(str))
