@@ -327,3 +327,58 @@ def test_value_substitution_class_is_narrow(tmp_path):
     k, c = changed[0]
     diff = tables[k][c].astype(str) != before[k][c].astype(str)
     assert diff.sum() == 1 and tables[k][c][diff].iloc[0] in set(before[k][c].astype(str))
+
+
+# -- items of issue 19 whose regression test was missing ------------------------------------------------------
+
+@pytest.mark.parametrize("position", [0.3, 0.6, 0.9])
+def test_one_flipped_bit_in_a_dsjc_deflate_body_is_a_clean_error(tmp_path, position):
+    """Issue 19: a corrupt .dsjc (gzip-compressed Dataset-JSON) was a zlib.error traceback."""
+    def edit(spec):
+        path = tmp_path / spec["datasets"]["adae"]["path"]
+        data = bytearray(path.read_bytes())
+        data[int(len(data) * position)] ^= 0x10
+        path.write_bytes(bytes(data))
+
+    err = ingest(tmp_path, "adam", edit_spec=edit, fmt="dsjc")
+    assert isinstance(err, DossierError) and err.report.errors[0].file == "adae.dsjc", err
+
+
+def test_toxicity_grade_9_stored_as_text_is_an_error_at_its_row(tmp_path):
+    """Issue 19: AETOXGR '9' (a text column) was accepted as a grade."""
+    def edit(t):
+        t["adae"]["AETOXGR"] = t["adae"]["AETOXGR"].astype(str)
+        t["adae"]["ATOXGR"] = t["adae"]["ATOXGR"].astype(str)
+        t["adae"].loc[6, "ATOXGR"] = "9"
+
+    err = ingest(tmp_path, "adam", edit_tables=edit, fmt="json")
+    assert isinstance(err, DossierError)
+    hits = [e for e in err.report.errors if e.file == "adae.json" and e.row == 7]
+    assert len(hits) == 1 and "grade outside 1-5" in hits[0].message, err.report.format_text()
+
+
+@pytest.mark.parametrize("ds", ["adex", "adtte"])
+def test_xpt_cut_at_a_row_boundary_is_reported_by_the_subjects_it_loses(tmp_path, ds):
+    """Issue 19: an XPT v5 file cut at a row boundary (and at a multiple of 80 bytes, so the format cannot
+    tell) read as fewer rows with no warning. The subjects it lost are now reported, naming the file."""
+    import adam_synthetic as synthetic
+
+    from dossier.ingest.readers import read_dataset
+
+    spec = synthetic.write_study(tmp_path, fmt="xpt", tables=campaign.STUDIES["adam"]())
+    path = tmp_path / f"{ds}.xpt"
+    data = path.read_bytes()
+    n = len(read_dataset(path, path.name).frame)
+    obs = data.index(b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!") + 80
+    for cut in range(obs + 80, len(data), 80):  # the first 80-byte boundary that is also a row boundary
+        path.write_bytes(data[:cut])
+        try:
+            if 0 < len(read_dataset(path, path.name).frame) < n:
+                break
+        except DossierError:
+            continue
+    else:
+        raise AssertionError("no row boundary at a multiple of 80 bytes")
+    data_, report = campaign.ingest(tmp_path, yaml.safe_dump(spec, sort_keys=False))
+    hits = [w for w in report.warnings if w.file == f"{ds}.xpt" and "have no record in this dataset" in w.message]
+    assert len(hits) == 1, report.format_text()
