@@ -702,6 +702,8 @@ def map_adsl(m: Mapper, levels: list[float], control_arms: list[str],
     if len(odd_w):
         m.report_rows("error", "weight_kg", odd_w, "baseline weight outside 0-500 kg",
                       "WEIGHTBL must be in kg", values=weight)
+    for field, (terms, codelist) in DEMOGRAPHIC_TERMS.items():
+        check_terms(m, field, terms, codelist, keep)
     data = {
         "usubjid": m.usubjid, "arm": arm, "dose": dose, "planned_dose": planned,
         "part": m.text("part", upper=True), "randomized": m.flag("randomized"), "safety": safety,
@@ -951,6 +953,27 @@ MEDDRA_PAIRS = (
     ("AELLTCD", "AELLT", "a lowest level term and its MedDRA code name each other"),
     ("AETERM", "AEDECOD", "a study codes each verbatim term to one preferred term"),
 )
+
+
+#: the CDISC controlled terminology of ADSL's demographic variables (both codelists are non-extensible):
+#: SEX C66731, RACE C74457 (SDTM CT); "" is blank, reported elsewhere
+DEMOGRAPHIC_TERMS = {
+    "sex": ({"F", "M", "U", "UNDIFFERENTIATED"}, "C66731"),
+    "race": ({"AMERICAN INDIAN OR ALASKA NATIVE", "ASIAN", "BLACK OR AFRICAN AMERICAN",
+              "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER", "WHITE", "MULTIPLE", "OTHER", "UNKNOWN",
+              "NOT REPORTED"}, "C74457"),
+}
+
+
+def check_terms(m: Mapper, field: str, terms: set[str], codelist: str, keep: np.ndarray) -> None:
+    """Warn at rows whose value of a CDISC-coded variable is not a term of its codelist (a damaged value, e.g.
+    'ASIAN' whose XPT blank padding took a flipped bit, or a sponsor spelling): the value is used as given."""
+    if not m.has(field):
+        return
+    odd = np.flatnonzero(keep & m.matches(field, lambda u: u != "" and u.upper() not in terms))
+    if len(odd):
+        m.report_rows("warning", field, odd, f"{m.cols[field]} value is not a CDISC term ({codelist}); used as given",
+                      "correct the value to the codelist's term", values=m.text(field))
 
 
 def check_meddra_coding(m: Mapper) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -382,3 +383,51 @@ def test_xpt_cut_at_a_row_boundary_is_reported_by_the_subjects_it_loses(tmp_path
     data_, report = campaign.ingest(tmp_path, yaml.safe_dump(spec, sort_keys=False))
     hits = [w for w in report.warnings if w.file == f"{ds}.xpt" and "have no record in this dataset" in w.message]
     assert len(hits) == 1, report.format_text()
+
+
+# -- the 2 silent differences of the full campaign on this branch (seed 20261203, 1,000 cases) ----------------
+
+def test_race_damaged_in_its_xpt_padding_is_warned_at_its_row(tmp_path):
+    """Case 246 (adam xpt bitflip): a flipped bit of ADSL RACE's blank padding made 'ASIAN' into
+    'ASIAN              (' (a new category of race). RACE and SEX are now checked against their CDISC
+    codelists (C74457, C66731, non-extensible)."""
+    def edit(t):
+        t["adsl"].loc[1, "RACE"] = "ASIAN              ("
+        t["adsl"].loc[4, "SEX"] = "X"
+
+    data, report = ingest(tmp_path, "adam", edit_tables=edit, fmt="xpt")
+    assert [(w.column, w.row) for w in report.warnings] == [("SEX", 5), ("RACE", 2)], report.format_text()
+    assert "C74457" in report.warnings[1].message and "'ASIAN              ('" in report.warnings[1].message
+
+
+@pytest.mark.parametrize("path", [("cdisc-pilot-adam", "adsl.xpt"), ("cdisc-pilot-adam", "sdtm", "dm.xpt"),
+                                  ("random-cdisc-data", "adsl.xpt")])
+def test_real_demographics_are_cdisc_terms(path):
+    """The codelists are those real data use: every RACE and SEX of the CDISC pilot (ADSL, DM) and of
+    random.cdisc.data (all six races of it, MULTIPLE included) is a term."""
+    from ingest_helpers import shared
+
+    from dossier.ingest.mapping import DEMOGRAPHIC_TERMS
+    from dossier.ingest.readers import read_dataset
+
+    frame = read_dataset(shared(*path), path[-1]).frame
+    for field, (terms, _) in DEMOGRAPHIC_TERMS.items():
+        values = {str(v).strip().upper() for v in frame[field.upper()].dropna()} - {""}
+        assert values and values <= terms, (field, values - terms)
+
+
+def test_a_repeated_questionnaire_visit_on_another_day_is_warned(tmp_path):
+    """Case 206 (mapped csv.gz conflicting_duplicate): a second ADQS PRO16A record of a subject at WEEK 8, on
+    day 58 beside day 57, was used silently (121 PRO records instead of 120). A repeat of a scheduled visit
+    is now warned at its row (real ADaM flags the analysed one with ANL01FL; the CDISC pilot ADCIBC has 25
+    such pairs); unscheduled visits are not."""
+    def edit(t):
+        qs = t["adqs"]
+        row = qs[(qs["PARAMCD"] == "PRO16A") & (qs["AVISIT"] == "WEEK 8")].iloc[[0]].assign(ADY=58.0)
+        unscheduled = qs.iloc[[0, 0]].assign(AVISIT="UNSCHEDULED", AVISITN=99.0, ADY=[40.0, 41.0])
+        t["adqs"] = pd.concat([qs, row, unscheduled], ignore_index=True)
+
+    data, report = ingest(tmp_path, edit_tables=edit)
+    hits = [w for w in report.warnings if w.file == "adqs.csv"]
+    assert [(w.column, w.row) for w in hits] == [("AVISIT", 121)], report.format_text()
+    assert len(data.pro) == 123  # every record is used, as the warning says
