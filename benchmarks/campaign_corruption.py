@@ -3,12 +3,13 @@
 Each case writes a small synthetic study in one format (XPT v5, Dataset-JSON .json / .ndjson / gzip .dsjc,
 CSV, gzip .csv.gz, Parquet), applies one mutation to one file or to the spec, and ingests it as
 `dossier validate` / `build` would (spec parsed from its YAML text, then :func:`dossier.ingest.load_study`).
-Two studies: ``adam`` (ADSL, ADEX, ADAE, ADPP, ADRS, ADTTE as standard ADaM, tests/ingest/adam_synthetic.py)
+Two studies: ``adam`` (ADSL, ADEX, ADAE, ADPP, ADRS, ADTTE as standard ADaM, tests/ingest/adam_synthetic.py,
+with ADAE's MedDRA coding columns AETERM/AELLT/AEPTCD as a coded AE domain delivers them)
 and ``mapped`` (the same plus SDTM EX, ADQS and ADPC, read through the spec's arm_map, rename, record filter,
 code lists and pk section; :func:`make_mapped_tables`). Mutations: bytes of one file (truncation, bit flips,
 garbage, deleted/duplicated ranges), values of one table (columns dropped/renamed, text in numbers, blanks,
 huge values, exact and conflicting duplicate records, codes outside the code list, out-of-scale PRO responses,
-negative concentrations), and the spec (keys dropped, hostile values, duplicate keys, alias bombs,
+negative concentrations, a categorical value replaced by another of its column), and the spec (keys dropped, hostile values, duplicate keys, alias bombs,
 truncation, bad paths, broken mapping). Each outcome is classified:
 
 - ``clean-error``: a DossierError (one located message, exit 2);
@@ -17,9 +18,19 @@ truncation, bad paths, broken mapping). Each outcome is classified:
   reports rows excluded (with their reason) that the unmutated study did not;
 - ``spec-changed``: a spec mutation that left a valid spec (e.g. an optional key dropped): the user's new
   study definition, whose hash the evidence records; different results are expected;
-- ``number-changed-in-file``: a byte mutation that left a valid file whose only change is one number into
-  another finite number (a flipped bit of an XPT double or of a digit): what the file says, undetectable by
-  any reader without a checksum (the evidence records each input's SHA-256), and within plausibility ranges;
+- accepted-different, undetectable by construction (counted apart, never as silent differences; each is
+  what a valid file says, which no reader can tell from real data without a checksum of the delivery: the
+  evidence records each input's SHA-256, so the change stays traceable):
+
+  - ``number-changed-in-file``: a byte mutation that left a valid file whose only changes are numbers turned
+    into other finite numbers (a flipped bit of an XPT double or of a digit), within plausibility ranges;
+  - ``value-substituted``: a value replaced by another valid value of the same domain, i.e. another value the
+    same column holds (AE term NAUSEA -> RASH, response CR -> PD, grade 2 -> 3, sex F -> M), with no column
+    of the record that pairs with it (the ``substitute_value`` mutation, or a byte mutation whose only text
+    changes are such replacements). Narrow on purpose: a garbled value no record holds, a blanked value, a
+    lost or added row, or a change the coding cross-checks can see (AEDECOD against AEPTCD, AELLT, AETERM and
+    AEBODSYS; PARAMCD against PARAM) is not in it;
+
 - ``silent-difference``: accepted with different tables and no new warning  -> failure;
 - ``traceback``: any other exception                                           -> failure;
 - ``hang``: over the per-case time limit                                     -> failure.
@@ -64,11 +75,13 @@ BYTE_MUTATIONS = ("truncate", "truncate_half", "bitflip", "delete_range", "inser
                   "empty", "append_garbage", "duplicate_range")
 TABLE_MUTATIONS = ("drop_column", "rename_column", "text_in_number", "blank_required", "huge_number",
                    "negative_dose", "drop_adsl_subject", "exact_duplicate_record", "conflicting_duplicate",
-                   "unknown_code", "out_of_scale")
+                   "unknown_code", "out_of_scale", "substitute_value")
 SPEC_MUTATIONS = ("spec_drop_key", "spec_hostile_value", "spec_duplicate_key", "spec_alias_bomb",
                   "spec_truncate", "spec_bad_path", "spec_mapping_edit")
 #: mutations that only apply to the mapped study (they act on its code lists, ADQS, EX, ADPC or spec mapping)
 MAPPED_ONLY = ("unknown_code", "out_of_scale", "spec_mapping_edit")
+#: outcomes accepted with different tables that no reader can detect from the files (see the module docstring)
+UNDETECTABLE = ("number-changed-in-file", "value-substituted")
 HOSTILE = [float("inf"), float("nan"), -1, 0, 10**30, "", "x" * 5000, "$\\frac{a}{b}$", None, [], {},
            "../../../../etc/shadow", "2026-13-45", True]
 
@@ -130,7 +143,33 @@ def mapped_spec(spec: dict) -> dict:
     return spec
 
 
-STUDIES = {"adam": lambda: synthetic.make_tables(n_subjects=12, n_ae=30, seed=7), "mapped": make_mapped_tables}
+#: verbatim terms (AETERM) and lowest level terms (AELLT) of each preferred term, and its MedDRA code (AEPTCD)
+CODING = {"NAUSEA": (("Nausea", "Feeling sick"), ("NAUSEA", "FEELING QUEASY"), 10028813.0),
+          "DIARRHOEA": (("Diarrhea", "Loose stools"), ("DIARRHEA", "LOOSE STOOLS"), 10012735.0),
+          "FATIGUE": (("Fatigue", "Tiredness"), ("FATIGUE", "TIREDNESS"), 10016256.0),
+          "RASH": (("Rash", "Skin rash"), ("RASH", "SKIN RASH"), 10037844.0),
+          "NEUTROPENIA": (("Neutropenia", "Low neutrophils"), ("NEUTROPENIA", "NEUTROPHIL COUNT LOW"), 10029354.0),
+          "ALANINE AMINOTRANSFERASE INCREASED": (("ALT increased", "Raised ALT"), ("ALT INCREASED", "ALT RAISED"),
+                                                 10001551.0)}
+
+
+def with_meddra_coding(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """ADAE as delivered from a coded AE domain (SDTMIG AE, ADaM OCCDS): the verbatim term, the lowest level
+    term and the preferred-term code beside AEDECOD/AEBODSYS, as the CDISC pilot's ADAE carries them, so that
+    the coding cross-checks of ingest apply (a damaged AEDECOD no longer pairs with its AEPTCD/AELLT/AETERM)."""
+    adae = t["adae"]
+    alt = (adae["AESEQ"].to_numpy() % 2).astype(int)
+    verbatim = [CODING[d][0][a] for d, a in zip(adae["AEDECOD"], alt, strict=True)]
+    llt = [CODING[d][1][a] for d, a in zip(adae["AEDECOD"], alt, strict=True)]
+    at = list(adae.columns).index("AEDECOD")
+    for k, (col, vals) in enumerate((("AETERM", verbatim), ("AELLT", llt),
+                                     ("AEPTCD", [CODING[d][2] for d in adae["AEDECOD"]]))):
+        adae.insert(at + 1 + k, col, vals)
+    return t
+
+
+STUDIES = {"adam": lambda: with_meddra_coding(synthetic.make_tables(n_subjects=12, n_ae=30, seed=7)),
+           "mapped": lambda: with_meddra_coding(make_mapped_tables())}
 
 
 def write_case_study(folder: Path, fmt: str, tables: dict[str, pd.DataFrame], study: str = "adam") -> dict:
@@ -190,7 +229,30 @@ KEYS = {"adsl": ["USUBJID"], "adae": ["USUBJID", "AESEQ"], "adex": ["USUBJID", "
         "ex": ["USUBJID", "EXSEQ"], "adqs": ["USUBJID", "PARAMCD", "AVISIT"], "adpc": ["USUBJID", "AVISIT", "ARRLT"]}
 
 
+#: categorical columns whose value a ``substitute_value`` mutation replaces by another value of the same column
+SUBSTITUTABLE = {"adsl": ["TRT01A", "SEX", "RACE"], "adae": ["AEDECOD", "AEBODSYS", "AESER", "AEACN", "AETOXGR"],
+                 "adrs": ["AVALC"], "adex": ["PARAMCD"], "adpp": ["PARAMCD"], "adqs": ["PARAMCD"], "adpc": ["AVISIT"]}
+
+
+def substitute_value(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> None:
+    """Replace one cell of a categorical column by another value that the same column holds (its domain as
+    delivered): AE term NAUSEA -> RASH, response CR -> PD, grade 2 -> 3. The coding cross-checks see it where
+    the record carries a column that pairs with the value (AEPTCD/AELLT/AETERM with AEDECOD, PARAM with
+    PARAMCD); otherwise the file is valid data that says something else (``value-substituted``)."""
+    ds = str(rng.choice([d for d in SUBSTITUTABLE if d in tables]))
+    df = tables[ds]
+    col = str(rng.choice([c for c in SUBSTITUTABLE[ds] if c in df.columns]))
+    i = int(rng.integers(0, len(df)))
+    values = sorted({str(v) for v in df[col].dropna()} - {str(df[col].iloc[i]), ""})
+    if values:
+        vals = df[col].astype(object)
+        vals.iloc[i] = str(rng.choice(values))
+        df[col] = vals
+
+
 def mutate_tables(tables: dict[str, pd.DataFrame], kind: str, rng: np.random.Generator) -> None:
+    if kind == "substitute_value":
+        return substitute_value(tables, rng)
     pool = NUMERIC if kind in ("text_in_number", "huge_number") else KEYS if "duplicate" in kind else REQUIRED
     names = [d for d in pool if d in tables]
     ds = str(rng.choice(names))
@@ -371,8 +433,12 @@ def run_case(case: int, seed: int, fmt: str, mutation: str, baselines: dict, tim
             return "identical", ""
         if len(report.warnings) > len(base_report.warnings) or _exclusions(report) != _exclusions(base_report):
             return "different-warned", ""  # a new warning, or rows excluded with their reason in the report
-        if mutation in BYTE_MUTATIONS and _numbers_changed_in_file(folder, spec, name, original):
-            return "number-changed-in-file", ""
+        if mutation in BYTE_MUTATIONS:
+            kind = _substitution_in_file(folder, spec, name, original)
+            if kind:
+                return kind, ""
+        if mutation == "substitute_value":
+            return "value-substituted", ""  # by construction: another value of the column's own domain
         if mutation in SPEC_MUTATIONS:
             # a spec that is still valid after the edit is the user's new study definition (its hash is in
             # the evidence): different results are expected, not a silent change of the data
@@ -388,11 +454,18 @@ def run_case(case: int, seed: int, fmt: str, mutation: str, baselines: dict, tim
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _numbers_changed_in_file(folder: Path, spec: dict, name: str, original: bytes) -> bool:
-    """Whether the mutated file is a valid dataset that differs from the original only in numbers: same
-    columns and rows, every changed cell a finite number before and after (e.g. a flipped mantissa bit of an
-    XPT double, 67.6 -> 67.598). No reader can tell such a file from real data without a checksum; the
-    evidence records each input's SHA-256, so the change is traceable, and plausibility ranges apply."""
+def _substitution_in_file(folder: Path, spec: dict, name: str, original: bytes) -> str | None:
+    """Which undetectable-by-construction class a byte mutation falls in, if any: the mutated file must read as
+    a valid dataset with the original's columns and rows, whose changed cells are each
+
+    - a finite number that became another finite number (a flipped bit of an XPT double or of a digit, 67.6 ->
+      67.598): ``number-changed-in-file``; or
+    - a non-blank value that became another non-blank value the same column holds in the original file (its
+      domain as delivered: another AE term, another response code): ``value-substituted``.
+
+    Anything else (a garbled term no record holds, a value blanked, a row lost or gained) is not a substitution.
+    No reader can tell a substitution from real data without a checksum; the evidence records each input's
+    SHA-256, so the change is traceable, and plausibility ranges and the coding cross-checks still apply."""
     from dossier.ingest import read_dataset
 
     path = folder / spec["datasets"][name]["path"]
@@ -402,11 +475,12 @@ def _numbers_changed_in_file(folder: Path, spec: dict, name: str, original: byte
         path.write_bytes(original)
         before = read_dataset(path, path.name).frame
     except DossierError:
-        return False
+        return None
     finally:
         path.write_bytes(mutated)
     if list(before.columns) != list(after.columns) or before.shape != after.shape:
-        return False
+        return None
+    kind = "number-changed-in-file"
     for col in before.columns:
         x, y = before[col], after[col]
         same = (x == y) | (x.isna() & y.isna())
@@ -414,9 +488,27 @@ def _numbers_changed_in_file(folder: Path, spec: dict, name: str, original: byte
             continue
         a = pd.to_numeric(x[~same], errors="coerce").astype(float)
         b = pd.to_numeric(y[~same], errors="coerce").astype(float)
-        if not (np.isfinite(a).all() and np.isfinite(b).all()):
-            return False
-    return True
+        if np.isfinite(a).all() and np.isfinite(b).all():
+            continue
+        if not _substituted(x, y, same):
+            return None
+        kind = "value-substituted"
+    return kind
+
+
+def _substituted(before: pd.Series, after: pd.Series, same: pd.Series) -> bool:
+    """Whether every changed cell went from a non-blank value to another non-blank value of ``before``'s own
+    values (the column's domain as delivered)."""
+    def blank(v) -> bool:
+        return v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+    domain = {v for v in before.tolist() if not blank(v)}
+    return all(not blank(a) and not blank(b) and b in domain
+               for a, b in zip(before[~same].tolist(), after[~same].tolist(), strict=True))
+
+
+def _numbers_changed_in_file(folder: Path, spec: dict, name: str, original: bytes) -> bool:
+    return _substitution_in_file(folder, spec, name, original) == "number-changed-in-file"
 
 
 def _exclusions(report) -> list:
@@ -490,9 +582,13 @@ def main(argv: list[str] | None = None) -> int:
     res = run_campaign(args.cases, args.seed, args.timeout, progress=True, only=args.case)
     counts = res["counts"]
     print(f"corruption campaign: {sum(counts.values())} cases, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
-    for outcome in ("clean-error", "identical", "different-warned", "spec-changed", "number-changed-in-file",
-                    "silent-difference", "traceback", "hang"):
-        print(f"  {outcome:18s} {counts.get(outcome, 0)}")
+    for outcome in ("clean-error", "identical", "different-warned", "spec-changed"):
+        print(f"  {outcome:24s} {counts.get(outcome, 0)}")
+    print("  accepted-different, undetectable by construction:")
+    for outcome in UNDETECTABLE:
+        print(f"    {outcome:22s} {counts.get(outcome, 0)}")
+    for outcome in ("silent-difference", "traceback", "hang"):
+        print(f"  {outcome:24s} {counts.get(outcome, 0)}")
     bad = [(k, v) for k, v in sorted(res["by_pair"].items()) if k[2] in ("silent-difference", "traceback", "hang")]
     for (fmt, mutation, outcome), v in bad:
         print(f"  FAIL {outcome}: {fmt} x {mutation}: {v}")

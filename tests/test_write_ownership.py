@@ -233,6 +233,31 @@ def test_concurrent_builds_serialize_on_the_lock(tmp_path):
     assert messages and "waiting for another build of study 's'" in messages[0]
 
 
+def test_concurrent_builds_of_one_study_all_finish_without_enotempty(example_copy, tmp_path, fast_build):
+    """Issue 19: the loser of two concurrent swaps got an ENOTEMPTY traceback (both renamed the output to the
+    same .old-<pid> folder). Three forced builds of one study at once now queue on the lock: each finishes,
+    the output is one complete build, and no stage or old folder is left."""
+    out = tmp_path / "out"
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(pipeline.build(example_copy, out_dir=out, force=True))
+        except Exception as err:  # noqa: BLE001 - the test reports any failure of the racing builds
+            errors.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(results) == 3 and len(fast_build) == 3
+    study_dir = results[0].study_dir
+    assert (study_dir / write.MARKER).is_file()
+    assert (study_dir / "fda" / "dossier.html").read_text(encoding="utf-8") in {f"build {k}\n" for k in (1, 2, 3)}
+    assert not [p.name for p in out.iterdir() if ".build-" in p.name or ".old-" in p.name]
+
+
 def test_lock_timeout_is_a_clean_error(tmp_path):
     with write.study_lock(tmp_path, "s"):
         errors = []

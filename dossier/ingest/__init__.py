@@ -17,6 +17,7 @@ import pandas as pd
 
 from dossier.errors import DataError, DossierError
 from dossier.ingest.biomarker import map_adpd
+from dossier.ingest.delivery import check_delivery
 from dossier.ingest.mapping import (
     TABLE_OF,
     Mapper,
@@ -78,6 +79,11 @@ def _ingest(spec: StudySpec, base_dir: Path) -> tuple[dict[str, pd.DataFrame | N
             count.format = f"xpt v{raw.format_version}"
         for level, column, row, message, hint in raw.notes:
             issues.add(level, message, file=shown, column=column, row=row, hint=hint)
+        try:
+            check_delivery(resolved, shown, raw, issues)
+        except Exception as err:  # a defect must not surface as a traceback to the user
+            issues.warning(f"the define.xml and checksum cross-checks failed ({type(err).__name__}: {err})",
+                           file=shown, hint="this is a defect of dossier, not of your data; please report it")
         try:
             m, table = _map(name, raw, ds, spec, issues, count)
         except Exception as err:  # a defect must not surface as a traceback to the user

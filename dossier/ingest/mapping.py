@@ -702,6 +702,8 @@ def map_adsl(m: Mapper, levels: list[float], control_arms: list[str],
     if len(odd_w):
         m.report_rows("error", "weight_kg", odd_w, "baseline weight outside 0-500 kg",
                       "WEIGHTBL must be in kg", values=weight)
+    for field, (terms, codelist) in DEMOGRAPHIC_TERMS.items():
+        check_terms(m, field, terms, codelist, keep)
     data = {
         "usubjid": m.usubjid, "arm": arm, "dose": dose, "planned_dose": planned,
         "part": m.text("part", upper=True), "randomized": m.flag("randomized"), "safety": safety,
@@ -900,8 +902,7 @@ def map_adae(m: Mapper) -> pd.DataFrame | None:
     blank = np.flatnonzero(term == "")
     if len(blank):
         m.report_rows("warning", "term", blank, "AE has no coded term (AEDECOD blank)", "code the AE with MedDRA")
-    check_one_to_one(m, m.cols.get("term"), m.cols.get("soc"),
-                     "MedDRA gives each preferred term one primary system organ class")
+    check_meddra_coding(m)
     start, end = m.number("start_day").to_numpy(), m.number("end_day").to_numpy()
     data = {
         "usubjid": m.usubjid, "term": term, "soc": m.text("soc"),
@@ -942,6 +943,51 @@ ACTION_TERMS = ACTION_UNKNOWN | {"DOSE INCREASED", "DOSE NOT CHANGED", "DOSE RAT
                                  "DRUG INTERRUPTED", "DRUG WITHDRAWN", "NOT APPLICABLE"}
 
 
+#: the MedDRA coding of an ADAE/AE record (SDTMIG 3.3 AE domain, ADaM OCCDS): (key, value, why) pairs where
+#: each key determines one value in MedDRA itself (a lowest level term belongs to one preferred term; a term
+#: and its code name each other) or within one study's coding (a verbatim term coded one way). A record that
+#: breaks one was damaged or mistyped: the check reports it at its row; what it cannot see is a term replaced
+#: by another term together with every column that codes it.
+MEDDRA_PAIRS = (
+    ("AEDECOD", "AEBODSYS", "MedDRA gives each preferred term one primary system organ class"),
+    ("AELLT", "AEDECOD", "MedDRA places each lowest level term under one preferred term"),
+    ("AEDECOD", "AEPTCD", "a preferred term and its MedDRA code name each other"),
+    ("AEPTCD", "AEDECOD", "a preferred term and its MedDRA code name each other"),
+    ("AELLT", "AELLTCD", "a lowest level term and its MedDRA code name each other"),
+    ("AELLTCD", "AELLT", "a lowest level term and its MedDRA code name each other"),
+    ("AETERM", "AEDECOD", "a study codes each verbatim term to one preferred term"),
+)
+
+
+#: the CDISC controlled terminology of ADSL's demographic variables (both codelists are non-extensible):
+#: SEX C66731, RACE C74457 (SDTM CT); "" is blank, reported elsewhere
+DEMOGRAPHIC_TERMS = {
+    "sex": ({"F", "M", "U", "UNDIFFERENTIATED"}, "C66731"),
+    "race": ({"AMERICAN INDIAN OR ALASKA NATIVE", "ASIAN", "BLACK OR AFRICAN AMERICAN",
+              "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER", "WHITE", "MULTIPLE", "OTHER", "UNKNOWN",
+              "NOT REPORTED"}, "C74457"),
+}
+
+
+def check_terms(m: Mapper, field: str, terms: set[str], codelist: str, keep: np.ndarray) -> None:
+    """Warn at rows whose value of a CDISC-coded variable is not a term of its codelist (a damaged value, e.g.
+    'ASIAN' whose XPT blank padding took a flipped bit, or a sponsor spelling): the value is used as given."""
+    if not m.has(field):
+        return
+    odd = np.flatnonzero(keep & m.matches(field, lambda u: u != "" and u.upper() not in terms))
+    if len(odd):
+        m.report_rows("warning", field, odd, f"{m.cols[field]} value is not a CDISC term ({codelist}); used as given",
+                      "correct the value to the codelist's term", values=m.text(field))
+
+
+def check_meddra_coding(m: Mapper) -> None:
+    """Cross-check the MedDRA coding columns an AE dataset carries (:data:`MEDDRA_PAIRS`); the mapped term
+    column stands for AEDECOD and the mapped system organ class for AEBODSYS."""
+    alias = {"AEDECOD": m.cols.get("term"), "AEBODSYS": m.cols.get("soc")}
+    for key, value, why in MEDDRA_PAIRS:
+        check_one_to_one(m, alias.get(key, key), alias.get(value, value), why)
+
+
 def check_one_to_one(m: Mapper, key_col: str | None, value_col: str | None, why: str) -> None:
     """Warn at rows whose ``value_col`` differs from the value most records of the same ``key_col`` carry (an AE
     term with another system organ class, a PARAMCD with another PARAM): a damaged or mistyped record."""
@@ -955,12 +1001,18 @@ def check_one_to_one(m: Mapper, key_col: str | None, value_col: str | None, why:
         return
     counts = frame.groupby(["k", "v"], sort=False).size().reset_index(name="n")
     counts = counts.sort_values(["k", "n", "v"], ascending=[True, False, True], kind="mergesort")
-    usual = counts.drop_duplicates("k").set_index("k")["v"]
-    odd = frame.index[frame["v"].to_numpy() != frame["k"].map(usual).to_numpy()].to_numpy()
+    first = counts.drop_duplicates("k").set_index("k")
+    rest = counts[~counts.index.isin(counts.drop_duplicates("k").index)].drop_duplicates("k").set_index("k")
+    usual, second = first["v"], rest["v"]
+    # where the two most common values of a key are equally common, no record can be told right: all are warned
+    tied = set(rest.index[(first["n"].reindex(rest.index) == rest["n"]).to_numpy()])
+    odd_mask = (frame["v"].to_numpy() != frame["k"].map(usual).to_numpy()) | frame["k"].isin(tied).to_numpy()
+    odd = frame.index[odd_mask].to_numpy()
     message = f"{value_col} differs from the other records of the same {key_col} ({why})"
     for i, u in zip(odd[:50], m._subj(odd[:50]), strict=True):
+        other = usual[frame.loc[i, "k"]] if frame.loc[i, "v"] != usual[frame.loc[i, "k"]] else second[frame.loc[i, "k"]]
         m.issues.add("warning", f"{message} (value {_show(frame.loc[i, 'v'])}; the others have "
-                                f"{_show(usual[frame.loc[i, 'k']])})", file=m.file, column=value_col,
+                                f"{_show(other)})", file=m.file, column=value_col,
                      row=int(m.rows[i]), usubjid=u, kind=message,
                      hint="check the record against the source; a damaged or mistyped value is used as given")
     if len(odd) > 50:

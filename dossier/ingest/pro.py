@@ -147,3 +147,17 @@ def _duplicate_assessments(m: Mapper, usubjid: np.ndarray, paramcd: np.ndarray, 
     if len(idx):
         m.report_rows("error", "paramcd", idx, "more than one ADQS record for this subject, item and assessment",
                       "keep one record per subject, PARAMCD and visit (e.g. filter ANL01FL = Y)")
+    # the same scheduled visit again on another day (a repeat in the visit window, or a damaged day): ADaM flags
+    # the analysed record with ANL01FL; without a filter on it every record is used, so each repeat is said
+    named = np.array([v != "" and "UNSCHED" not in v.upper() for v in visit], dtype=bool)
+    visits = pd.DataFrame({"u": usubjid, "p": paramcd, "v": visit})
+    sel = m.keep & named
+    again = np.zeros(m.n, dtype=bool)
+    again[np.flatnonzero(sel)] = visits[sel].duplicated(keep="first").to_numpy()
+    again[idx] = False
+    rep = np.flatnonzero(again)
+    if len(rep):
+        m.report_rows("warning", "visit", rep, "another ADQS record of this subject and item at the same visit "
+                      "(another day or visit number); every record is used",
+                      "flag the analysed record (ANL01FL = Y) and filter on it, or correct the visit",
+                      values=day)
