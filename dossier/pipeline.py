@@ -508,7 +508,7 @@ def _write_docx(evidence: CoreEvidence, html: str, figures: dict[str, str], prof
     if key not in _PNG_MEMO:
         _PNG_MEMO.clear()  # one set of print-resolution figures is kept (they are large)
         with png_output(FIGURE_DPI):  # the same matplotlib figures as the SVGs, at print resolution
-            _PNG_MEMO[key] = _make_figures(evidence)  # type: ignore[assignment]
+            _PNG_MEMO[key] = _make_figures(evidence, os.cpu_count() or 1)  # type: ignore[assignment]
     study = evidence.study
     data = render_docx(html, svgs=figures, pngs=_PNG_MEMO[key], date=study.document_date, title=study.title,
                        paper=profile.paper, subject=profile.document_type)
