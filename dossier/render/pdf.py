@@ -179,7 +179,7 @@ _BARE = re.compile(r'\s*(?:id="([^"]*)")?\s*')
 
 def lighter_svg(svg: str) -> str:
     """A matplotlib SVG with fewer nodes and no CSS to parse, drawn the same (WeasyPrint's SVG drawing is
-    Python per node: this takes ~20 % off the figures' share of a PDF):
+    Python per node: this takes ~18 % off the figures' share of a PDF):
 
     - the ``<metadata>`` block (never drawn) is dropped;
     - groups without attributes other than an id that nothing references are unwrapped (their children
