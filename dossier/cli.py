@@ -13,13 +13,90 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer import _click
+from typer.core import TyperCommand, TyperGroup
 
 from dossier.errors import DossierError
 
+
+def _design_commands() -> typer.Typer:
+    from dossier.commands.designs import register
+
+    return _commands_of(register)
+
+
+def _study_commands() -> typer.Typer:
+    from dossier.commands.study import register
+
+    return _commands_of(register)
+
+
+def _combination_commands() -> typer.Typer:
+    from dossier.commands.combination import register
+
+    return _commands_of(register)
+
+
+#: the commands defined outside this module, loaded when they run (or their own --help is asked for):
+#: name -> (loader, one-line help shown by `dossier --help`).  Their options are generated from the designs'
+#: parameter models, which would import numpy, pydantic and every design at start-up (issue 16: `--help`,
+#: `decide` and `boundaries` start in <= 0.4 s).  tests/test_cli_imports.py checks that the help here is the
+#: command's own.
+LAZY_COMMANDS = {
+    "boundaries": (_design_commands, "Decision table of a design: escalate / de-escalate / eliminate boundaries "
+                                     "by patients treated."),
+    "simulate": (_design_commands, "Operating characteristics of a design by simulation, with Monte Carlo "
+                                   "standard errors."),
+    "decide": (_design_commands, "The selected dose (MTD, or OBD for boin12/uboin) and estimates from the data "
+                                 "observed; with --current also the next dose."),
+    "study": (_study_commands, "Simulation study: designs x scenarios x parameters, with MC standard errors and "
+                               "a comparison table."),
+    "combination": (_combination_commands, "Drug-combination dose finding (two agents): BOIN combination and "
+                                           "waterfall designs."),
+}
+_loaded: dict = {}
+
+
+def _commands_of(register) -> typer.Typer:
+    sub = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+    register(sub)
+    sub.callback()(lambda: None)  # a group even when `register` adds one command
+    return sub
+
+
+def lazy_command(name: str) -> _click.Command:
+    """The click command ``name`` of :data:`LAZY_COMMANDS`, built on first use (its module imported then)."""
+    if name not in _loaded:
+        loader = LAZY_COMMANDS[name][0]
+        group = typer.main.get_command(loader())
+        _loaded.update({n: c for n, c in group.commands.items() if n in LAZY_COMMANDS})
+    return _loaded[name]
+
+
+class _LazyCommand(TyperCommand):
+    """Stands for a command of :data:`LAZY_COMMANDS` in the group: listed in ``dossier --help`` with its static
+    one-line help; parsing its arguments (running it, or its --help) loads the real command, which runs."""
+
+    def __init__(self, name: str):
+        super().__init__(name, help=LAZY_COMMANDS[name][1], add_help_option=False)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        return lazy_command(self.name).make_context(info_name, args, parent=parent, **extra)
+
+
+class _LazyGroup(TyperGroup):
+    """The `dossier` group: the commands of this module plus stand-ins for :data:`LAZY_COMMANDS`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in LAZY_COMMANDS:
+            self.commands.setdefault(name, _LazyCommand(name))
+
+
 # rich_markup_mode=None: plain click help and usage errors; typer's rich help imports rich.markdown,
 # markdown_it and pygments (~0.3 s, most of `dossier --help`'s start-up)
-app = typer.Typer(name="dossier", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None,
+app = typer.Typer(name="dossier", cls=_LazyGroup, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Oncology dose-optimization data to FDA / EMA / PMDA dose-justification dossiers.")
 _state = {"debug": False}
 
@@ -254,31 +331,6 @@ def diff(dir_a: Annotated[Path, typer.Argument(help="A built variant folder, e.g
         out_console.print(format_text(d), markup=False)
     if not d.core_identical:
         raise typer.Exit(1)
-
-
-def _register_design_commands() -> None:
-    from dossier.commands.designs import register
-
-    register(app)
-
-
-def _register_study_commands() -> None:
-    from dossier.commands.study import register
-
-    register(app)
-
-
-_register_design_commands()
-_register_study_commands()
-
-
-def _register_combination_commands() -> None:
-    from dossier.commands.combination import register
-
-    register(app)
-
-
-_register_combination_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

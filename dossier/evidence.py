@@ -24,14 +24,9 @@ from dossier.analyses.justification import JustificationResult
 from dossier.analyses.pmr_risk import PmrRiskResult
 from dossier.designs import DecisionTable, ObdOperatingCharacteristics, OperatingCharacteristics
 from dossier.finding import Finding
+from dossier.inputs import InputFile  # noqa: F401  (re-exported)
 from dossier.simstudy.results import SimulationStudyResult
 from dossier.spec import Doses, StudyInfo
-
-
-class InputFile(BaseModel):
-    name: str  # dataset name (adsl, adae, ...) or "spec"
-    path: str  # as given in the spec (relative to the spec folder)
-    sha256: str
 
 
 class Provenance(BaseModel):

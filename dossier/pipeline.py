@@ -22,19 +22,20 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from dossier import __version__
-from dossier.analyses import AnalysisSettings, run_analyses, with_nca_exposure
-from dossier.analyses.dose_summary import analyse_dose_summary
-from dossier.analyses.ethnic_sensitivity import analyse_ethnic_sensitivity
 from dossier.errors import BuildError, DossierError, SpecError
-from dossier.evidence import CoreEvidence, DesignEvidence, InputFile, Provenance, compute_applicability
+from dossier.inputs import InputFile
 from dossier.jurisdictions import load_profile
 from dossier.render import write
 from dossier.spec import AGENCIES, DEFAULT_FORMATS, FORMATS, StudySpec, load_spec
+
+if TYPE_CHECKING:  # the analyses, numpy and the evidence model load when evidence is computed or read:
+    # `build --check` and an up-to-date rebuild only fingerprint the inputs (issue 16: <= 1 s and <= 2 s)
+    import numpy as np
+
+    from dossier.evidence import CoreEvidence, DesignEvidence
 
 Progress = Callable[[str], None]
 
@@ -53,7 +54,7 @@ def sha256_bytes(data: bytes) -> str:
 
 def templates_sha256() -> str:
     """One hash over every template and asset file (relative path + content)."""
-    from dossier.render.html import TEMPLATES_DIR, template_files
+    from dossier.render.assets import TEMPLATES_DIR, template_files
 
     h = hashlib.sha256()
     for p in template_files():
@@ -156,6 +157,8 @@ STAGES = ("design", "analyses", "pmr", "ethnic")
 
 def stage_rng(spec: StudySpec, stage: str) -> np.random.Generator:
     """An independent, reproducible random stream per stage, derived from the spec's one seed."""
+    import numpy as np
+
     return np.random.default_rng(np.random.SeedSequence(spec.design.seed, spawn_key=(STAGES.index(stage),)))
 
 
@@ -186,7 +189,10 @@ def simulate_design(spec: StudySpec, study=None) -> DesignEvidence:
     """The spec's escalation design: its decision table and OCs under each true-toxicity scenario.  A scenario
     that the simulation study ``study`` also simulates for this design (same settings and number of trials)
     takes that cell's OCs, so one simulation gives one value wherever it is reported."""
+    import numpy as np
+
     from dossier.designs import simulate_design as simulate
+    from dossier.evidence import DesignEvidence
 
     d = spec.design
     design = make_spec_design(spec)
@@ -265,6 +271,10 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None, *, execu
                      workers: int | None = None) -> CoreEvidence:
     """The agency-neutral evidence of a study.  ``executor`` / ``workers`` choose how the simulation study
     is computed (``inprocess``, ``processes`` or ``dask``); its results do not depend on them."""
+    from dossier.analyses import AnalysisSettings, run_analyses, with_nca_exposure
+    from dossier.analyses.dose_summary import analyse_dose_summary
+    from dossier.analyses.ethnic_sensitivity import analyse_ethnic_sensitivity
+    from dossier.evidence import CoreEvidence, Provenance
     from dossier.ingest import load_study
 
     say = progress or (lambda _msg: None)
@@ -310,6 +320,7 @@ def compute_evidence(plan: BuildPlan, progress: Progress | None = None, *, execu
 def add_findings(spec: StudySpec, evidence: CoreEvidence) -> CoreEvidence:
     """The justification matrix (dossier.analyses.justification) and the findings (dossier.findings)."""
     from dossier.analyses.justification import analyse_justification
+    from dossier.evidence import compute_applicability
     from dossier.findings import collect_findings
 
     if evidence.analyses is not None:
@@ -524,7 +535,7 @@ def _write_docx(evidence: CoreEvidence, html: str, figures: dict[str, str], prof
     if key not in _PNG_MEMO:
         _PNG_MEMO.clear()  # one set of print-resolution figures is kept (they are large)
         with png_output(FIGURE_DPI):  # the same matplotlib figures as the SVGs, at print resolution
-            _PNG_MEMO[key] = _make_figures(evidence)  # type: ignore[assignment]
+            _PNG_MEMO[key] = _make_figures(evidence, os.cpu_count() or 1)  # type: ignore[assignment]
     study = evidence.study
     data = render_docx(html, svgs=figures, pngs=_PNG_MEMO[key], date=study.document_date, title=study.title,
                        paper=profile.paper, subject=profile.document_type)
@@ -567,6 +578,8 @@ def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash
 def evidence_for(spec_path: str | Path, out_dir: str | Path = "output", progress: Progress | None = None
                  ) -> CoreEvidence:
     """The evidence of a spec: the last build's when it is current, otherwise computed (nothing written)."""
+    from dossier.evidence import CoreEvidence
+
     plan = plan_build(spec_path, None, None, out_dir)
     manifest = read_manifest(plan.study_dir)
     cached = plan.study_dir / "evidence.json"
@@ -582,6 +595,8 @@ def as_if_cached(spec: StudySpec, evidence: CoreEvidence) -> CoreEvidence:
     """The evidence as a later build reads it back from ``evidence.json`` (canonical JSON, then the
     justification and findings recomputed): a fresh build and a rebuild from the cache render from the same
     object, so their documents are byte-identical (dict order included)."""
+    from dossier.evidence import CoreEvidence
+
     if not isinstance(evidence, CoreEvidence):  # a stand-in of the tests
         return evidence
     return add_findings(spec, CoreEvidence.model_validate_json(evidence.canonical_json()))
@@ -663,7 +678,7 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
     t_start = time.perf_counter()
     plan = plan_build(spec_path, agencies, formats, out_dir)
     plan.pdfa = pdfa
-    from dossier.render.html import ASSETS_DIR
+    from dossier.render.assets import ASSETS_DIR
 
     write.check_assets(ASSETS_DIR)  # a damaged installation: one clean error before any work
     write.check_out_dir(plan.out_dir)
@@ -701,6 +716,8 @@ def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, execu
         result.outputs = [plan.study_dir / o["path"] for o in manifest["outputs"]]
         timings["total"] = time.perf_counter() - t_start
         return result
+
+    from dossier.evidence import CoreEvidence
 
     evidence: CoreEvidence | None = None
     cached = plan.study_dir / "evidence.json"

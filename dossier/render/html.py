@@ -21,19 +21,7 @@ from dossier import __version__
 from dossier.errors import BuildError
 from dossier.evidence import CoreEvidence, dose_steps
 from dossier.jurisdictions import JurisdictionProfile
-
-# Templates, CSS and fonts ship inside the package (package data), so an installed wheel finds them with no
-# environment variable; nothing outside this folder is ever read by the renderer.
-from dossier.render.assets import ASSETS_DIR, TEMPLATES_DIR  # (ASSETS_DIR re-exported)
-
-# The files that are package data (pyproject's package-data globs): what a wheel ships and what the build's
-# template hash covers, so an installed wheel and a checkout hash alike (no __pycache__, no font tooling).
-TEMPLATE_SUFFIXES = (".j2", ".css", ".otf", ".md")
-
-
-def template_files() -> list[Path]:
-    """Every template and asset file shipped with the package, in a fixed order."""
-    return sorted(p for p in TEMPLATES_DIR.rglob("*") if p.is_file() and p.suffix in TEMPLATE_SUFFIXES)
+from dossier.render.assets import ASSETS_DIR, TEMPLATE_SUFFIXES, TEMPLATES_DIR, template_files  # noqa: F401
 
 #: core-evidence sections, in order; every variant renders all of them from the same bundle
 CORE_SECTIONS: list[tuple[str, str]] = [

@@ -15,6 +15,7 @@ once in this module.
 
 from __future__ import annotations
 
+import functools
 import html as H
 import json
 import re
@@ -226,16 +227,23 @@ def _captions_and_headings(doc: str) -> set[str]:
     return out
 
 
-def test_pdf_pages_title_first_no_blank_page_no_heading_at_a_page_foot(built_example, cdisc):
+@functools.cache
+def pdf_page_texts(pdf: Path) -> tuple[str, ...]:
+    """The extracted text of each page of a PDF (pypdf), once per file for this module: text extraction of the
+    CJK pages is slow (~14 s of CPU for the PMDA variant) and two tests read the same PDFs."""
     from pypdf import PdfReader
 
+    return tuple(p.extract_text() or "" for p in PdfReader(str(pdf)).pages)
+
+
+def test_pdf_pages_title_first_no_blank_page_no_heading_at_a_page_foot(built_example, cdisc):
     problems = []
     for study in (built_example.study_dir, cdisc):
         for html_path in _docs(study):
             pdf = html_path.with_suffix(".pdf")
             doc = html_path.read_text(encoding="utf-8")
             heads = _captions_and_headings(doc)
-            pages = [p.extract_text() or "" for p in PdfReader(str(pdf)).pages]
+            pages = list(pdf_page_texts(pdf))
             where = f"{study.name}/{html_path.parent.name}"
             title = re.search(r"<title>(.*?)</title>", doc).group(1).split(":")[0]
             assert title in pages[0], (where, "page 1 is not the title page")
@@ -264,8 +272,5 @@ def test_pmda_characters_are_all_in_the_bundled_fonts(built_example):
     assert not missing, missing
     # a space inside Japanese text is drawn with the Japanese font: it must have one
     assert ord(" ") in jp and 0x3000 in jp
-    from pypdf import PdfReader
-
-    pdf_text = "".join(p.extract_text() or "" for p in PdfReader(str(built_example.study_dir / "pmda"
-                                                                      / "dossier.pdf")).pages)
+    pdf_text = "".join(pdf_page_texts(built_example.study_dir / "pmda" / "dossier.pdf"))
     assert "\ufffd" not in pdf_text and "\u2612" not in pdf_text
