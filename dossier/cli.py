@@ -97,7 +97,7 @@ class _LazyGroup(TyperGroup):
 # markdown_it and pygments (~0.3 s, most of `dossier --help`'s start-up)
 app = typer.Typer(name="dossier", cls=_LazyGroup, add_completion=False, no_args_is_help=True,
                   pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="Oncology dose-optimization data to FDA / EMA / PMDA dose-justification dossiers.")
+                  help="Dose-optimization trial data to FDA / EMA / PMDA dose-justification dossiers.")
 _state = {"debug": False}
 
 

@@ -16,7 +16,7 @@ import dossier.analyses.mcpmod as mcpmod
 import dossier.designs as designs
 import dossier.designs.boin_comb as boin_comb
 import dossier.designs.waterfall as waterfall
-from dossier.cli import app
+from dossier.cli import _LazyCommand, app, lazy_command
 from dossier.spec import StudySpec
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -38,7 +38,9 @@ def cli_options() -> set[str]:
     stack = [typer.main.get_command(app)]
     while stack:
         c = stack.pop()
-        stack += list(getattr(c, "commands", {}).values())
+        # the design, study and combination commands are loaded on use (issue 16): resolve their stand-ins
+        stack += [lazy_command(n) if isinstance(sub, _LazyCommand) else sub
+                  for n, sub in getattr(c, "commands", {}).items()]
         out |= {o for p in c.params for o in (*p.opts, *p.secondary_opts)}
     return out
 

@@ -381,12 +381,14 @@ def test_missing_or_corrupt_asset_is_one_block_exit_2(example_copy, tmp_path, mo
                                                       damage, phrase):
     import shutil
 
+    from dossier.render import assets as package_assets
     from dossier.render import html
 
     assets = tmp_path / "assets"
-    shutil.copytree(html.ASSETS_DIR, assets)
+    shutil.copytree(package_assets.ASSETS_DIR, assets)
     damage(assets)
-    monkeypatch.setattr(html, "ASSETS_DIR", assets)
+    monkeypatch.setattr(package_assets, "ASSETS_DIR", assets)  # where the build's asset check looks
+    monkeypatch.setattr(html, "ASSETS_DIR", assets)  # and the renderer's copy of the name
     out = tmp_path / "out"
     rc = main(["build", str(example_copy), "--out", str(out), "-q"])
     err = flat(capsys.readouterr().err)
