@@ -448,3 +448,13 @@ def test_combination_generator_reproduces_its_adsl_and_adrs(tmp_path):
     module.generate(COMB / "data", out_dir=tmp_path)
     for name in ("adsl.xpt", "adrs.xpt"):
         assert (tmp_path / name).read_bytes() == (COMB / "data" / name).read_bytes(), name
+
+
+def test_combination_section_only_in_a_combination_study(built_example, combination):
+    """A single-agent study does not have a combination part: the section is left out (section_needs.yaml
+    ``omit_when_unmet``), not reported as "not performed"; the combination example shows it."""
+    single = _text((built_example.study_dir / "fda" / "dossier.html").read_text(encoding="utf-8"))
+    assert "Combination dose finding" not in single
+    assert built_example.study_dir.joinpath("evidence.json").read_text().count('"combination"') >= 1  # assessed
+    _, text, ev = combination
+    assert "Combination dose finding" in text and ev["applicability"]["combination"]["applicable"]

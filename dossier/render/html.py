@@ -156,6 +156,16 @@ def agency_core_sections(pmr_risk_in_agency_variants: bool = False) -> list[tupl
     return [(i, t) for i, t in CORE_SECTIONS if i != "pmr_risk" or pmr_risk_in_agency_variants]
 
 
+def present_sections(evidence: CoreEvidence, sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``sections`` without those the study's design does not have (``omit_when_unmet`` in the needs table:
+    the combination dose finding of a single-agent study is left out, not reported as not performed)."""
+    from dossier.evidence import section_needs
+
+    omit = set(section_needs().get("omit_when_unmet", []))
+    return [(i, t) for i, t in sections
+            if not (i in omit and i in evidence.applicability and not evidence.applicability[i].applicable)]
+
+
 def _context(evidence: CoreEvidence, figures: dict[str, str], evidence_hash: str | None) -> dict[str, Any]:
     """What every document (agency variant or internal report) is rendered from."""
     from dossier.findings import evidence_values, render_text
@@ -222,7 +232,7 @@ def render_html(evidence: CoreEvidence, profile: JurisdictionProfile, *, figures
         "terms": profile.terms,
         "questions": questions,
         "doc_id": f"{evidence.study.id}-{profile.agency.upper()}-DJ",
-        "core_sections": [{"id": i, "title": t} for i, t in (core_sections or agency_core_sections())],
+        "core_sections": [{"id": i, "title": t} for i, t in present_sections(evidence, core_sections or agency_core_sections())],
         "framing": profile.framing_for(evidence.study.therapeutic_area),
     })
     context.update(extra or {})
