@@ -458,3 +458,22 @@ def test_combination_section_only_in_a_combination_study(built_example, combinat
     assert built_example.study_dir.joinpath("evidence.json").read_text().count('"combination"') >= 1  # assessed
     _, text, ev = combination
     assert "Combination dose finding" in text and ev["applicability"]["combination"]["applicable"]
+
+
+def test_no_heading_repeats_the_heading_above_it(built_example):
+    """A sub-heading that says what its section's heading says (the internal report's PMR part once read
+    "3 Risk of an FDA post-marketing requirement on the dosage / 3.1 Risk of an FDA post-marketing requirement
+    (PMR) on the dosage") is a defect a writer sees at once."""
+    import re as _re
+
+    def norm(h: str) -> str:
+        h = _re.sub(r"<[^>]+>", "", h)
+        h = _re.sub(r"\([^)]*\)", "", h)  # abbreviations in parentheses
+        return " ".join(_re.sub(r"^[\d.]+\s*", "", h).lower().split())
+
+    for doc in ["fda/dossier.html", "ema/dossier.html", "pmda/dossier.html", "internal/strategy.html"]:
+        html = (built_example.study_dir / doc).read_text(encoding="utf-8")
+        heads = [norm(h) for h in _re.findall(r'<h[1-3] id="h-[^"]*"[^>]*>(.*?)</h[1-3]>', html, _re.S)]
+        assert heads, doc
+        repeats = [a for a, b in zip(heads, heads[1:], strict=False) if a == b]
+        assert not repeats, (doc, repeats)
