@@ -19,15 +19,15 @@ Usage: python examples/combination/generate_adsl.py [DATA_DIR]   (default: examp
 
 from __future__ import annotations
 
-import re
+import runpy
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyreadstat
 
-FIXED_XPT_STAMP = b"01JAN24:00:00:00"
+#: the XPT writer shared by the examples (fixed header timestamps, variable labels)
+write_xpt = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examplinib" / "generate.py"))["write_xpt"]
 SEED = 20240806
 N_PER_ARM = 40
 PARTNER_DOSE = 10.0  # mg/kg, the partnermab level of the selected pair
@@ -70,19 +70,13 @@ def build(pairs: pd.DataFrame, rnd: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     return adsl, adrs
 
 
-def _write(df: pd.DataFrame, path: Path, name: str, labels: dict[str, str]) -> None:
-    pyreadstat.write_xport(df, str(path), file_format_version=5, table_name=name,
-                           column_labels=[labels[c] for c in df.columns])
-    path.write_bytes(re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", FIXED_XPT_STAMP, path.read_bytes()))
-
-
 def generate(data_dir: Path, out_dir: Path | None = None) -> Path:
     """Write adsl.xpt and adrs.xpt; returns the path of adsl.xpt."""
     adsl, adrs = build(pd.read_csv(data_dir / "dose_pairs.csv"), randomized_part(np.random.default_rng(SEED)))
     out = out_dir or data_dir
     out.mkdir(parents=True, exist_ok=True)
-    _write(adsl, out / "adsl.xpt", "ADSL", LABELS)
-    _write(adrs, out / "adrs.xpt", "ADRS", ADRS_LABELS)
+    write_xpt(adsl, out / "adsl.xpt", "ADSL", LABELS)
+    write_xpt(adrs, out / "adrs.xpt", "ADRS", ADRS_LABELS)
     return out / "adsl.xpt"
 
 
