@@ -22,7 +22,7 @@ from dossier.analyses.biomarker import BiomarkerResult, analyse_biomarkers
 from dossier.analyses.combination import CombinationEvidence, analyse_combination
 from dossier.analyses.credibility import CredibilityResult, assess_credibility
 from dossier.analyses.dosing import DosingResult, analyse_dosing
-from dossier.analyses.endpoints import SAFETY_ENDPOINTS, response_population, subject_endpoints
+from dossier.analyses.endpoints import response_population, subject_endpoints
 from dossier.analyses.escalation import EscalationResult, analyse_escalation
 from dossier.analyses.exposure_response import (
     ExposureResponseResult,
@@ -38,6 +38,7 @@ from dossier.analyses.randomized import RandomizedResult, analyse_randomized
 from dossier.analyses.stats import Result
 from dossier.analyses.tolerability import TolerabilityResult, analyse_tolerability
 from dossier.errors import DossierError
+from dossier.labels import SAFETY_ENDPOINTS
 
 if TYPE_CHECKING:
     from dossier.ingest.tables import StudyData

@@ -32,9 +32,8 @@ import pandas as pd
 
 from dossier.analyses.stats import Rate, Result, rate
 from dossier.ingest.tables import StudyData
-from dossier.labels import GRADE3_LABEL, MEASURE_LABELS, SAFETY_ENDPOINTS, SEVERE_BY_SEVERITY, safety_label
+from dossier.labels import GRADE3_LABEL, SAFETY_ENDPOINTS
 
-__all__ = ["GRADE3_LABEL", "MEASURE_LABELS", "SAFETY_ENDPOINTS", "SEVERE_BY_SEVERITY", "safety_label"]
 
 def response_population(se: pd.DataFrame) -> pd.DataFrame:
     """The population of every response rate and response model: the efficacy-evaluable subjects (EFFFL, where

@@ -40,14 +40,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from dossier.analyses import mcpmod
-from dossier.analyses.endpoints import (
-    SAFETY_ENDPOINTS,
-    SEVERE_BY_SEVERITY,
-    aesi_key,
-    response_population,
-    subject_endpoints,
-    time_to_event,
-)
+from dossier.analyses.endpoints import aesi_key, response_population, subject_endpoints, time_to_event
 from dossier.analyses.stats import (
     Z975,
     HazardRatio,
@@ -61,6 +54,7 @@ from dossier.analyses.stats import (
     rate,
 )
 from dossier.ingest.tables import StudyData
+from dossier.labels import SAFETY_ENDPOINTS, SEVERE_BY_SEVERITY
 
 ER_ENDPOINTS: dict[str, tuple[str, str]] = {  # key -> (kind, label)
     "response": ("efficacy", "objective response"),

@@ -47,7 +47,7 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 from scipy.stats.contingency import odds_ratio
 
-from dossier.analyses.endpoints import safety_label
+from dossier.labels import safety_label
 from dossier.spec import PmrFactorOverride
 
 EXPERT = "expert judgement, no published effect size"

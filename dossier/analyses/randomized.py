@@ -15,12 +15,10 @@ import pandas as pd
 
 from dossier.analyses.endpoints import (
     OPTIONAL_MEASURES,
-    SAFETY_ENDPOINTS,
     Measure,
     known_rate,
     measure_status,
     response_population,
-    safety_label,
     subject_endpoints,
     time_to_event,
 )
@@ -36,6 +34,7 @@ from dossier.analyses.stats import (
     rate,
 )
 from dossier.ingest.tables import StudyData
+from dossier.labels import SAFETY_ENDPOINTS, safety_label
 
 
 class ArmSummary(Result):

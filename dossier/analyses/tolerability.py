@@ -15,7 +15,6 @@ import numpy as np
 
 from dossier.analyses.endpoints import (
     OPTIONAL_MEASURES,
-    SAFETY_ENDPOINTS,
     Measure,
     aesi_key,
     known_rate,
@@ -24,6 +23,7 @@ from dossier.analyses.endpoints import (
 )
 from dossier.analyses.stats import KMCurve, Rate, Result, kaplan_meier
 from dossier.ingest.tables import StudyData
+from dossier.labels import SAFETY_ENDPOINTS
 
 #: Harvey et al., JNCI 2023;115:485 -- medians over registration trials of 59 oral oncology NMEs.
 HARVEY_BENCHMARKS = {"reduced": 0.28, "interrupted": 0.55, "withdrawn": 0.10}

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from dossier import __version__
 from dossier.errors import BuildError
-from dossier.evidence import CoreEvidence, dose_steps
+from dossier.evidence import CoreEvidence, dose_steps, section_needs
 from dossier.jurisdictions import JurisdictionProfile
 from dossier.render.assets import ASSETS_DIR, TEMPLATE_SUFFIXES, TEMPLATES_DIR, template_files  # noqa: F401
 
@@ -159,8 +159,6 @@ def agency_core_sections(pmr_risk_in_agency_variants: bool = False) -> list[tupl
 def present_sections(evidence: CoreEvidence, sections: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """``sections`` without those the study's design does not have (``omit_when_unmet`` in the needs table:
     the combination dose finding of a single-agent study is left out, not reported as not performed)."""
-    from dossier.evidence import section_needs
-
     omit = set(section_needs().get("omit_when_unmet", []))
     return [(i, t) for i, t in sections
             if not (i in omit and i in evidence.applicability and not evidence.applicability[i].applicable)]
