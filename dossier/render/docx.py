@@ -274,8 +274,8 @@ class _Writer:
         if cap is not None:
             self.caption("Figure", cap, el.get("id"))
 
-    def list(self, el, numbered: bool) -> None:
-        style = "List Number" if numbered else "List Bullet"
+    def list(self, el, numbered: bool, marked: bool = True) -> None:
+        style = ("List Number" if numbered else "List Bullet") if marked else None
         for li in el:
             if li.tag != "li":
                 continue
@@ -352,7 +352,8 @@ class _Writer:
             elif tag == "img":
                 self.figure(_wrap(child))
             elif tag in ("ul", "ol"):
-                self.list(child, tag == "ol")
+                # the lists of tables and figures have no markers (their entries carry the caption's number)
+                self.list(child, tag == "ol", marked="lot" not in cls)
             elif tag in ("section", "div", "main", "body", "article", "header", "footer", "aside", "nav", "blockquote"):
                 self.block(child, child.get("id") or pending_id)
                 if child.get("id") is None:

@@ -165,3 +165,15 @@ def test_table_columns_sized_by_content():
     assert widths[1] > widths[0] > widths[2]
     row = d.tables[0].rows[0]._tr.tc_lst
     assert [tc.width for tc in row] == widths
+
+
+def test_list_of_tables_is_not_numbered_twice():
+    """The list of tables has no list markers in the HTML (CSS ``ol.lot``): its entries already read "Table 1.";
+    in Word it must not become a numbered list ("1. Table 1.")."""
+    from dossier.render.docx import render_docx
+
+    html = ('<html><body><h2>List of Tables</h2><ol class="lot"><li><a href="#t">Table 1. Doses</a></li></ol>'
+            '<ol class="references"><li>Smith B. A paper. 2000.</li></ol></body></html>')
+    d = Document(io.BytesIO(render_docx(html, svgs={}, pngs={}, date="2026-01-01", title="T")))
+    styles = {p.text: p.style.name for p in d.paragraphs if p.text}
+    assert styles["Table 1. Doses"] != "List Number" and styles["Smith B. A paper. 2000."] == "List Number"
