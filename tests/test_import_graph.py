@@ -3,7 +3,7 @@ higher one.  Imports inside functions count (they are dependencies all the same)
 
 Layers, lowest first (README "Layout"):
 
-    errors, yamlio, finding  <  designs  <  simstudy.grid (the simulation-study spec), filters, nca_settings  <  spec
+    errors, yamlio, finding, labels, wording  <  designs  <  simstudy.grid (the simulation-study spec), filters, nca_settings  <  spec
     <  ingest, jurisdictions  <  analyses  <  simstudy (engine, results)  <  evidence, findings  <  render
     <  pipeline  <  commands  <  cli, __main__
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1] / "dossier"
 
 #: (module prefix, layer); the longest matching prefix wins
 LAYERS = [
-    ("dossier", 0), ("dossier.errors", 0), ("dossier.yamlio", 0), ("dossier.finding", 0), ("dossier.labels", 0),
+    ("dossier", 0), ("dossier.errors", 0), ("dossier.yamlio", 0), ("dossier.finding", 0), ("dossier.labels", 0), ("dossier.wording", 0),
     ("dossier.designs", 1),
     ("dossier.simstudy.grid", 2), ("dossier.nca_settings", 2), ("dossier.filters", 2),
     ("dossier.spec", 3),

@@ -27,13 +27,14 @@ from dossier.designs.params import DesignParams
 from dossier.designs.simulate import simulate_outcomes, summarize
 from dossier.designs.state import StepResult, TrialState, _check
 from dossier.errors import DesignError
+from dossier.wording import Noted
 
 # ----------------------------------------------------------------------------------------------
 # Typed results
 # ----------------------------------------------------------------------------------------------
 
 
-class MtdSelection(BaseModel):
+class MtdSelection(Noted):
     """The dose selected as MTD at the end of a trial, with the estimates it rests on.
 
     ``selected`` is a 0-based dose index or ``None`` (no dose selected: lowest dose too toxic or
@@ -48,7 +49,6 @@ class MtdSelection(BaseModel):
     ci_lower: list[float | None]
     ci_upper: list[float | None]
     eliminated: list[bool]
-    note: str = ""
 
 
 class DecisionRow(BaseModel):
@@ -70,7 +70,7 @@ class TransitionPathway(BaseModel):
     doses: list[int | None]
 
 
-class DecisionTable(BaseModel):
+class DecisionTable(Noted):
     """Decision rules as a table: rows by number of patients (interval designs) or pathways (CRM)."""
 
     design: str
@@ -81,7 +81,6 @@ class DecisionTable(BaseModel):
     table: list[DecisionRow] = []
     pathways: list[TransitionPathway] = []
     start_dose: int | None = None
-    note: str = ""
 
 
 Action = Literal["escalate", "stay", "deescalate", "stop_select", "stop_no_mtd"]

@@ -87,6 +87,7 @@ from dossier.designs.obd import (
 from dossier.designs.params import DesignParams, param
 from dossier.designs.state import _check, check_probabilities
 from dossier.errors import DesignError
+from dossier.wording import Noted
 
 #: Published default utilities (Lin et al. 2020): keys are the four (efficacy, toxicity) outcomes.
 DEFAULT_UTILITY: dict[str, float] = {"eff_no_tox": 100.0, "eff_tox": 60.0, "no_eff_no_tox": 40.0,
@@ -209,7 +210,7 @@ def efficacy_estimates(y_eff: np.ndarray, n: np.ndarray) -> np.ndarray:
     return (wts[:, :, None] * fits).sum(axis=1) + 0.01 * np.arange(1, D + 1)
 
 
-class ObdSelection(BaseModel):
+class ObdSelection(Noted):
     """The dose selected as OBD at the end of a trial, with the estimates it rests on (0-based doses)."""
 
     selected: int | None
@@ -218,7 +219,6 @@ class ObdSelection(BaseModel):
     p_eff: list[float]
     utility: list[float | None]
     eliminated: list[bool]
-    note: str = ""
 
 
 class RdsRow(BaseModel):
@@ -372,9 +372,7 @@ class Boin12(Design):
         lam_e, lam_d = boin_lambdas(self.target, self.p_saf, self.p_tox)
         return DecisionTable(design=self.name, target=self.target, cohort_size=self.cohort_size, lambda_e=lam_e,
                              lambda_d=lam_d, table=rows,
-                             note=f"with n >= {self.n_star} the higher dose is admissible only when DLTs <= "
-                                  "escalate_max; otherwise the most desirable of the next lower, current and "
-                                  "next higher dose is chosen (see rds_table)")
+                             note_code="design.table.boin12", note_values={"n_star": self.n_star})
 
     # --- decisions (vectorised) -----------------------------------------------------------------
     def _decide(self, n, yT, yE, y11, elim, posH, d, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -456,12 +454,12 @@ class Boin12(Design):
         pT, pE, u = self._estimates(n[None], yT[None], yE[None])
         sel = int(self.select_batch_obd(n[None], yT[None], yE[None], el[None])[0])
         mtd = int(np.argmin(np.abs(pT[0] - self.target)))
-        note = (f"dose {sel + 1}: highest estimated utility at or below the estimated MTD (dose {mtd + 1})"
-                if sel >= 0 else "no dose selected: no treated, non-eliminated dose at or below the MTD")
+        note = ("design.select.boin12_selected", {"dose": sel + 1, "mtd": mtd + 1}) if sel >= 0 else \
+            ("design.select.boin12_none", {})
         return ObdSelection(selected=sel if sel >= 0 else None, mtd=mtd, p_tox=[float(v) for v in pT[0]],
                             p_eff=[float(v) for v in pE[0]],
                             utility=[None if (el[i] or n[i] == 0) else float(u[0, i]) for i in range(self.n_doses)],
-                            eliminated=[bool(v) for v in el], note=note)
+                            eliminated=[bool(v) for v in el], note_code=note[0], note_values=note[1])
 
     def decide_obd(self, n_patients: Sequence[int], n_tox: Sequence[int], n_eff: Sequence[int], current: int,
                    eliminated: Sequence[bool] | None = None, n_both: Sequence[int] | None = None,

@@ -257,14 +257,14 @@ class BoinComb(GridDesign):
         iso = self._estimates(n[None], y[None])[0]
         if sel >= 0:
             j, k = self.pair(sel)
-            note = (f"dose pair (A{j + 1}, B{k + 1}) selected: bivariate isotonic estimate closest to the target "
-                    f"{self.target}")
+            note = ("design.comb.pair_selected", {"a": j + 1, "b": k + 1, "target": self.target})
         elif elim[0, 0]:
-            note = "no dose pair selected: the lowest pair is eliminated (overly toxic)"
+            note = ("design.comb.lowest_pair_eliminated", {})
         else:
-            note = "no dose pair selected: no treated pair is admissible"
+            note = ("design.comb.no_pair_admissible", {})
         return CombSelection(design=self.name, target=self.target, selected=[] if sel < 0 else [self.pair(sel)],
-                             estimates=grid_list(iso, n == 0), eliminated=elim.tolist(), note=note)
+                             estimates=grid_list(iso, n == 0), eliminated=elim.tolist(),
+                             note_code=note[0], note_values=note[1])
 
     # --- single-trial decision ----------------------------------------------------------------
     def eliminated_from_data(self, n: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -293,10 +293,10 @@ class BoinComb(GridDesign):
         el = elim.reshape(self.shape).tolist()
         if safety[0]:
             return CombDecision(action="stop_no_mtd", next_pair=None, eliminated=el,
-                                note="the lowest dose pair is overly toxic: stop, no MTD")
+                                note_code="design.comb.stop_lowest_toxic")
         if stop[0]:
             return CombDecision(action="stop_select", next_pair=None, eliminated=el,
-                                note=f"{self.n_earlystop} patients at the current pair: stop and select the MTD")
+                                note_code="design.comb.stop_earlystop", note_values={"n": self.n_earlystop})
         j, k = self.pair(cur)
         if esc[0]:
             cands = [p for p in ((j + 1, k), (j, k + 1)) if p[0] < self.n_rows and p[1] < self.n_cols

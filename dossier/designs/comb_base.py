@@ -20,11 +20,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from dossier.designs.state import _check
+from dossier.wording import Noted
 
 Pair = tuple[int, int]
 
 
-class CombDecision(BaseModel):
+class CombDecision(Noted):
     """A single-trial decision on the dose-pair grid (0-based pairs).
 
     ``candidates`` lists the admissible pairs the rule chose among (ties broken at random with the
@@ -38,10 +39,9 @@ class CombDecision(BaseModel):
     candidates: list[Pair] = []
     tied: bool = False
     eliminated: list[list[bool]]
-    note: str = ""
 
 
-class CombSelection(BaseModel):
+class CombSelection(Noted):
     """The dose pair(s) selected at the end of a combination trial, with the estimates behind them.
 
     ``selected`` holds one pair for an MTD design (BOIN combination) and one pair per row of the
@@ -56,7 +56,6 @@ class CombSelection(BaseModel):
     selected: list[Pair]
     estimates: list[list[float | None]]
     eliminated: list[list[bool]]
-    note: str = ""
 
 
 class CombOperatingCharacteristics(BaseModel):

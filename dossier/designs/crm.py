@@ -448,8 +448,7 @@ class Crm(Design):
         f = self.fit(n_patients, n_dlt)
         return MtdSelection(selected=f.mtd, estimates=f.ptox, ci_lower=f.ptox_lower, ci_upper=f.ptox_upper,
                             eliminated=[False] * self.n_doses,
-                            note=f"CRM ({self.model}): posterior mean of beta {f.estimate:.4f}; "
-                                 "estimates are the model at the posterior mean (dfcrm ptox)")
+                            note_code="design.select.crm", note_values={"model": self.model, "beta": f.estimate})
 
     def pathways(self, n_patients: Sequence[int] | None = None, n_dlt: Sequence[int] | None = None,
                  current: int | None = None, n_future: int = 2) -> list[TransitionPathway]:
@@ -488,7 +487,7 @@ class Crm(Design):
     def decision_table(self) -> DecisionTable:
         return DecisionTable(design=self.name, target=self.target, cohort_size=self.cohort_size,
                              pathways=self.pathways(), start_dose=self.start_dose,
-                             note="dose-transition pathways for the first 2 cohorts from the start dose")
+                             note_code="design.table.crm_pathways", note_values={"cohorts": 2})
 
 
 def crm_fit(skeleton: Sequence[float], target: float, tox: Sequence[int], level: Sequence[int], *,

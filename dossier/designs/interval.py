@@ -251,13 +251,13 @@ class IntervalDesign(Design):
             for k, i in enumerate(np.flatnonzero(trt)):
                 est[i], lo[i], hi[i] = float(p_all[k]), float(ci_l[k]), float(ci_u[k])
         if sel >= 0:
-            note = f"dose {sel + 1} selected: isotonic estimate closest to the target {self.target}"
+            note = ("design.select.interval_selected", {"dose": sel + 1, "target": self.target})
         elif elim[0] or self._extrasafe_stop(n[:1], y[:1])[0]:
-            note = "no dose selected: the lowest dose is eliminated (overly toxic)"
+            note = ("design.select.lowest_eliminated", {})
         else:
-            note = "no dose selected: no treated dose remains admissible"
+            note = ("design.select.none_admissible", {})
         return MtdSelection(selected=sel if sel >= 0 else None, estimates=est, ci_lower=lo, ci_upper=hi,
-                            eliminated=[bool(v) for v in elim], note=note)
+                            eliminated=[bool(v) for v in elim], note_code=note[0], note_values=note[1])
 
     def describe(self) -> dict:
         out = super().describe() | {"cutoff_eli": self.cutoff_eli, "n_earlystop": self.n_earlystop,

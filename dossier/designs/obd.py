@@ -185,7 +185,9 @@ def isotonic_mtd(design, n_patients: Sequence[int], n_dlt: Sequence[int]):
     from dossier.designs.boin import Boin
 
     sel = Boin(target=design.target, n_doses=design.n_doses).select_mtd(n_patients, n_dlt)
-    return sel.model_copy(update={"note": f"MTD by BOIN's isotonic rule at the {design.name} target: {sel.note}"})
+    inner = {"code": sel.note_code, "values": sel.note_values}
+    return sel.model_copy(update={"note_code": "design.select.mtd_by_boin",
+                                  "note_values": {"design": design.name, "inner": inner}})
 
 
 def summarize_obd(design, p_true: Sequence[float], p_resp: Sequence[float] | None, out: ObdOutcomes,

@@ -127,21 +127,20 @@ class ThreePlusThree(Design):
         elim = np.cumsum(y >= 2) > 0
         est = [float(y[i] / n[i]) if n[i] > 0 else None for i in range(self.n_doses)]
         if sel >= 0:
-            note = f"dose {sel + 1} is the highest dose with <= 1 DLT in 6 patients below the doses exceeded"
+            note = ("design.select.tpt_selected", {"dose": sel + 1})
         elif elim[0]:
-            note = "no MTD: >= 2 DLTs at the lowest dose"
+            note = ("design.select.tpt_lowest_toxic", {})
         else:
-            note = "no MTD determinable from these data (trial not complete under the 3+3 rules)"
+            note = ("design.select.tpt_incomplete", {})
         return MtdSelection(selected=sel if sel >= 0 else None, estimates=est,
                             ci_lower=[None] * self.n_doses, ci_upper=[None] * self.n_doses,
-                            eliminated=[bool(v) for v in elim], note=note)
+                            eliminated=[bool(v) for v in elim], note_code=note[0], note_values=note[1])
 
     def decision_table(self) -> DecisionTable:
         rows = [DecisionRow(n=3, escalate_max=0, deescalate_min=2, eliminate_min=2),
                 DecisionRow(n=6, escalate_max=1, deescalate_min=2, eliminate_min=2)]
         return DecisionTable(design=self.name, target=self.target, cohort_size=3, table=rows,
-                             note="with 1 DLT of 3, treat 3 more at the same dose; a de-escalation "
-                                  "expands the dose below to 6 patients if it has 3")
+                             note_code="design.table.three_plus_three")
 
 
 class ThreePlusThreeExact(BaseModel):

@@ -89,6 +89,7 @@ from dossier.designs.obd import (
 from dossier.designs.params import param
 from dossier.designs.state import _check, check_probabilities
 from dossier.errors import DesignError
+from dossier.wording import Noted
 
 #: order of the four outcome cells in utilities and priors: (efficacy, toxicity)
 CELLS = tuple(DEFAULT_UTILITY)
@@ -117,10 +118,9 @@ class DosePosterior(BaseModel):
     eliminated: bool
 
 
-class UboinSelection(BaseModel):
+class UboinSelection(Noted):
     selected: int | None
     doses: list[DosePosterior]
-    note: str
 
 
 class UBoinParams(UtilityDesignParams):
@@ -234,11 +234,9 @@ class UBoin(Design):
                 for n in range(1, self.max_patients + 1)]
         return DecisionTable(design=self.name, target=self.target, cohort_size=self.cohort_size,
                              lambda_e=self.lambda_e, lambda_d=self.lambda_d, table=rows,
-                             note=f"stage I (BOIN) until a dose has {self.s1} patients; then the highest tried "
-                                  "dose is explored upward while its DLTs <= escalate_max, otherwise the next "
-                                  f"cohort goes to the admissible dose by posterior mean utility "
-                                  f"({self.allocation}); the trial ends at {self.max_patients} patients or "
-                                  f"{self.s2} on a dose")
+                             note_code="design.table.uboin",
+                             note_values={"s1": self.s1, "allocation": self.allocation,
+                                          "max_patients": self.max_patients, "s2": self.s2})
 
     # --- decisions (vectorised) -----------------------------------------------------------------
     def _eligible(self, n, yT, yE, elim) -> np.ndarray:
@@ -326,10 +324,10 @@ class UBoin(Design):
         n, yT, yE, y11 = self._counts(n_patients, n_tox, n_eff, n_both)
         el = np.zeros(self.n_doses, bool) if eliminated is None else np.asarray(eliminated, bool)
         sel = int(self.select_batch_obd(n[None], yT[None], yE[None], y11[None], el[None])[0])
-        note = (f"dose {sel + 1}: highest posterior mean utility among the admissible tried doses" if sel >= 0
-                else "no dose selected: no tried dose is admissible")
+        note = ("design.select.uboin_selected", {"dose": sel + 1}) if sel >= 0 else ("design.select.uboin_none", {})
         return UboinSelection(selected=None if sel < 0 else sel,
-                              doses=self.posterior(n, yT, yE, y11, el), note=note)
+                              doses=self.posterior(n, yT, yE, y11, el), note_code=note[0],
+                              note_values=note[1])
 
     def decide_obd(self, n_patients, n_tox, n_eff, n_both, current: int, eliminated=None, stage2: bool = False,
                    rng: np.random.Generator | None = None) -> tuple[int | None, list[bool], bool]:

@@ -58,6 +58,7 @@ from dossier.designs.comb_base import (
     summarize_comb,
 )
 from dossier.designs.isotonic2d import biviso_ratio
+from dossier.wording import say
 
 FIRST, SPECIAL, ROW = 0, 1, 2
 
@@ -160,10 +161,10 @@ class Waterfall(GridDesign):
         col = self._contour(n[None], y[None], elim[None])[0]
         sel = [(r, int(c)) for r, c in enumerate(col) if c >= 0]
         iso = biviso_ratio((20 * y + 1)[None], (20 * n + 2)[None])[0]
-        note = (f"MTD contour: {', '.join(f'(A{j + 1}, B{k + 1})' for j, k in sel)}" if sel
-                else "no dose pair selected")
+        note = ("design.comb.contour", {"pairs": [(j + 1, k + 1) for j, k in sel]}) if sel else \
+            ("design.comb.no_pair", {})
         return CombSelection(design=self.name, target=self.target, selected=sel, estimates=grid_list(iso, n == 0),
-                             eliminated=elim.tolist(), note=note)
+                             eliminated=elim.tolist(), note_code=note[0], note_values=note[1])
 
     def next_subtrial(self, n_patients, n_dlt) -> dict:
         """After a subtrial: the pair it selects and where the next subtrial starts (cf. BOIN::next.subtrial).
@@ -183,17 +184,16 @@ class Waterfall(GridDesign):
         sel = int(self._boin._select_distinct(pn, py)[0])
         if sel < 0:
             return {"selected": None, "next_row": None, "start": None,
-                    "note": "the current subtrial selects no pair (its lowest pair is overly toxic): stop"}
+                    "note": say("design.comb.subtrial_stop")}
         di, dj = self.pair(int(cells[sel]))
         escalate = bool(py[0, sel] <= self._esc[pn[0, sel]])
         if path_id == 0 and dj == 0 and di < J - 1 and escalate:
             return {"selected": (di, dj), "next_row": di, "start": (di, 1),
-                    "note": "first subtrial selected a pair in the first column that would still escalate: "
-                            "explore its row next"}
+                    "note": say("design.comb.subtrial_explore_row")}
         if di == 0:
-            return {"selected": (di, dj), "next_row": None, "start": None, "note": "last row reached: the trial ends"}
+            return {"selected": (di, dj), "next_row": None, "start": None, "note": say("design.comb.subtrial_last_row")}
         return {"selected": (di, dj), "next_row": di - 1, "start": (di - 1, min(dj + 1, K - 1)),
-                "note": f"next subtrial: agent A level {di} (row below), from agent B level {min(dj + 1, K - 1) + 1}"}
+                "note": say("design.comb.subtrial_next", a=di, b=min(dj + 1, K - 1) + 1)}
 
     # --- simulation ------------------------------------------------------------------------------
     def run(self, p_true, n_trials: int, rng: np.random.Generator) -> dict[str, np.ndarray]:

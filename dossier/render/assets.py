@@ -12,7 +12,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 ASSETS_DIR = TEMPLATES_DIR / "assets"
 # The files that are package data (pyproject's package-data globs): what a wheel ships and what the build's
 # template hash covers, so an installed wheel and a checkout hash alike (no __pycache__, no font tooling).
-TEMPLATE_SUFFIXES = (".j2", ".css", ".otf", ".md")
+TEMPLATE_SUFFIXES = (".j2", ".css", ".otf", ".md", ".yaml")
 
 
 def template_files() -> list[Path]:

@@ -58,9 +58,10 @@ def label_value(value: Any) -> str:
 
 
 def label_number(eid: str) -> str:
-    from dossier.render.html import EVIDENCE_GROUPS
+    from dossier.wording import data_table
 
-    return EVIDENCE_GROUPS.get(eid.split(".")[0], (label_key(eid.split(".")[0]), ""))[0]
+    group = eid.split(".")[0]
+    return data_table("evidence_groups").get(group, {}).get("title") or label_key(group)
 
 
 class VariantDiff(BaseModel):

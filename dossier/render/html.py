@@ -22,6 +22,7 @@ from dossier.errors import BuildError
 from dossier.evidence import CoreEvidence, dose_steps, section_needs
 from dossier.jurisdictions import JurisdictionProfile
 from dossier.render.assets import ASSETS_DIR, TEMPLATE_SUFFIXES, TEMPLATES_DIR, template_files  # noqa: F401
+from dossier.wording import data_table
 
 #: core-evidence sections, in order; every variant renders all of them from the same bundle
 CORE_SECTIONS: list[tuple[str, str]] = [
@@ -45,58 +46,11 @@ CORE_SECTIONS: list[tuple[str, str]] = [
     ("uncertainties", "Uncertainties and limitations"),
 ]
 
-#: what each evidence-id group (the first part of a data-eid) refers to, for the evidence index
-EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
-    "study": ("Study spec", "Values set in the study spec (proposed and randomized dosages)."),
-    "ds": ("Overview by dose level", "Subject-level proportions per actual dose level (ADSL DOSE01A) with exact "
-           "Clopper-Pearson 95% CIs; DLTs among DLT-evaluable subjects, response among efficacy-evaluable "
-           "subjects, AEs among safety subjects (treatment-emergent)."),
-    "design": ("Escalation design and operating characteristics", "Design rules from the spec's design settings; "
-               "operating characteristics simulated with the spec's seed (Monte Carlo SE shown)."),
-    "pmr": ("PMR risk", "Logistic score on the log-odds scale: intercept at the 15% base rate (FDA Project Optimus), "
-            "one term per factor with priors from Collins et al. 2025 and Harvey et al. 2023 or expert judgement; "
-            "interval by simulation of the priors (dossier/analyses/pmr_factors.yaml)."),
-    "jp": ("Japan-specific analyses", "Power model of exposure on dose; OLS of log dose-normalised exposure on log "
-           "body weight and East-Asian region; MHLW 2007 Method 1 consistency probability (Quan et al. 2010)."),
-    "esc": ("Dose escalation", "DLTs among DLT-evaluable patients per dose with exact CIs; MTD selected by the "
-            "spec's design from isotonic estimates (BOIN conventions)."),
-    "tol": ("Tolerability", "Subject-level TEAE rates per dosage with exact CIs; relative dose intensity; Kaplan-Meier "
-            "time to first dose modification; persistent low-grade TEAEs (oncology: benchmarks cited in the section)."),
-    "pro": ("Patient-reported outcomes", "PRO-CTCAE: maximum post-baseline and baseline-adjusted item scores, "
-            "incremental AUC above baseline (ProAE conventions) and composite grades (Basch et al. 2021); EORTC "
-            "QLQ-C30 scored per its scoring manual (Fayers et al. 2001), summary score (Giesinger et al. 2016), "
-            "change from baseline with t-based CIs and deterioration by the spec's threshold; exact CIs for rates."),
-    "bio": ("Biomarkers and pharmacodynamics", "Continuous markers named in the spec (validation status from the "
-            "spec): mean response by dosage with t-based CIs; MCP-Mod with normal errors and ANCOVA covariates "
-            "(Bretz, Pinheiro & Branson 2005; DoseFinding conventions); Emax model on exposure by least squares "
-            "with a profile-likelihood CI of EC50."),
-    "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier PFS and Cox hazard "
-            "ratio (statsmodels PHReg); estimation, not hypothesis testing."),
-    "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "
-           "multiple contrast test (multivariate t), model fit, AIC selection or averaging, target dose; "
-           "numbers checked against R DoseFinding."),
-    "pk": ("Pharmacokinetics", "Noncompartmental analysis per subject and profile (dossier/analyses/nca.py: "
-           "linear-up/log-down AUC, lambda_z by best adjusted R-squared with the PKNCA tolerance rule, PKNCA BLQ "
-           "rules); geometric means and CVs by dose; power model with the Smith et al. 2000 acceptance interval."),
-    "er": ("Exposure-response", "Logistic regression (statsmodels GLM) of each binary endpoint on log exposure; Emax "
-           "fit; Cox model of PFS on exposure; observed rates by exposure quartile with exact CIs."),
-    "pred": ("Predictions at candidate dosages", "Dose-proportional scaling of observed exposures, propagated "
-             "through the E-R models with bootstrap parameter uncertainty."),
-    "br": ("Benefit-risk", "Clinical utility index over candidate dosages with documented weights and a weight "
-           "sensitivity analysis."),
-    "cred": ("Model credibility", "ICH M15 assessment: question, context of use, model influence, decision "
-             "consequence, model risk, evaluation."),
-    "simstudy": ("Simulation study", "Designs x scenarios simulated with common random numbers from the master "
-                 "seed (SeedSequence per scenario and block of trials); MC SE binomial or SD/sqrt(N); differences "
-                 "from the reference design with the paired MC SE."),
-    "just": ("Dosage justification", "Each candidate dose against each line of evidence by the explicit rules of "
-             "dossier/analyses/justification.py; favoured dosage: the lowest adequately studied dose without "
-             "evidence of lost efficacy."),
-    "ref": ("Values cited in the sponsor's text", "Evidence values cited by reference ({ev:KEY}) in the questions "
-            "and positions; keys and formats in dossier/findings.py."),
-    "finding": ("Findings", "Statements of the spec that the evidence does not bear out (dossier/findings.py)."),
-    "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
-}
+def evidence_groups() -> dict[str, dict[str, str]]:
+    """What each evidence-id group (the first part of a data-eid) refers to, for the evidence index: its
+    ``title`` and ``method`` (``templates/data/evidence_groups.yaml``, read once)."""
+    return data_table("evidence_groups")
+
 
 _EID = re.compile(r'data-eid="([A-Za-z0-9_]+)[.\"]')
 
@@ -203,8 +157,9 @@ def _render(template_name: str, context: dict[str, Any]) -> str:
         template = env.get_template(template_name)
         doc = template.render(context)
         for _ in range(3):  # the lists do not change the numbered body, so this settles in one more pass
-            groups = [{"id": g, "title": EVIDENCE_GROUPS.get(g, (g, ""))[0],
-                       "method": EVIDENCE_GROUPS.get(g, ("", ""))[1]} for g in sorted(set(_EID.findall(doc)))]
+            known = evidence_groups()
+            groups = [{"id": g, "title": known.get(g, {}).get("title", g), "method": known.get(g, {}).get("method", "")}
+                      for g in sorted(set(_EID.findall(doc)))]
             found = apparatus.analyse(doc).context()
             if found == context["apparatus"] and groups == context["evidence_groups"]:
                 break
