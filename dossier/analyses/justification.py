@@ -81,48 +81,57 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dossier.analyses.stats import Result, newcombe_diff_ci
+from dossier.wording import Phrase, say
 
 if TYPE_CHECKING:
     from dossier.analyses import AnalysesBundle
     from dossier.analyses.dose_summary import DoseSummary
 
-LINES: dict[str, str] = {
-    "randomized": "Randomized comparison",
-    "dose_response": "Dose-response (MCP-Mod)",
-    "er_efficacy": "Exposure-response, efficacy",
-    "er_safety": "Exposure-response, safety",
-    "tolerability": "Tolerability over time",
-    "patient_reported": "Patient-reported tolerability",
-    "pk": "Dose-exposure (PK)",
-    "biomarker": "Biomarker / PD (MCP-Mod)",
-}
-#: the same lines as they read inside a sentence
-LINE_PHRASES: dict[str, str] = {
-    "randomized": "randomized comparison",
-    "dose_response": "dose-response (MCP-Mod)",
-    "er_efficacy": "exposure-response for efficacy",
-    "er_safety": "exposure-response for safety",
-    "tolerability": "tolerability over time",
-    "patient_reported": "patient-reported tolerability",
-    "pk": "dose-exposure (PK)",
-    "biomarker": "biomarker / pharmacodynamic dose-response",
-}
+#: the lines of evidence, in the matrix's order; each line's column title and its phrase inside a sentence are
+#: ``just.line.<key>.title`` / ``.phrase`` in templates/data/wording.yaml
+LINES: tuple[str, ...] = ("randomized", "dose_response", "er_efficacy", "er_safety", "tolerability",
+                          "patient_reported", "pk", "biomarker")
 EFFICACY_LINES = ("randomized", "dose_response", "er_efficacy")
 SAFETY_KEYS = ("severe", "modified")
-#: the patient-reported measures of the patient_reported line (fields of pro.ProDoseSummary; higher is worse)
-PRO_KEYS: dict[str, str] = {
-    "high_symptom": "PRO-CTCAE score ≥{high} above baseline",
-    "qol_deterioration": "global health status deterioration",
-    "physical_deterioration": "physical functioning deterioration",
-}
+#: the patient-reported measures of the patient_reported line (fields of pro.ProDoseSummary; higher is worse;
+#: their wording: ``just.patient_reported.measure.<key>`` in templates/data/wording.yaml)
+PRO_KEYS: tuple[str, ...] = ("high_symptom", "qol_deterioration", "physical_deterioration")
 
 
 class Cell(Result):
+    """One dose against one line of evidence: the verdict, the facts it rests on (phrases: a wording code with
+    its numbers, worded by templates/data/wording.yaml) and the evidence they come from."""
+
     line: str
     verdict: str  # supports | against | neutral | not_assessable
-    reason: str
+    facts: list[Phrase] = []
     evidence: list[str] = []
     excludes_dose: bool = False  # biomarker line: a validated marker is against the dose (counts as efficacy)
+
+    @property
+    def reason(self) -> str:
+        """The facts as one text ("; " between them)."""
+        return "; ".join(say(f) for f in self.facts)
+
+
+def _fact(code: str, **values) -> Phrase:
+    """A fact of a cell: ``just.<code>`` of the wording table, with plain numbers (numpy scalars converted)."""
+    return Phrase(code=f"just.{code}", values={k: _plain(v) for k, v in values.items()})
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def _cell(line: str, verdict: str, *facts: Phrase, evidence: list[str] | None = None,
+          excludes_dose: bool = False) -> Cell:
+    return Cell(line=line, verdict=verdict, facts=list(facts), evidence=evidence or [], excludes_dose=excludes_dose)
 
 
 class DoseJustification(Result):
@@ -180,22 +189,18 @@ class JustificationResult(Result):
         u = self.unit
         if self.favoured is None:
             out.append(Finding(kind="dosage", where="proposed_dosage", evidence=["just.favoured"],
-                               what="no dose is both adequately studied and free of evidence of lost efficacy; "
-                                    "the evidence favours no dosage",
-                               hint="study more patients at the candidate doses, or revisit the dosage"))
+                               what=say("just.finding.no_favoured"), hint=say("just.finding.no_favoured_hint")))
         elif not self.agrees:
             out.append(Finding(kind="dosage", where="proposed_dosage", evidence=["just.favoured"],
-                               what=f"the proposed dosage {self.proposed:g} {u} is not what the evidence favours "
-                                    f"({self.favoured:g} {u}, the lowest adequately studied dose without "
-                                    "evidence of lost efficacy)",
-                               hint="address the difference in the positions, or change proposed_dosage"))
+                               what=say("just.finding.other_favoured", proposed=self.proposed,
+                                        favoured=self.favoured, unit=u),
+                               hint=say("just.finding.other_favoured_hint")))
         for d in self.not_excluded_below:
             r = self.row(d)
             out.append(Finding(kind="dosage", where="proposed_dosage", evidence=[f"just.{d:g}"],
-                               what=f"{d:g} {u}, below the favoured dosage, is not excluded by the evidence "
-                                    f"(no efficacy line is against it; {r.n_treated if r else 0} patients treated, "
-                                    f"fewer than the {self.min_patients} needed to be adequately studied)",
-                               hint="show evidence of lost efficacy at this dose, or study it"))
+                               what=say("just.finding.not_excluded", dose=d, unit=u, n=r.n_treated if r else 0,
+                                        min_patients=self.min_patients),
+                               hint=say("just.finding.not_excluded_hint")))
         return out
 
 
@@ -219,13 +224,14 @@ def _rate(r) -> tuple[int, int] | None:
 
 
 def _randomized(d: float, b: AnalysesBundle, delta: float) -> Cell:
+    line = "randomized"
     rnd = b.randomized
     if rnd is None:
-        return Cell(line="randomized", verdict="not_assessable", reason="no randomized comparison")
+        return _cell(line, "not_assessable", _fact("randomized.none"))
     arms = {a.dose: a for a in rnd.arms}
     if d not in arms:
-        return Cell(line="randomized", verdict="not_assessable", reason="not a randomized arm")
-    verdicts, reasons, eids = [], [], []
+        return _cell(line, "not_assessable", _fact("randomized.not_randomized"))
+    verdicts, facts, eids = [], [], []
     for a, arm in arms.items():
         if a == d or arm.control:
             continue
@@ -237,7 +243,7 @@ def _randomized(d: float, b: AnalysesBundle, delta: float) -> Cell:
         gain, glo, ghi = newcombe_diff_ci(*r_hi, *r_lo)
         worse = [k for k in SAFETY_KEYS if _rate(arms[hi_d].safety.get(k)) and _rate(arms[lo_d].safety.get(k))
                  and _sig(*newcombe_diff_ci(*_rate(arms[hi_d].safety[k]), *_rate(arms[lo_d].safety[k]))[1:]) > 0]
-        g = f"{100 * gain:+.1f} points (95% CI {100 * glo:.1f} to {100 * ghi:.1f})"
+        g = {"e": gain, "lo": glo, "hi": ghi, "other": a, "dose": d}
         # a higher arm a: its significant response gain is against d, its toxicity without a relevant
         # gain supports d; a lower arm a: d's relevant significant gain supports d, d's toxicity without
         # one is against d
@@ -245,36 +251,36 @@ def _randomized(d: float, b: AnalysesBundle, delta: float) -> Cell:
         first, second = ("against", "supports") if a > d else ("supports", "against")
         if gain_counts:
             verdicts.append(first)
-            reasons.append(f"response significantly higher {'at ' + _g(a) if a > d else 'than at ' + _g(a)}: {g}")
+            facts.append(_fact("randomized.higher", **g))
         elif gain < delta and worse:
             verdicts.append(second)
-            reasons.append(f"response gain of the higher dose {g} (< {100 * delta:.0f}) with significantly more "
-                           f"{' and '.join(worse)} (vs {_g(a)})")
+            facts.append(_fact("randomized.tolerability", **g, delta=delta, worse=worse))
         else:
             verdicts.append("neutral")
-            reasons.append(f"vs {_g(a)}: response {g}")
+            facts.append(_fact("randomized.neutral", **g))
     if not verdicts:
-        return Cell(line="randomized", verdict="not_assessable", reason="no response data in the randomized arms")
-    v = "against" if "against" in verdicts else "supports" if "supports" in verdicts else "neutral"
-    return Cell(line="randomized", verdict=v, reason="; ".join(reasons), evidence=eids)
+        return _cell(line, "not_assessable", _fact("randomized.no_response"))
+    return _cell(line, _overall(verdicts), *facts, evidence=eids)
+
+
+def _overall(verdicts: list[str]) -> str:
+    """Several comparisons in one cell: any *against* wins, then any *supports*, else *neutral*."""
+    return "against" if "against" in verdicts else "supports" if "supports" in verdicts else "neutral"
 
 
 def _dose_response(d: float, b: AnalysesBundle, delta: float, doses: list[float]) -> Cell:
+    line = "dose_response"
     dr = b.dose_response.get("response") if b.dose_response is not None else None
     if dr is None:
-        return Cell(line="dose_response", verdict="not_assessable", reason="no MCP-Mod analysis of response")
+        return _cell(line, "not_assessable", _fact("dose_response.none"))
     if not dr.dose_response_detected or not dr.curve_dose:
-        return Cell(line="dose_response", verdict="neutral", reason="no dose-response for response detected",
-                    evidence=["dr.response"])
+        return _cell(line, "neutral", _fact("dose_response.not_detected"), evidence=["dr.response"])
     fitted = np.interp(doses, dr.curve_dose, dr.curve_response)
     fd = float(np.interp(d, dr.curve_dose, dr.curve_response))
     top = float(fitted.max())
     if top - fd >= delta:
-        return Cell(line="dose_response", verdict="against", evidence=["dr.response"],
-                    reason=f"fitted response {100 * fd:.1f}% is {100 * (top - fd):.1f} points below the highest "
-                           f"fitted ({100 * top:.1f}%)")
-    return Cell(line="dose_response", verdict="supports", evidence=["dr.response"],
-                reason=f"fitted response {100 * fd:.1f}% within {100 * delta:.0f} points of the highest")
+        return _cell(line, "against", _fact("dose_response.below_top", fitted=fd, top=top), evidence=["dr.response"])
+    return _cell(line, "supports", _fact("dose_response.near_top", fitted=fd, delta=delta), evidence=["dr.response"])
 
 
 def _pred_diffs(b: AnalysesBundle, keys: tuple[str, ...]) -> dict[tuple[float, str], tuple[float, float, float]]:
@@ -287,13 +293,12 @@ def _er(d: float, b: AnalysesBundle, P: float, delta: float, kind: str) -> Cell:
     p = b.predictions
     keys = ("response",) if kind == "efficacy" else SAFETY_KEYS
     if p is None or p.get(P) is None or not any(p.get(P).get(k) for k in keys):
-        return Cell(line=line, verdict="not_assessable", reason="no exposure-response prediction")
+        return _cell(line, "not_assessable", _fact("er.none"))
     here = p.get(d)
     if here is None:
-        return Cell(line=line, verdict="not_assessable", reason="not predicted")
+        return _cell(line, "not_assessable", _fact("er.not_predicted"))
     if here.extrapolated:
-        return Cell(line=line, verdict="not_assessable", reason="prediction is an extrapolation",
-                    evidence=[f"pred.{_g(d)}"])
+        return _cell(line, "not_assessable", _fact("er.extrapolated"), evidence=[f"pred.{_g(d)}"])
     diffs = _pred_diffs(b, keys)
     usable = {x.dose for x in p.dosages if not x.extrapolated}
     er = b.exposure_response
@@ -301,53 +306,53 @@ def _er(d: float, b: AnalysesBundle, P: float, delta: float, kind: str) -> Cell:
     rising = above is not None and above.slope_ci_lower > 0
     eids = [f"pred.{_g(d)}"]
 
-    def txt(x: float, k: str) -> str:
+    def diff(x: float, k: str) -> dict:
         e, lo, hi = diffs[(x, k)]
-        return f"{k} {100 * e:+.1f} points vs {_g(P)} (95% CI {100 * lo:.1f} to {100 * hi:.1f})"
+        return {"endpoint": k, "e": e, "lo": lo, "hi": hi, "ref": P}
 
     if kind == "efficacy":
-        if d != P:
-            e, lo, hi = diffs.get((d, "response"), (0.0, None, None))
-            s = _sig(lo, hi)
-            if d < P:
-                v = "against" if s < 0 else "supports" if s > 0 else "neutral"
-            else:
-                v = "supports" if s > 0 and e >= delta and rising else "neutral"
-                if s > 0 and e >= delta and not rising:
-                    return Cell(line=line, verdict=v, evidence=[*eids, "er.response_above_proposed"],
-                                reason=txt(d, "response") + f"; no rise of response above the exposures of {_g(P)} "
-                                       "(slope CI includes 0)")
-            return Cell(line=line, verdict=v, reason=txt(d, "response"), evidence=eids)
-        higher = [x for x in usable if x > P and (x, "response") in diffs]
-        lower = [x for x in usable if x < P and (x, "response") in diffs]
-        better = [x for x in higher if _sig(*diffs[(x, "response")][1:]) > 0 and diffs[(x, "response")][0] >= delta
-                  and rising]
-        if better:
-            return Cell(line=line, verdict="against", evidence=eids,
-                        reason="higher response at " + ", ".join(txt(x, "response") for x in better))
-        if lower and all(_sig(*diffs[(x, "response")][1:]) < 0 for x in lower):
-            return Cell(line=line, verdict="supports", evidence=eids,
-                        reason="every lower dose has significantly lower predicted response")
-        return Cell(line=line, verdict="neutral", evidence=eids,
-                    reason="no higher dose with a relevant gain; not every lower dose significantly worse")
+        return _er_efficacy(d, P, delta, diffs, usable, rising, diff, eids)
     # safety
     if d != P:
         sig = {k: _sig(*diffs[(d, k)][1:]) for k in keys if (d, k) in diffs}
-        reason = "; ".join(txt(d, k) for k in sig)
         if d < P:
             v = "supports" if any(s < 0 for s in sig.values()) else "neutral"
         else:
             v = "against" if any(s > 0 for s in sig.values()) else "neutral"
-        return Cell(line=line, verdict=v, reason=reason, evidence=eids)
+        return _cell(line, v, *(_fact("er.diff", **diff(d, k)) for k in sig), evidence=eids)
     less = [x for x in usable if x < P and any((x, k) in diffs and _sig(*diffs[(x, k)][1:]) < 0 for k in keys)]
     more = [x for x in usable if x > P and any((x, k) in diffs and _sig(*diffs[(x, k)][1:]) > 0 for k in keys)]
     if less:
-        return Cell(line=line, verdict="against", evidence=eids,
-                    reason="significantly less toxicity predicted at " + ", ".join(_g(x) for x in sorted(less)))
+        return _cell(line, "against", _fact("er.toxicity_at", direction="less", doses=sorted(less)), evidence=eids)
     if more:
-        return Cell(line=line, verdict="supports", evidence=eids,
-                    reason="significantly more toxicity predicted at " + ", ".join(_g(x) for x in sorted(more)))
-    return Cell(line=line, verdict="neutral", evidence=eids, reason="no significant difference in predicted toxicity")
+        return _cell(line, "supports", _fact("er.toxicity_at", direction="more", doses=sorted(more)), evidence=eids)
+    return _cell(line, "neutral", _fact("er.safety_neutral"), evidence=eids)
+
+
+def _er_efficacy(d, P, delta, diffs, usable, rising, diff, eids) -> Cell:
+    """The er_efficacy line (rule: module docstring); ``diff(x, k)``: the predicted difference of x from P."""
+    line = "er_efficacy"
+    if d != P:
+        e, lo, hi = diffs.get((d, "response"), (0.0, None, None))
+        s = _sig(lo, hi)
+        if d < P:
+            v = "against" if s < 0 else "supports" if s > 0 else "neutral"
+        else:
+            v = "supports" if s > 0 and e >= delta and rising else "neutral"
+            if s > 0 and e >= delta and not rising:
+                return _cell(line, v, _fact("er.diff", **diff(d, "response")), _fact("er.no_rise", ref=P),
+                             evidence=[*eids, "er.response_above_proposed"])
+        return _cell(line, v, _fact("er.diff", **diff(d, "response")), evidence=eids)
+    higher = [x for x in usable if x > P and (x, "response") in diffs]
+    lower = [x for x in usable if x < P and (x, "response") in diffs]
+    better = [x for x in higher if _sig(*diffs[(x, "response")][1:]) > 0 and diffs[(x, "response")][0] >= delta
+              and rising]
+    if better:
+        return _cell(line, "against", _fact("er.higher_response", diffs=[diff(x, "response") for x in better]),
+                     evidence=eids)
+    if lower and all(_sig(*diffs[(x, "response")][1:]) < 0 for x in lower):
+        return _cell(line, "supports", _fact("er.lower_all_worse"), evidence=eids)
+    return _cell(line, "neutral", _fact("er.efficacy_neutral"), evidence=eids)
 
 
 def _tol_rates(b: AnalysesBundle, dose: float) -> dict[str, tuple[int, int]]:
@@ -358,45 +363,54 @@ def _tol_rates(b: AnalysesBundle, dose: float) -> dict[str, tuple[int, int]]:
     return {e.endpoint: _rate(e.rate) for e in arm.endpoints if e.endpoint in SAFETY_KEYS and _rate(e.rate)}
 
 
+def _compare_rates(rates, x: float, ref: dict[str, tuple[int, int]], keys) -> dict[str, tuple[float, float, float, int]]:
+    """Each measure known at x and at the reference dose: the Newcombe difference (x minus reference), its 95%
+    interval and its sign (:func:`_sig`); ``rates(x)`` gives the (events, n) of each measure at x."""
+    rx = rates(x)
+    out = {}
+    for k in keys:
+        if k in rx and k in ref:
+            e, lo, hi = newcombe_diff_ci(*rx[k], *ref[k])
+            out[k] = (e, lo, hi, _sig(lo, hi))
+    return out
+
+
 def _tolerability(d: float, b: AnalysesBundle, P: float, n: dict[float, int], min_patients: int,
                   doses: list[float]) -> Cell:
     line = "tolerability"
     if b.tolerability is None:
-        return Cell(line=line, verdict="not_assessable", reason="no adverse-event data")
+        return _cell(line, "not_assessable", _fact("tolerability.none"))
     if n.get(d, 0) < min_patients:
-        return Cell(line=line, verdict="not_assessable",
-                    reason=f"{n.get(d, 0)} patients treated (fewer than {min_patients})")
+        return _cell(line, "not_assessable", _fact("tolerability.few_patients", n=n.get(d, 0),
+                                                   min_patients=min_patients))
     ref = _tol_rates(b, P)
 
-    def cmp(x: float) -> dict[str, tuple[float, int]]:
-        rx = _tol_rates(b, x)
-        out = {}
-        for k in SAFETY_KEYS:
-            if k in rx and k in ref:
-                e, lo, hi = newcombe_diff_ci(*rx[k], *ref[k])
-                out[k] = (e, _sig(lo, hi))
-        return out
+    def cmp(x: float) -> dict[str, tuple[float, float, float, int]]:
+        return _compare_rates(lambda y: _tol_rates(b, y), x, ref, SAFETY_KEYS)
 
     if d != P:
         c = cmp(d)
-        reason = "; ".join(f"{k} {100 * e:+.1f} points vs {_g(P)}" + (" (significant)" if s else "")
-                           for k, (e, s) in c.items())
-        if d < P:
-            v = "supports" if any(s < 0 for _, s in c.values()) else "neutral"
-        else:
-            v = "against" if any(s > 0 for _, s in c.values()) else "neutral"
-        return Cell(line=line, verdict=v, reason=reason or "no comparable rates", evidence=[f"tol.{_g(d)}"])
+        facts = [_fact("tolerability.diff", endpoint=k, e=e, ref=P, significant=bool(s)) for k, (e, _, _, s) in c.items()]
+        v = _versus(d, P, c)
+        return _cell(line, v, *(facts or [_fact("tolerability.no_rates")]), evidence=[f"tol.{_g(d)}"])
     adequate = [x for x in doses if x != P and n.get(x, 0) >= min_patients]
-    less = [x for x in adequate if x < P and any(s < 0 for _, s in cmp(x).values())]
-    more = [x for x in adequate if x > P and any(s > 0 for _, s in cmp(x).values())]
+    less = [x for x in adequate if x < P and any(s < 0 for *_, s in cmp(x).values())]
+    more = [x for x in adequate if x > P and any(s > 0 for *_, s in cmp(x).values())]
     if less:
-        return Cell(line=line, verdict="against", evidence=[f"tol.{_g(P)}"],
-                    reason="significantly better tolerated at " + ", ".join(_g(x) for x in less))
+        return _cell(line, "against", _fact("tolerability.tolerated_at", direction="better", doses=less),
+                     evidence=[f"tol.{_g(P)}"])
     if more:
-        return Cell(line=line, verdict="supports", evidence=[f"tol.{_g(P)}"],
-                    reason="significantly worse tolerated at " + ", ".join(_g(x) for x in more))
-    return Cell(line=line, verdict="neutral", evidence=[f"tol.{_g(P)}"],
-                reason="no significant difference from the other adequately studied doses")
+        return _cell(line, "supports", _fact("tolerability.tolerated_at", direction="worse", doses=more),
+                     evidence=[f"tol.{_g(P)}"])
+    return _cell(line, "neutral", _fact("tolerability.neutral"), evidence=[f"tol.{_g(P)}"])
+
+
+def _versus(d: float, P: float, c: dict[str, tuple[float, float, float, int]]) -> str:
+    """A harm measure at d against P: a lower dose with significantly less of any supports it, a higher dose with
+    significantly more of any is against it, else neutral."""
+    if d < P:
+        return "supports" if any(s < 0 for *_, s in c.values()) else "neutral"
+    return "against" if any(s > 0 for *_, s in c.values()) else "neutral"
 
 
 def _pro_summary(b: AnalysesBundle, dose: float):
@@ -415,113 +429,88 @@ def _patient_reported(d: float, b: AnalysesBundle, P: float, min_patients: int, 
     line = "patient_reported"
     pr = b.patient_reported
     if pr is None:
-        return Cell(line=line, verdict="not_assessable", reason="patient-reported outcomes not collected")
+        return _cell(line, "not_assessable", _fact("patient_reported.none"))
 
     def n_pro(x: float) -> int:
         s = _pro_summary(b, x)
         return s.n if s is not None else 0
 
-    if n_pro(d) < min_patients:
-        return Cell(line=line, verdict="not_assessable",
-                    reason=f"{n_pro(d)} patients with a post-baseline PRO assessment (fewer than {min_patients})")
-    if n_pro(P) < min_patients:
-        return Cell(line=line, verdict="not_assessable",
-                    reason=f"{n_pro(P)} patients with a post-baseline PRO assessment at {_g(P)} "
-                           f"(fewer than {min_patients})")
+    for x, at in ((d, None), (P, P)):
+        if n_pro(x) < min_patients:
+            return _cell(line, "not_assessable", _fact("patient_reported.few_patients", n=n_pro(x), at=at,
+                                                       min_patients=min_patients))
     ref = _pro_rates(b, P)
-    label = {k: v.format(high=pr.settings.high_score) for k, v in PRO_KEYS.items()}
+    high = pr.settings.high_score
 
     def cmp(x: float) -> dict[str, tuple[float, float, float, int]]:
-        rx = _pro_rates(b, x)
-        out = {}
-        for k in PRO_KEYS:
-            if k in rx and k in ref:
-                e, lo, hi = newcombe_diff_ci(*rx[k], *ref[k])
-                out[k] = (e, lo, hi, _sig(lo, hi))
-        return out
+        return _compare_rates(lambda y: _pro_rates(b, y), x, ref, PRO_KEYS)
 
     eids = [f"pro.dose.{_g(d)}"]
     if d != P:
         c = cmp(d)
         if not c:
-            return Cell(line=line, verdict="not_assessable", evidence=eids,
-                        reason=f"no patient-reported measure known at both {_g(d)} and {_g(P)}")
-        reason = "; ".join(f"{label[k]} {100 * e:+.1f} points vs {_g(P)} (95% CI {100 * lo:.1f} to {100 * hi:.1f})"
-                           for k, (e, lo, hi, _) in c.items())
-        if d < P:
-            v = "supports" if any(s < 0 for *_, s in c.values()) else "neutral"
-        else:
-            v = "against" if any(s > 0 for *_, s in c.values()) else "neutral"
-        return Cell(line=line, verdict=v, reason=reason, evidence=[*eids, f"pro.dose.{_g(P)}"])
+            return _cell(line, "not_assessable", _fact("patient_reported.no_common_measure", dose=d, ref=P),
+                         evidence=eids)
+        facts = [_fact("patient_reported.diff", measure=k, high=high, e=e, lo=lo, hi=hi, ref=P)
+                 for k, (e, lo, hi, _) in c.items()]
+        return _cell(line, _versus(d, P, c), *facts, evidence=[*eids, f"pro.dose.{_g(P)}"])
     others = {x: cmp(x) for x in doses if x != P and n_pro(x) >= min_patients}
     if not ref or not any(others.values()):
-        return Cell(line=line, verdict="not_assessable", evidence=eids,
-                    reason="no other dose with enough patients and a patient-reported measure known at both doses")
+        return _cell(line, "not_assessable", _fact("patient_reported.no_comparison"), evidence=eids)
 
-    def which(x: float, sign: int) -> str:
-        return f"{_g(x)} (" + ", ".join(label[k] for k, (*_, s) in others[x].items() if s == sign) + ")"
+    def which(xs: list[float], sign: int) -> list[dict]:
+        return [{"dose": x, "measures": [k for k, (*_, s) in others[x].items() if s == sign]} for x in xs]
 
     less = [x for x in others if x < P and any(s < 0 for *_, s in others[x].values())]
     more = [x for x in others if x > P and any(s > 0 for *_, s in others[x].values())]
     if less:
-        return Cell(line=line, verdict="against", evidence=eids,
-                    reason="significantly less patient-reported toxicity at " + "; ".join(which(x, -1) for x in less))
+        return _cell(line, "against", _fact("patient_reported.toxicity_at", direction="less", high=high,
+                                            doses=which(less, -1)), evidence=eids)
     if more:
-        return Cell(line=line, verdict="supports", evidence=eids,
-                    reason="significantly more patient-reported toxicity at " + "; ".join(which(x, 1) for x in more))
-    return Cell(line=line, verdict="neutral", evidence=eids,
-                reason="no significant difference from the other doses with enough patient-reported assessments")
+        return _cell(line, "supports", _fact("patient_reported.toxicity_at", direction="more", high=high,
+                                             doses=which(more, 1)), evidence=eids)
+    return _cell(line, "neutral", _fact("patient_reported.neutral"), evidence=eids)
 
 
 def _pk(d: float, b: AnalysesBundle, P: float) -> Cell:
     p = b.predictions
     here = p.get(d) if p is not None else None
     if here is None:
-        return Cell(line="pk", verdict="not_assessable", reason="no exposure data")
+        return _cell("pk", "not_assessable", _fact("pk.none"))
+    eids = [f"pred.{_g(d)}"]
     if here.extrapolated:
-        return Cell(line="pk", verdict="not_assessable", evidence=[f"pred.{_g(d)}"],
-                    reason=f"exposure extrapolated ({here.basis})")
+        return _cell("pk", "not_assessable", _fact("pk.extrapolated", basis=here.basis), evidence=eids)
     ref = p.get(P)
     if d > P and ref is not None and here.exposure_median <= ref.exposure_median:
-        return Cell(line="pk", verdict="against", evidence=[f"pred.{_g(d)}"],
-                    reason=f"median exposure not higher than at {_g(P)}")
-    return Cell(line="pk", verdict="neutral", evidence=[f"pred.{_g(d)}"], reason=f"exposure {here.basis}")
+        return _cell("pk", "against", _fact("pk.no_added_exposure", ref=P), evidence=eids)
+    return _cell("pk", "neutral", _fact("pk.exposure", basis=here.basis), evidence=eids)
 
 
 def _biomarker(d: float, b: AnalysesBundle) -> Cell:
     line = "biomarker"
     bm = getattr(b, "biomarkers", None)
     if bm is None or not bm.endpoints:
-        return Cell(line=line, verdict="not_assessable", reason="no biomarker / PD data")
-    verdicts, reasons, eids, excludes = [], [], [], False
+        return _cell(line, "not_assessable", _fact("biomarker.none"))
+    verdicts, facts, eids, excludes = [], [], [], False
     for ep in bm.endpoints:
         r = ep.mcpmod
         if r is None or d not in {g.dose for g in ep.by_dose}:
             continue
         eids.append(f"bio.{ep.paramcd}")
-        name = f"{ep.name} ({ep.validation})"
+        name = {"name": ep.name, "validation": ep.validation}
         if not r.dose_response_detected or not r.curve_dose:
             verdicts.append("neutral")
-            reasons.append(f"{name}: no dose-response signal")
+            facts.append(_fact("biomarker.no_signal", **name))
             continue
         effect = float(np.interp(d, r.curve_dose, r.curve_response) - np.interp(0.0, r.curve_dose, r.curve_response))
-        zero = "placebo" if r.has_placebo else "the zero dose (the model's extrapolation: no placebo)"
-        what = f"{name}: modelled {'reduction' if ep.analysed_as_reduction else 'effect'} over {zero} " \
-               f"{effect:.3g} {ep.response_unit}"
-        if r.delta is None:
-            verdicts.append("neutral")
-            reasons.append(f"{what}; no relevant effect stated to judge it against")
-        elif effect >= r.delta:
-            verdicts.append("supports")
-            reasons.append(f"{what}, reaches the relevant {r.delta:g}")
-        else:
-            verdicts.append("against")
-            reasons.append(f"{what}, below the relevant {r.delta:g}")
-            excludes |= ep.validation == "validated"
+        judged = "none" if r.delta is None else "reaches" if effect >= r.delta else "below"
+        verdicts.append({"none": "neutral", "reaches": "supports", "below": "against"}[judged])
+        excludes |= judged == "below" and ep.validation == "validated"
+        facts.append(_fact("biomarker.effect", **name, reduction=ep.analysed_as_reduction, placebo=r.has_placebo,
+                           effect=effect, unit=ep.response_unit, delta=r.delta, judged=judged))
     if not verdicts:
-        return Cell(line=line, verdict="not_assessable", reason="no marker analysed by MCP-Mod with values at this dose")
-    v = "against" if "against" in verdicts else "supports" if "supports" in verdicts else "neutral"
-    return Cell(line=line, verdict=v, reason="; ".join(reasons), evidence=eids, excludes_dose=excludes)
+        return _cell(line, "not_assessable", _fact("biomarker.none_at_dose"))
+    return _cell(line, _overall(verdicts), *facts, evidence=eids, excludes_dose=excludes)
 
 
 def material_results(b: AnalysesBundle) -> list[MaterialResult]:
@@ -598,12 +587,13 @@ def analyse_justification(b: AnalysesBundle, dose_summary: DoseSummary, levels: 
     favoured = min(eligible) if eligible else None
     limit = favoured if favoured is not None else proposed
     not_excluded = [r.dose for r in rows if r.dose < limit and not r.adequately_studied and not r.efficacy_excluded]
-    titles = dict(LINES)
+    titles = {k: say(f"just.line.{k}.title") for k in LINES}
+    phrases = {k: say(f"just.line.{k}.phrase") for k in LINES}
     bm = getattr(b, "biomarkers", None)
     if bm is not None and bm.endpoints and all(ep.validation == "exploratory" for ep in bm.endpoints):
-        titles["biomarker"] = "Biomarker / PD (MCP-Mod; exploratory)"
+        titles["biomarker"] = say("just.line.biomarker.title_exploratory")
     return JustificationResult(proposed=proposed, unit=unit, delta=delta, min_patients=min_patients,
-                               lines={k: titles[k] for k in shown}, phrases={k: LINE_PHRASES[k] for k in LINES},
-                               absent_lines=[LINE_PHRASES[k] for k in LINES if k not in shown],
+                               lines={k: titles[k] for k in shown}, phrases=phrases,
+                               absent_lines=[phrases[k] for k in LINES if k not in shown],
                                rows=rows, favoured=favoured, not_excluded_below=not_excluded,
                                material=material_results(b))

@@ -23,6 +23,7 @@ from dossier.analyses.justification import PRO_KEYS, analyse_justification
 from dossier.analyses.predictions import PredictionDraws
 from dossier.analyses.pro import PatientReportedResult, ProDoseSummary, ProSettings
 from dossier.analyses.stats import newcombe_diff_ci, rate
+from dossier.wording import say
 
 PHRASE = "patient-reported tolerability"
 
@@ -163,10 +164,13 @@ def test_example_line_is_coherent_with_the_pro_section(example, example_bundle, 
             continue
         # every measure's difference and interval are those of the PRO section's rates (pro.dose.<d>)
         signs = []
-        for k, label in PRO_KEYS.items():
+        facts = {f.values["measure"]: f.values for f in c.facts}
+        for k in PRO_KEYS:
             x, ref = getattr(by[r.dose], k), getattr(by[P], k)
             e, lo, hi = newcombe_diff_ci(x.events, x.n, ref.events, ref.n)
-            assert f"{label.format(high=high)} {100 * e:+.1f} points vs {P:g} (95% CI {100 * lo:.1f} to " \
+            assert (facts[k]["e"], facts[k]["lo"], facts[k]["hi"]) == (e, lo, hi)
+            label = say(f"just.patient_reported.measure.{k}", high=high)
+            assert f"{label} {100 * e:+.1f} points vs {P:g} (95% CI {100 * lo:.1f} to " \
                    f"{100 * hi:.1f})" in c.reason
             signs.append(1 if lo > 0 else -1 if hi < 0 else 0)
         expected = ("supports" if -1 in signs else "neutral") if r.dose < P else ("against" if 1 in signs else "neutral")
