@@ -270,20 +270,19 @@ class _Parser:
             raise self.error(tok, f"nested more than {MAX_DEPTH} levels deep")
 
     def or_expr(self) -> Node:
-        first = self.peek()
-        parts = [self.and_expr()]
-        while self.is_kw("or"):
-            self.take()
-            parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else BoolOp("or", tuple(parts), first.pos)
+        return self.chain("or", self.and_expr)
 
     def and_expr(self) -> Node:
+        return self.chain("and", self.not_expr)
+
+    def chain(self, keyword: str, operand) -> Node:
+        """``operand (keyword operand)*``: one operand as itself, several as one BoolOp."""
         first = self.peek()
-        parts = [self.not_expr()]
-        while self.is_kw("and"):
+        parts = [operand()]
+        while self.is_kw(keyword):
             self.take()
-            parts.append(self.not_expr())
-        return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts), first.pos)
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else BoolOp(keyword, tuple(parts), first.pos)
 
     def not_expr(self) -> Node:
         if self.is_kw("not"):

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 #: the data files that hold wording (package data next to the templates)
 DATA_DIR = Path(__file__).resolve().parent / "templates" / "data"
@@ -27,8 +27,24 @@ class Phrase(BaseModel):
     code: str
     values: dict[str, Any] = {}
 
+    @field_validator("values")
+    @classmethod
+    def _plain_values(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return plain(v)
+
     def __str__(self) -> str:
         return say(self)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and tuples as lists (JSON as it is read back)."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)) and getattr(value, "ndim", None) == 0:
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [plain(x) for x in value]
+    if isinstance(value, dict):
+        return {k: plain(x) for k, x in value.items()}
+    return value
 
 
 @cache
@@ -98,6 +114,11 @@ class Noted(BaseModel):
 
     note_code: str = ""
     note_values: dict[str, Any] = {}
+
+    @field_validator("note_values")
+    @classmethod
+    def _plain_values(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return plain(v)
 
     @property
     def note(self) -> str:

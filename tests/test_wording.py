@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1] / "dossier"
 SOURCES = {p: p.read_text(encoding="utf-8") for p in ROOT.rglob("*.py")}
 
 #: codes named literally in the source: note codes, say("..."), the justification's _fact("...") (prefix just.)
-_LITERAL = re.compile(r'''(?:note_code=|say\(|\(|: )\s*["']((?:design|just)\.[a-z0-9_.]+)["']''')
+_LITERAL = re.compile(r'''(?:code=|say\(|\(|: )\s*["']((?:design|just|analysis)\.[a-z0-9_.]+)["']''')
 _FACT = re.compile(r'''_fact\(\s*["']([a-z0-9_.]+)["']''')
 #: codes named inside wording templates ({{ say('just.diff_ci', ...) }}); a trailing dot is a prefix
 _NESTED = re.compile(r"""say\(\s*'([a-z0-9_.]+)'""")

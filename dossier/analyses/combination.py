@@ -15,6 +15,7 @@ from scipy import stats
 
 from dossier.designs.boin_comb import BoinComb
 from dossier.designs.waterfall import Waterfall
+from dossier.wording import Phrase
 
 
 class PairCell(BaseModel):
@@ -52,7 +53,7 @@ class CombinationEvidence(BaseModel):
     selected: list[tuple[float, float]]
     n_patients: int
     n_dlt: int
-    note: str
+    note: Phrase  # how the pair(s) were selected (worded by templates/data/wording.yaml)
     add_on: list[AddOn]
 
 
@@ -84,7 +85,7 @@ def combination_evidence(design: BoinComb | Waterfall, n, y, levels_a, levels_b,
         design=design.name, target=design.target, agent_a=agents[0], agent_b=agents[1], unit_a=units[0],
         unit_b=units[1], levels_a=list(levels_a), levels_b=list(levels_b), rows=cells[::-1],
         selected=[(levels_a[j], levels_b[k]) for j, k in sel.selected], n_patients=int(sum(map(sum, n))),
-        n_dlt=int(sum(map(sum, y))), note=sel.note, add_on=add_on)
+        n_dlt=int(sum(map(sum, y))), note=Phrase(code=sel.note_code, values=sel.note_values), add_on=add_on)
 
 
 def analyse_combination(data, cs) -> CombinationEvidence | None:

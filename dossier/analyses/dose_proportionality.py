@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from dossier.analyses.stats import Result
+from dossier.wording import Phrase
 
 Verdict = Literal["proportional", "less than proportional", "more than proportional", "inconclusive",
                   "cannot be assessed"]
@@ -36,7 +37,7 @@ class DoseProportionalityResult(Result):
     metric: str
     profiles: str = ""  # which profiles the values come from, e.g. "single dose"
     verdict: Verdict
-    reason: str = ""  # why it cannot be assessed
+    reason: Phrase | None = None  # why it cannot be assessed (worded by templates/data/wording.yaml)
     model: Literal["ordinary least squares", "linear mixed model (random subject intercept, REML)", "none"]
     n: int
     n_subjects: int
@@ -123,10 +124,12 @@ def analyse_dose_proportionality(dose, value, subject=None, *, metric: str = "AU
              "upper": None, "acceptance_lower": None, "acceptance_upper": None, "intercept": None}
     if len(doses) < 2:
         return DoseProportionalityResult(**base, **empty, verdict="cannot be assessed",
-                                         reason=f"fewer than two distinct doses with {metric} values")
+                                         reason=Phrase(code="analysis.dose_proportionality.few_doses",
+                                                       values={"metric": metric}))
     if len(d) < 3:
         return DoseProportionalityResult(**base, **empty, verdict="cannot be assessed",
-                                         reason=f"fewer than three {metric} values")
+                                         reason=Phrase(code="analysis.dose_proportionality.few_values",
+                                                       values={"metric": metric}))
     x, y = np.log(d), np.log(v)
     per_subject = pd.Series(d).groupby(pd.Series(s.astype(str))).nunique()
     fit, model = None, "ordinary least squares"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dossier.analyses.stats import Rate, Result, rate
 from dossier.ingest.tables import StudyData
+from dossier.wording import Phrase
 
 
 class EscalationDose(Result):
@@ -27,7 +28,7 @@ class EscalationResult(Result):
     mtd_index: int | None
     mtd_reached: bool
     maximum_administered_dose: float | None
-    selection_note: str
+    selection_note: Phrase  # how the MTD was selected (worded by templates/data/wording.yaml)
 
 
 def analyse_escalation(data: StudyData, levels: list[float], design, target: float | None = None,
@@ -65,4 +66,4 @@ def analyse_escalation(data: StudyData, levels: list[float], design, target: flo
                             n_patients=sum(n_pat), n_dlt=sum(n_dlt), mtd=mtd, mtd_index=sel.selected,
                             # an MTD is "reached" when a higher dose was given (and judged too toxic)
                             mtd_reached=mtd is not None and mtd < max(treated, default=0.0),
-                            maximum_administered_dose=max(treated) if treated else None, selection_note=sel.note)
+                            maximum_administered_dose=max(treated) if treated else None, selection_note=Phrase(code=sel.note_code, values=sel.note_values))

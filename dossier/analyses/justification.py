@@ -115,18 +115,8 @@ class Cell(Result):
 
 
 def _fact(code: str, **values) -> Phrase:
-    """A fact of a cell: ``just.<code>`` of the wording table, with plain numbers (numpy scalars converted)."""
-    return Phrase(code=f"just.{code}", values={k: _plain(v) for k, v in values.items()})
-
-
-def _plain(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    return v
+    """A fact of a cell: ``just.<code>`` of the wording table with its values."""
+    return Phrase(code=f"just.{code}", values=values)
 
 
 def _cell(line: str, verdict: str, *facts: Phrase, evidence: list[str] | None = None,

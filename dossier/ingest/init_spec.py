@@ -315,26 +315,29 @@ def _dataset_notes(name: str, f: Found, p: Proposal) -> list[str]:
     return out
 
 
+def _paramcd_filter(key: str, dataset: str, params: set[str], code: str | None, what: str, p: Proposal) -> str:
+    """The line ``<key>: <code>`` proposing a PARAMCD of ``dataset``, or a TODO naming the codes found."""
+    some = ", ".join(sorted(params)[:8])
+    if code:
+        return f"  {key}: {code}   # {dataset} PARAMCDs: {some}"
+    return f"  {key}: {p.todo(f'filters.{key}', f'{dataset} PARAMCD of {what}, one of {some}')}"
+
+
 def _endpoint_filters(found: dict[str, Found], p: Proposal) -> list[str]:
     out: list[str] = []
-    if "adrs" in found:
-        params = _params(found["adrs"].raw)
-        code = _pick(params, RESPONSE_CODES)
-        out.append(f"  response_paramcd: {code}   # ADRS PARAMCDs: {', '.join(sorted(params)[:8])}" if code else
-                   f"  response_paramcd: {p.todo('filters.response_paramcd', 'ADRS PARAMCD of best overall response, one of ' + ', '.join(sorted(params)[:8]))}")
-    if "adtte" in found:
-        params = _params(found["adtte"].raw)
-        code = _pick(params, PFS_CODES) or (next(iter(params)) if len(params) == 1 else None)
-        if code:
-            note = "" if code in PFS_CODES else "   # the only ADTTE parameter (not PFS: check)"
-            out.append(f"  pfs_paramcd: {code}{note}")
+    for dataset, key, codes, what in (("adrs", "response_paramcd", RESPONSE_CODES, "best overall response"),
+                                      ("adtte", "pfs_paramcd", PFS_CODES, "PFS"),
+                                      ("adpp", "exposure_paramcd", EXPOSURE_CODES, "the exposure metric")):
+        if dataset not in found:
+            continue
+        params = _params(found[dataset].raw)
+        code = _pick(params, codes)
+        if dataset == "adtte" and (code or len(params) == 1):
+            # a PFS code found is proposed as it is; the only ADTTE parameter, with a warning
+            out.append(f"  pfs_paramcd: {code}" if code else
+                       f"  pfs_paramcd: {next(iter(params))}   # the only ADTTE parameter (not PFS: check)")
         else:
-            out.append(f"  pfs_paramcd: {p.todo('filters.pfs_paramcd', 'ADTTE PARAMCD of PFS, one of ' + ', '.join(sorted(params)[:8]))}")
-    if "adpp" in found:
-        params = _params(found["adpp"].raw)
-        code = _pick(params, EXPOSURE_CODES)
-        out.append(f"  exposure_paramcd: {code}   # ADPP PARAMCDs: {', '.join(sorted(params)[:8])}" if code else
-                   f"  exposure_paramcd: {p.todo('filters.exposure_paramcd', 'ADPP PARAMCD of the exposure metric, one of ' + ', '.join(sorted(params)[:8]))}")
+            out.append(_paramcd_filter(key, dataset.upper(), params, code, what, p))
     if "adex" in found:
         params = _params(found["adex"].raw)
         dose = sorted(params & {"DOSE", "DOSEA", "ADOSE"})
