@@ -37,7 +37,10 @@ class Phrase(BaseModel):
 
 
 def plain(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and tuples as lists (JSON as it is read back)."""
+    """``value`` with numpy scalars as Python numbers, tuples as lists and nested phrases as mappings (JSON as it
+    is read back)."""
+    if isinstance(value, BaseModel):
+        return plain(value.model_dump())
     if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)) and getattr(value, "ndim", None) == 0:
         return value.item()
     if isinstance(value, (list, tuple)):

@@ -21,6 +21,7 @@ from dossier.cli import app
 from dossier.errors import SpecError
 from dossier.pipeline import build
 from dossier.spec import load_spec
+from dossier.wording import say
 
 REPO = Path(__file__).resolve().parents[1]
 PILOT_SPEC = REPO / "examples" / "cdisc_pilot" / "study.yaml"
@@ -107,7 +108,8 @@ def test_not_collected_measures_are_said_so_never_zero(pilot):
     text, ev = pilot
     ms = ev["dose_summary"]["measures"]
     assert ms["grade3"]["status"] == ms["reduced"]["status"] == ms["interrupted"]["status"] == "not_collected"
-    assert "AEACN is blank in every AE record" in ms["reduced"]["reason"]
+    assert ms["reduced"]["reason"] == {"code": "analysis.measure.blank_everywhere", "values": {"var": "AEACN"}}
+    assert say(ms["reduced"]["reason"]) == "AEACN is blank in every AE record"
     for row in ev["dose_summary"]["rows"]:
         assert row["grade3"] is None and row["reduction"] is None and row["interruption"] is None
     # every dose row of the overview: grade >= 3, reduction and interruption are "not collected"

@@ -24,7 +24,9 @@ SOURCES = {p: p.read_text(encoding="utf-8") for p in ROOT.rglob("*.py")}
 
 #: codes named literally in the source: note codes, say("..."), the justification's _fact("...") (prefix just.)
 _LITERAL = re.compile(r'''(?:code=|say\(|\(|: )\s*["']((?:design|just|analysis)\.[a-z0-9_.]+)["']''')
-_FACT = re.compile(r'''_fact\(\s*["']([a-z0-9_.]+)["']''')
+#: helpers that prefix their code: the justification's facts and the endpoints' reasons a measure is not known
+_PREFIXED = {"just.": re.compile(r'''_fact\(\s*["']([a-z0-9_.]+)["']'''),
+             "analysis.measure.": re.compile(r'''_why\(\s*["']([a-z0-9_.]+)["']''')}
 #: codes named inside wording templates ({{ say('just.diff_ci', ...) }}); a trailing dot is a prefix
 _NESTED = re.compile(r"""say\(\s*'([a-z0-9_.]+)'""")
 
@@ -33,7 +35,8 @@ def used_codes() -> set[str]:
     codes = set()
     for text in SOURCES.values():
         codes |= set(_LITERAL.findall(text))
-        codes |= {f"just.{c}" for c in _FACT.findall(text)}
+        for prefix, pattern in _PREFIXED.items():
+            codes |= {prefix + c for c in pattern.findall(text)}
     for text in wording().values():
         codes |= set(_NESTED.findall(text))
     # codes made from keys (f-strings): the lines of evidence and the patient-reported measures
@@ -113,3 +116,16 @@ def test_evidence_groups_have_title_and_method():
     groups = evidence_groups()
     assert groups["pk"]["title"] == "Pharmacokinetics"
     assert all(set(v) == {"title", "method"} and v["title"] and v["method"] for v in groups.values())
+
+
+def test_measure_reasons_nest_and_survive_json():
+    """Why a safety measure is not known (dossier.analyses.endpoints): a partial measure names the reason of its
+    source inside its own, before and after the evidence's JSON round trip."""
+    why = Phrase(code="analysis.measure.blank", values={"var": "AEACN"})
+    partial = Phrase(code="analysis.measure.partial", values={"unknown": 2, "n": 10, "why": why})
+    assert str(partial) == "unknown for 2 of 10 subjects (AEACN blank)"
+    assert str(Phrase.model_validate_json(partial.model_dump_json())) == str(partial)
+    assert say("analysis.measure.partial", unknown=1, n=5, why=None) == "unknown for 1 of 5 subjects (source value blank)"
+    assert say("analysis.measure.no_grade_nor_severity") == "neither a CTCAE grade nor a severity was recorded"
+    assert say("analysis.measure.no_grade_nor_severity", grade_var="AETOXGR", sev_var="AESEV") == \
+        "neither a CTCAE grade (AETOXGR) nor a severity (AESEV) was recorded"

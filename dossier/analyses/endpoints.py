@@ -33,6 +33,7 @@ import pandas as pd
 from dossier.analyses.stats import Rate, Result, rate
 from dossier.ingest.tables import StudyData
 from dossier.labels import GRADE3_LABEL, SAFETY_ENDPOINTS
+from dossier.wording import Phrase
 
 
 def response_population(se: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +64,7 @@ class Measure(Result):
     status: Literal["collected", "partial", "not_collected"]
     n_subjects: int
     n_known: int
-    reason: str | None = None
+    reason: Phrase | None = None  # why it is not (fully) known, worded by templates/data/wording.yaml
 
     @property
     def collected(self) -> bool:
@@ -131,13 +132,18 @@ def _or3(a: pd.Series, b: pd.Series) -> pd.Series:
     return pd.Series(out, index=a.index)
 
 
-def _status(key: str, label: str, source: str, values: pd.Series, collected: bool, reason: str | None) -> Measure:
+def _why(code: str, **values) -> Phrase:
+    """Why a measure is not known: ``analysis.measure.<code>`` of the wording table."""
+    return Phrase(code=f"analysis.measure.{code}", values=values)
+
+
+def _status(key: str, label: str, source: str, values: pd.Series, collected: bool, reason: Phrase | None) -> Measure:
     n, k = len(values), int(values.notna().sum())
     if not collected:
         return Measure(key=key, label=label, source=source, status="not_collected", n_subjects=n, n_known=0,
                        reason=reason)
     status = "collected" if k == n else "partial"
-    why = None if k == n else f"unknown for {n - k} of {n} subjects ({reason or 'source value blank'})"
+    why = None if k == n else _why("partial", unknown=n - k, n=n, why=reason)
     return Measure(key=key, label=label, source=source, status=status, n_subjects=n, n_known=k, reason=why)
 
 
@@ -185,8 +191,8 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         else:
             out["grade3"] = nan
         measures["grade3"] = _status("grade3", GRADE3_LABEL, f"ADAE {grade_var}", out["grade3"],
-                                     has_grade, "CTCAE grade missing" if has_grade else
-                                     f"no CTCAE grade ({grade_var}) was recorded")
+                                     has_grade, _why("grade_missing") if has_grade else
+                                     _why("no_grade", var=grade_var))
         if basis == "grade":
             out["severe"] = out["grade3"]
             measures["severe"] = measures["grade3"].model_copy(update={"key": "severe"})
@@ -196,8 +202,8 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
             out["severe"] = _any_known(sev.eq("SEVERE"), s_known, idx) if basis == "severity" else nan
             measures["severe"] = _status("severe", "severe TEAE (severity, not CTCAE grade)", f"ADAE {sev_var}",
                                          out["severe"], basis == "severity",
-                                         "severity missing" if basis == "severity" else
-                                         f"neither a CTCAE grade ({grade_var}) nor a severity ({sev_var}) was recorded")
+                                         _why("severity_missing") if basis == "severity" else
+                                         _why("no_grade_nor_severity", grade_var=grade_var, sev_var=sev_var))
             low_known, is_low = s_known, sev.isin(["MILD", "MODERATE"])
         ser_var = variables.get("adverse_events.serious")
         ser_collected = ser_var is not None or not variables  # tables built without ingest: trust the flag
@@ -205,7 +211,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
             if ser_collected else nan
         measures["serious"] = _status("serious", SAFETY_ENDPOINTS["serious"], f"ADAE {ser_var or 'AESER'}",
                                       out["serious"], ser_collected, None if ser_collected else
-                                      "no serious-event flag (AESER) in ADAE")
+                                      _why("no_serious_flag"))
         # action taken with study treatment (AEACN): blank = unknown for that record
         act_var = variables.get("adverse_events.action", "AEACN")
         action = ae["action"].fillna("").astype(str).str.strip() if "action" in ae else pd.Series("", index=ae.index)
@@ -216,8 +222,8 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         if not variables:  # typed tables made without ingest: their flags are the data
             a_known = pd.Series(True, index=ae.index)
         act_collected = bool(a_known.any()) or (ae_all is not None and ae_all.empty)
-        act_missing = (f"{act_var} is blank in every AE record" if "adverse_events.action" in variables
-                       else "no action taken with study treatment (AEACN) in ADAE")
+        act_missing = (_why("blank_everywhere", var=act_var) if "adverse_events.action" in variables
+                       else _why("no_action"))
         ex = None
         if data.exposure is not None:
             ex = data.exposure.assign(usubjid=data.exposure["usubjid"].astype(str)).set_index("usubjid")
@@ -233,7 +239,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
                 collected = True
             out[key] = v
             measures[key] = _status(key, SAFETY_ENDPOINTS[key], source, v, collected,
-                                    f"{act_var} blank" if collected else act_missing)
+                                    _why("blank", var=act_var) if collected else act_missing)
         out["modified"] = _or3(out["reduced"], out["interrupted"])
         mod_ok = measures["reduced"].collected or measures["interrupted"].collected
         measures["modified"] = _status("modified", SAFETY_ENDPOINTS["modified"], measures["reduced"].source,
@@ -253,7 +259,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         measures["persistent_low_grade"] = _status(
             "persistent_low_grade", SAFETY_ENDPOINTS["persistent_low_grade"],
             f"ADAE {grade_var if basis == 'grade' else sev_var}", out["persistent_low_grade"], plg_ok,
-            None if plg_ok else "neither a CTCAE grade nor a severity was recorded")
+            None if plg_ok else _why("no_grade_nor_severity"))
         terms_upper = ae["term"].fillna("").astype(str).str.upper()
         for t in aesi_terms:
             hit = ae.loc[terms_upper == str(t).upper(), "usubjid"]
@@ -265,7 +271,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
     else:
         for c in MEASURE_KEYS:
             out[c] = np.nan
-            measures[c] = _status(c, SAFETY_ENDPOINTS.get(c, c), "ADAE", out[c], False, "no ADAE dataset")
+            measures[c] = _status(c, SAFETY_ENDPOINTS.get(c, c), "ADAE", out[c], False, _why("no_adae"))
         out["first_mod_day"] = np.nan
         out["last_ae_day"] = np.nan
         for t in aesi_terms:
@@ -308,7 +314,7 @@ def _adsl_discontinuation(data: StudyData, subj: pd.DataFrame, idx: pd.Index, ou
     measures["withdrawn_study"] = _status(
         "withdrawn_study", f"discontinued the study because of an adverse event (ADSL {var or 'DCDECOD'})",
         f"ADSL {var or 'DCDECOD'}", out["withdrawn_study"], ok,
-        f"{var} blank" if ok else "no reason for discontinuation (DCDECOD/DCSREAS) in ADSL")
+        _why("blank", var=var) if ok else _why("no_discontinuation_reason"))
 
 
 def measure_status(se: pd.DataFrame) -> dict[str, Measure]:
