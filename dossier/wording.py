@@ -8,6 +8,7 @@ prose.  Below every stage (only the standard library, PyYAML, pydantic and, when
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -92,24 +93,48 @@ def _environment():
     return env
 
 
+#: ``{{ name }}``, ``{{ name|g }}`` or ``{{ name|fmt('spec') }}``: what most wordings use
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*(?:\|\s*(g|fmt\('([^']*)'\))\s*)?\}\}")
+
+
 @cache
 def _template(code: str):
+    """A callable that words ``code``'s values: plain placeholders are filled in directly (so the quick CLI
+    commands, which print one note, never load Jinja); anything else is a compiled Jinja template."""
     try:
         text = wording()[code]
     except KeyError:
         raise KeyError(f"no wording for the code {code!r} in templates/data/wording.yaml") from None
-    return _environment().from_string(text)
+    if "{%" in text or "{{" in _PLACEHOLDER.sub("", text):
+        return _environment().from_string(text).render
+    parts = _PLACEHOLDER.split(text)  # literal, name, filter, spec, literal, ...
+
+    def render(**values: Any) -> str:
+        out = [parts[0]]
+        for i in range(1, len(parts), 4):
+            name, filt, spec = parts[i:i + 3]
+            if name not in values:
+                raise KeyError(f"the wording of {code!r} needs the value {name!r}")
+            v = values[name]
+            out.append(f"{v:g}" if filt == "g" else format(v, spec) if filt else str(v))
+            out.append(parts[i + 3])
+        return "".join(out)
+
+    return render
 
 
-def say(phrase: Phrase | dict | str, /, **values: Any) -> str:
-    """The sentence of a phrase (a :class:`Phrase`, its ``{"code", "values"}`` mapping, or a code and values)."""
+def say(phrase: Phrase | dict | str | None, /, **values: Any) -> str:
+    """The sentence of a phrase (a :class:`Phrase`, its ``{"code", "values"}`` mapping, or a code and values);
+    "" for ``None`` (nothing to say)."""
+    if phrase is None:
+        return ""
     if isinstance(phrase, Phrase):
         code, values = phrase.code, phrase.values
     elif isinstance(phrase, dict):
         code, values = phrase["code"], phrase.get("values", {})
     else:
         code = phrase
-    return _template(code).render(**values)
+    return _template(code)(**values)
 
 
 class Noted(BaseModel):

@@ -43,6 +43,8 @@ def used_codes() -> set[str]:
     codes |= {f"just.line.{k}.{part}" for k in LINES for part in ("title", "phrase")}
     codes |= {"just.line.biomarker.title_exploratory"}
     codes |= {f"just.patient_reported.measure.{k}" for k in PRO_KEYS}
+    populations = SOURCES[ROOT / "analyses" / "dose_summary.py"]
+    codes |= {f"analysis.population.{k}" for k in re.findall(r'\("[^"]+", "([a-z_]+)", [^"]', populations)}
     return codes
 
 
@@ -129,3 +131,16 @@ def test_measure_reasons_nest_and_survive_json():
     assert say("analysis.measure.no_grade_nor_severity") == "neither a CTCAE grade nor a severity was recorded"
     assert say("analysis.measure.no_grade_nor_severity", grade_var="AETOXGR", sev_var="AESEV") == \
         "neither a CTCAE grade (AETOXGR) nor a severity (AESEV) was recorded"
+
+
+def test_plain_placeholders_word_as_jinja_does():
+    """The direct filling of plain placeholders (the quick CLI commands load no Jinja) gives Jinja's text."""
+    from dossier.wording import _PLACEHOLDER, _environment, _template
+
+    simple = {c: t for c, t in wording().items() if "{%" not in t and "{{" not in _PLACEHOLDER.sub("", t)}
+    assert len(simple) > 40 and "design.select.crm" in simple
+    for code, text in simple.items():
+        values = {m.group(1): (0.1234567 if m.group(2) else "x") for m in _PLACEHOLDER.finditer(text)}
+        assert _template(code)(**values) == _environment().from_string(text).render(**values), code
+    with pytest.raises(KeyError, match="needs the value"):
+        say("design.select.interval_selected", dose=2)

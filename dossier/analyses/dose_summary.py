@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from statsmodels.stats.proportion import proportion_confint
 
 from dossier.ingest.tables import StudyData
+from dossier.wording import Phrase
 
 
 class Rate(BaseModel):
@@ -58,7 +59,7 @@ class Population(BaseModel):
     """A named analysis population: its definition and its size per dose (control first, as the rows)."""
 
     name: str
-    definition: str
+    definition: Phrase  # worded by templates/data/wording.yaml (analysis.population.*)
     n_by_dose: dict[str, int]  # "{dose:g}" -> N ("0" = control)
     n_total: int
 
@@ -110,20 +111,17 @@ def analyse_populations(data: StudyData, dose_levels: list[float], exposure_para
             for c in ("safety", "efficacy", "dlt_evaluable", "randomized")}
     eff = flag["efficacy"] & subj["usubjid"].isin(resp_ids)
     defs = [
-        ("all treated", "every subject in ADSL with an actual dose (or on a control arm)",
-         pd.Series(True, index=subj.index)),
-        ("safety", "safety population flag (SAFFL = Y); adverse-event rates", flag["safety"]),
-        ("DLT-evaluable", "DLT-evaluable flag (DLTEVLFL = Y); DLT rates", flag["dlt_evaluable"]),
-        ("efficacy-evaluable", "efficacy flag (EFFFL = Y) and a response record; response rates", eff),
-        ("randomized", "randomized flag (RANDFL, else ITTFL = Y); the randomized comparison", flag["randomized"]),
-        ("randomized, efficacy-evaluable", "randomized and efficacy-evaluable; response in the randomized "
-         "comparison", flag["randomized"] & eff),
+        ("all treated", "all_treated", pd.Series(True, index=subj.index)),
+        ("safety", "safety", flag["safety"]),
+        ("DLT-evaluable", "dlt_evaluable", flag["dlt_evaluable"]),
+        ("efficacy-evaluable", "efficacy_evaluable", eff),
+        ("randomized", "randomized", flag["randomized"]),
+        ("randomized, efficacy-evaluable", "randomized_efficacy", flag["randomized"] & eff),
     ]
     if exposure_paramcd and data.pk is not None:
-        defs.append(("exposure (PK)", f"a value of {exposure_paramcd} in ADPP; exposure-response",
-                     subj["usubjid"].isin(pk_ids)))
+        defs.append(("exposure (PK)", "exposure", subj["usubjid"].isin(pk_ids)))
     out = []
-    for name, definition, mask in defs:
+    for name, code, mask in defs:
         counts = {}
         for k in keys:
             d = float(k)
@@ -131,6 +129,8 @@ def analyse_populations(data: StudyData, dose_levels: list[float], exposure_para
             counts[k] = int((mask & sel).sum())
         if sum(counts.values()) == 0 and name not in ("all treated", "safety"):
             continue
+        definition = Phrase(code=f"analysis.population.{code}",
+                            values={"paramcd": exposure_paramcd} if code == "exposure" else {})
         out.append(Population(name=name, definition=definition, n_by_dose=counts, n_total=sum(counts.values())))
     return out
 

@@ -22,7 +22,7 @@ from dossier.errors import BuildError
 from dossier.evidence import CoreEvidence, dose_steps, section_needs
 from dossier.jurisdictions import JurisdictionProfile
 from dossier.render.assets import ASSETS_DIR, TEMPLATE_SUFFIXES, TEMPLATES_DIR, template_files  # noqa: F401
-from dossier.wording import data_table
+from dossier.wording import data_table, say
 
 #: core-evidence sections, in order; every variant renders all of them from the same bundle
 CORE_SECTIONS: list[tuple[str, str]] = [
@@ -67,6 +67,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     env.globals["safety_label"] = safety_label  # the one source of the safety endpoints' labels
     env.filters["metric"] = _typeset_metric
     env.filters["unit"] = _typeset_unit
+    env.filters["say"] = say  # a result's phrase (a wording code and its values) as its sentence
     return env
 
 
