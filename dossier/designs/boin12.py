@@ -61,7 +61,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel
-from scipy import special  # scipy.stats (~1 s to import) only inside the functions using it
 
 from dossier.designs.base import (
     Decision,
@@ -142,6 +141,8 @@ def error_minimising_boundaries(target: float, p_saf: float, p_tox: float, n_max
 
 def desirability(n: np.ndarray, x: np.ndarray, benchmark: float) -> np.ndarray:
     """Pr(utility > benchmark | data) with a Beta(1 + x, 1 + n - x) posterior (x = utility pseudo-count)."""
+    from scipy import special  # here: importing scipy.special takes ~0.3 s (issue 16)
+
     n = np.asarray(n, float)
     x = np.asarray(x, float)
     if n.size < 64:
