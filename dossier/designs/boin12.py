@@ -67,6 +67,7 @@ from dossier.designs.base import (
     DecisionRow,
     DecisionTable,
     Design,
+    LazyTables,
     Scenario,
     TrialData,
     isotonic_batch,
@@ -265,12 +266,13 @@ class Boin12Params(UtilityDesignParams):
                           source="Lin et al. 2020, supplement (trialdesign.org)")
 
 
-class Boin12(Design):
+class Boin12(LazyTables, Design):
     """BOIN12 (Lin et al. 2020), see the module docstring for the rules and their sources."""
 
     name = "boin12"
     label = "BOIN12"
     Params = Boin12Params
+    _lazy_tables = ("esc_t", "de_t", "elim_t", "elim_e")  # built on first use (_build_tables)
     needs_efficacy = True
     selects = "OBD"
 
@@ -299,7 +301,6 @@ class Boin12(Design):
         t, e = self.target, self.eff_lower
         u_bar = u01 * e * (1 - t) + u00 * (1 - t) * (1 - e) + u11 * t * e + u10 * t * (1 - e)
         self.benchmark = u_bar + (100 - u_bar) / 2
-        self._build_tables(self.max_patients)
 
     def describe(self) -> dict:
         return super().describe() | {
