@@ -3,10 +3,12 @@
 Each command runs in a fresh process (``python -m dossier ...``, as the console script does) ``--runs``
 times; printed: the median wall time and the median CPU time of the child (user + system; steadier than
 wall time on a shared machine), each against the target of 0.4 s, with the load average of the machine
-and two floors for scale (the interpreter alone, ``import numpy``).  Bytecode is cached (in a temporary
-folder, ``PYTHONPYCACHEPREFIX``) and one untimed run warms it, as after ``pip install``, which compiles the
-package: without it every run would compile dossier's modules again (~0.3 s).  Then ``python -X importtime`` of
-``decide``: the top-level packages by the time their own modules took, and the slowest single modules.
+and three floors for scale: the interpreter alone, ``import numpy``, and a typer command with one option
+that imports numpy (typer parses options with pydantic, so that floor loads pydantic too; ``decide`` needs
+all three).  Bytecode is cached (in a temporary folder, ``PYTHONPYCACHEPREFIX``) and one untimed run warms
+it, as after ``pip install``, which compiles the package: without it every run would compile dossier's
+modules again (~0.3 s).  Then ``python -X importtime`` of ``decide``: the top-level packages by the time
+their own modules took, and the slowest single modules.
 
 Usage:  python benchmarks/bench_cli.py [--runs 7]
 """
@@ -30,7 +32,20 @@ COMMANDS = {
     "decide (3+3, table)": ["decide", "--design", "3+3", "--n", "3,6", "--dlt", "0,1"],
     "boundaries (BOIN)": ["boundaries", "--design", "boin", "--json"],
 }
-FLOORS = {"python -c pass": ["-c", "pass"], "python -c 'import numpy'": ["-c", "import numpy"]}
+#: a typer command with one option that imports numpy: what every quick command needs at least (typer parses
+#: options with pydantic TypeAdapters, so this also loads pydantic)
+TYPER_NUMPY = """
+from typing import Annotated
+import numpy, typer
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
+@app.command()
+def cmd(x: Annotated[float, typer.Option("--x")] = 0.0):
+    print(numpy.float64(x))
+app.callback()(lambda: None)
+app(args=["cmd", "--x", "1"])
+"""
+FLOORS = {"python -c pass": ["-c", "pass"], "python -c 'import numpy'": ["-c", "import numpy"],
+          "typer command + numpy": ["-c", TYPER_NUMPY]}
 
 
 ENV = dict(os.environ)

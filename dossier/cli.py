@@ -6,7 +6,9 @@ block on stderr with exit status 2; ``--debug`` adds the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Annotated
 
 import typer
 from typer import _click
+from typer._click.exceptions import UsageError
 from typer.core import TyperCommand, TyperGroup
 
 from dossier.errors import DossierError
@@ -23,6 +26,35 @@ def _design_commands() -> typer.Typer:
     from dossier.commands.designs import register
 
     return _commands_of(register)
+
+
+def _design_command_for(name: str, args: list[str]) -> _click.Command | None:
+    """``name`` (boundaries, simulate, decide) with the options of the design named in ``args`` only, or None
+    (see :func:`dossier.commands.designs.design_in_args`): loads that design's code, not every design's."""
+    with _no_pydantic_plugins():
+        from dossier.commands.designs import design_in_args, register
+
+        design = design_in_args(args)
+        if design is None:
+            return None
+        sub = _commands_of(lambda app: register(app, design=design, names=(name,)))
+        return typer.main.get_command(sub).commands[name]
+
+
+@contextlib.contextmanager
+def _no_pydantic_plugins():
+    """Pydantic looks for plugins in the metadata of every installed package when it builds its first model
+    (~50 ms); dossier's models use none.  Disabled while the quick commands load, as typer does for its own
+    parameters (PYDANTIC_DISABLE_PLUGINS, read when a model is built)."""
+    previous = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
 
 
 def _study_commands() -> typer.Typer:
@@ -56,6 +88,10 @@ LAZY_COMMANDS = {
 }
 _loaded: dict = {}
 
+#: commands that can be built for the command line at hand, lighter than in full (issue 16: `decide` and
+#: `boundaries` <= 0.4 s): name -> builder(name, args) returning the command or None
+QUICK_COMMANDS = {name: _design_command_for for name in ("boundaries", "simulate", "decide")}
+
 
 def _commands_of(register) -> typer.Typer:
     sub = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -81,6 +117,12 @@ class _LazyCommand(TyperCommand):
         super().__init__(name, help=LAZY_COMMANDS[name][1], add_help_option=False)
 
     def make_context(self, info_name, args, parent=None, **extra):
+        quick = QUICK_COMMANDS[self.name](self.name, args) if self.name in QUICK_COMMANDS else None
+        if quick is not None:
+            try:  # a command line the lighter command parses is parsed the same by the full command
+                return quick.make_context(info_name, list(args), parent=parent, **extra)
+            except UsageError:
+                pass  # e.g. an option of another design: the full command parses it and reports as before
         return lazy_command(self.name).make_context(info_name, args, parent=parent, **extra)
 
 

@@ -678,9 +678,6 @@ def build(spec_path: str | Path, agencies: Sequence[str] | str | None = None,
     t_start = time.perf_counter()
     plan = plan_build(spec_path, agencies, formats, out_dir)
     plan.pdfa = pdfa
-    from dossier.render.assets import ASSETS_DIR
-
-    write.check_assets(ASSETS_DIR)  # a damaged installation: one clean error before any work
     write.check_out_dir(plan.out_dir)
     protected = plan.protected_paths()
     write.check_replaceable(plan.study_dir, plan.spec.study.id, protected)
@@ -716,6 +713,11 @@ def _build_locked(plan: BuildPlan, progress: Progress | None, force: bool, execu
         result.outputs = [plan.study_dir / o["path"] for o in manifest["outputs"]]
         timings["total"] = time.perf_counter() - t_start
         return result
+    from dossier.render.assets import ASSETS_DIR
+
+    # a damaged installation: one clean error before any work (not when up to date: the assets are in the
+    # fingerprint, and reading the fonts is a tenth of a second of a rebuild that renders nothing)
+    write.check_assets(ASSETS_DIR)
 
     from dossier.evidence import CoreEvidence
 

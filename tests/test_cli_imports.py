@@ -63,6 +63,34 @@ def test_decide_and_boundaries_load_no_build_library(args):  # pandas, matplotli
     assert _heavy(run["modules"]) == []
 
 
+@pytest.mark.parametrize("args", [
+    ["decide", "--design", "boin", "--n", "3,6,3", "--dlt", "0,1,2", "--json"],
+    ["boundaries", "--design", "boin", "--json"],
+    ["boundaries", "--json"],  # BOIN by default
+])
+def test_boin_quick_commands_load_neither_scipy_nor_the_other_designs(args):
+    """BOIN's rules without scipy (dossier.designs.betafn) and only BOIN's code: the command is built with the
+    options of the design named on the command line."""
+    run = _probe(args)
+    assert run["code"] == 0 and json.loads(run["output"])["design"] == "boin"
+    others = ("dossier.designs.crm", "dossier.designs.boin12", "dossier.designs.uboin", "dossier.designs.backfill",
+              "dossier.designs.mtpi2", "dossier.designs.three_plus_three", "dossier.designs.obd")
+    assert [m for m in ("scipy", *others) if m in run["modules"]] == []
+
+
+def test_an_option_of_another_design_is_reported_as_before(capsys):
+    """A command line the one-design command cannot parse goes to the full command, which reports it."""
+    from dossier.cli import main
+
+    assert main(["decide", "--design", "boin", "--n", "3,3", "--dlt", "0,1", "--skeleton", "0.1,0.2"]) == 2
+    assert "--skeleton does not apply to --design boin" in capsys.readouterr().err
+    assert main(["decide", "--design", "boin", "--n", "3,3", "--dlt", "0,1", "--no-such", "1"]) == 2
+    assert "No such option: --no-such" in capsys.readouterr().err
+    # an alias: the full command
+    assert main(["decide", "--design", "U-BOIN", "--n", "3,3", "--dlt", "0,1", "--resp", "1,1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["design"] == "uboin"
+
+
 def test_help_and_import_load_no_build_library():
     """What holds today for the plain import and ``--help``: none of the build's libraries is loaded."""
     for args in ([], ["--help"]):
@@ -103,8 +131,9 @@ def test_build_check_loads_neither_the_analyses_nor_the_renderers(tmp_path):
     spec = ROOT / "examples" / "examplinib" / "study.yaml"
     run = _probe(["build", str(spec), "--check", "--out", str(tmp_path)])
     assert run["code"] == 1  # never built there: stale
-    # (scipy.stats may load: validating the spec builds the simulation study's designs, BOIN12's tables use it)
+    # validating the spec builds the simulation study's designs, without their decision tables (scipy)
     never = ("pandas", "matplotlib", "weasyprint", "statsmodels", "pyarrow", "jinja2", "pypdf", "dossier.analyses",
-             "dossier.evidence", "dossier.ingest", "dossier.render.html", "dossier.render.pdf")
+             "dossier.evidence", "dossier.ingest", "dossier.render.html", "dossier.render.pdf", "scipy.stats",
+             "scipy.special")
     assert [m for m in never if m in run["modules"]] == []
     assert "dossier.pipeline" in run["modules"]

@@ -41,11 +41,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import typer
 
-from dossier.designs import REGISTRY, Scenario, TrialData, design_class, design_from_spec, design_key
-from dossier.designs.boin12 import DEFAULT_UTILITY, additive_utility
-from dossier.designs.obd import ObdOperatingCharacteristics
+from dossier.designs import REGISTRY, TrialData, design_class, design_from_spec, design_key
 from dossier.designs.params import all_parameters, field_source, from_one_based, is_dose_index
-from dossier.designs.simulate import progress_steps
 from dossier.errors import DesignError
 
 DesignOpt = Annotated[str, typer.Option("--design", help=f"one of: {', '.join(REGISTRY)}")]
@@ -82,6 +79,8 @@ UTILITY_EXAMPLE = "eff_no_tox=100,eff_tox=60,neither=40,tox_no_eff=0"
 
 def _named_values(text: str, flag: str) -> dict[str, float]:
     """Values of the four outcomes from ``name=value`` pairs (named, so that no order can be mistaken)."""
+    from dossier.designs.boin12 import DEFAULT_UTILITY
+
     out: dict[str, float] = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, eq, value = part.partition("=")
@@ -102,7 +101,38 @@ def _named_values(text: str, flag: str) -> dict[str, float]:
 # CLI options generated from the designs' parameter models
 # ----------------------------------------------------------------------------------------------
 
-PARAMETERS = all_parameters(REGISTRY)
+def __getattr__(name: str):
+    """``PARAMETERS``: every parameter of every design (name -> {"field", "model", "designs"}), computed on
+    first use: it imports every design, which ``decide --design boin`` does not need (issue 16)."""
+    if name == "PARAMETERS":
+        value = globals()["PARAMETERS"] = all_parameters(REGISTRY)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def parameters_of(design: str | None = None) -> dict[str, dict[str, Any]]:
+    """The parameters of one design (a registry name), or of every design (None): the CLI options."""
+    if design is None:
+        return __getattr__("PARAMETERS")
+    return all_parameters({design: REGISTRY[design]})
+
+
+def design_in_args(args: list[str]) -> str | None:
+    """The registry name given by ``--design`` in a command line (``boin`` when absent, the default), or None
+    when it is not a plain registry name (an alias) or the help is asked for: then the command is built with
+    the options of every design.  The command built for one design parses exactly the command lines that use
+    its options only, as the full command does; any other fails to parse and the caller falls back to the
+    full command (see :func:`dossier.cli.quick_command`)."""
+    if "--help" in args:
+        return None
+    value = "boin"
+    for i, arg in enumerate(args):
+        if arg == "--design" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--design="):
+            value = arg.partition("=")[2]
+    key = value.strip().lower()
+    return key if key in REGISTRY else None
 
 
 def _flag(name: str) -> str:
@@ -117,16 +147,24 @@ def _base_type(annotation: Any) -> Any:
     return annotation
 
 
-def _cli_kind(name: str) -> str:
+def _field(name: str, cls=None):
+    """The declaration of parameter ``name``: the design's own if it takes it (a name means the same thing in
+    every design), else the first of any design."""
+    if cls is not None and name in cls.Params.model_fields:
+        return cls.Params.model_fields[name]
+    return parameters_of()[name]["field"]
+
+
+def _cli_kind(name: str, field=None) -> str:
     """How a parameter is typed on the command line: bool, int, float, or text parsed by :func:`_parse`."""
-    base = _base_type(PARAMETERS[name]["field"].annotation)
+    base = _base_type((field or _field(name)).annotation)
     if base in (bool, int, float):
         return base.__name__
     return "text"
 
 
-def _option_annotation(name: str) -> Any:
-    entry = PARAMETERS[name]
+def _option_annotation(name: str, params: dict[str, dict[str, Any]]) -> Any:
+    entry = params[name]
     info, model = entry["field"], entry["model"]
     source = field_source(model, name)
     base = _base_type(info.annotation)
@@ -134,17 +172,19 @@ def _option_annotation(name: str) -> Any:
     one_based = " (1-based)" if is_dose_index(model, name) else ""
     help_text = (f"{', '.join(entry['designs'])}: {info.description}{one_based}{choices}"
                  + (f"; source: {source}" if source else ""))
-    kind = _cli_kind(name)
+    kind = _cli_kind(name, info)
     decl = f"{_flag(name)}/--no-{name.replace('_', '-')}" if kind == "bool" else _flag(name)
     py = {"bool": bool, "int": int, "float": float, "text": str}[kind]
     return Annotated[py | None, typer.Option(decl, help=help_text)]
 
 
-def _parse(name: str, value: Any) -> Any:
-    """A CLI value as the design's Python keyword (lists comma-separated, utilities by name)."""
-    if _cli_kind(name) != "text":
+def _parse(name: str, value: Any, cls=None) -> Any:
+    """A CLI value as the design's Python keyword (lists comma-separated, utilities by name); ``cls``: the
+    design class, whose declaration of ``name`` is used when it has one."""
+    field = _field(name, cls)
+    if _cli_kind(name, field) != "text":
         return value
-    base = _base_type(PARAMETERS[name]["field"].annotation)
+    base = _base_type(field.annotation)
     origin = typing.get_origin(base)
     if origin is dict:
         return _named_values(value, _flag(name))
@@ -154,15 +194,18 @@ def _parse(name: str, value: Any) -> Any:
     return value
 
 
-def with_design_options(command):
+def with_design_options(command, design: str | None = None):
     """``command`` with one CLI option per design parameter (generated from the ``Params`` models of the
-    registry); the options given reach ``command`` as ``options`` (name -> CLI value)."""
+    registry; with ``design``, of that design only); the options given reach ``command`` as ``options``
+    (name -> CLI value)."""
+    params = parameters_of(design)
     sig = inspect.signature(command)
     hints = typing.get_type_hints(command, include_extras=True)
     fixed = [p.replace(annotation=hints[p.name]) for p in sig.parameters.values() if p.name != "options"]
     taken = {p.name for p in fixed}
-    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_option_annotation(n))
-             for n in PARAMETERS if n not in taken]
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None,
+                               annotation=_option_annotation(n, params))
+             for n in params if n not in taken]
 
     def run(**kwargs):
         options = {n.name: kwargs.pop(n.name) for n in extra}
@@ -184,7 +227,7 @@ def build_from_cli(design: str, *, target: float, n_doses: int, cohort_size: int
         if name not in cls.Params.model_fields:
             raise DesignError(f"{_flag(name)} does not apply to --design {key}", _flag(name),
                               f"{key} takes: {', '.join(_flag(n) for n in cls.Params.model_fields)}")
-    typed = from_one_based(cls.Params, {k: _parse(k, v) for k, v in options.items()}, "command line")
+    typed = from_one_based(cls.Params, {k: _parse(k, v, cls) for k, v in options.items()}, "command line")
     return design_from_spec({"name": key, "target": target, "cohort_size": cohort_size, "n_cohorts": cohorts,
                              "options": typed}, n_doses, where="command line")
 
@@ -232,7 +275,7 @@ def boundaries(
     """Decision table of a design: escalate / de-escalate / eliminate boundaries by patients treated."""
     options = options or {}
     if "skeleton" in options:
-        doses = len(_parse("skeleton", options["skeleton"]) or [])
+        doses = len(_parse("skeleton", options["skeleton"], design_class(design)) or [])
     d = build_from_cli(design, target=target, n_doses=doses, cohort_size=cohort_size, cohorts=cohorts,
                        options=options)
     table = d.decision_table()
@@ -322,6 +365,10 @@ def simulate(
     if cls.needs_efficacy and not p_resp:
         raise DesignError(f"--design {d.name} needs the true response probabilities", "--true-eff",
                           "e.g. --true-eff 0.1,0.2,0.3,0.45,0.58")
+    from dossier.designs.base import Scenario
+    from dossier.designs.obd import ObdOperatingCharacteristics
+    from dossier.designs.simulate import progress_steps
+
     scenario = Scenario(p_tox=p_true, p_eff=p_resp)
     rng = np.random.default_rng(seed)
     if _interactive(as_json) and _is_mtd(cls):  # the vectorised engine reports progress
@@ -462,7 +509,7 @@ def decide(
 
 
 def _decide_crm(*, target, n, dlt, current, levels, tox, cohort_size, cohorts, options) -> dict:
-    skeleton = _parse("skeleton", options["skeleton"]) if "skeleton" in options else None
+    skeleton = _parse("skeleton", options["skeleton"], design_class("crm")) if "skeleton" in options else None
     if skeleton is None:
         raise DesignError("CRM needs the skeleton used in the trial", "--skeleton",
                           "e.g. --skeleton 0.05,0.1,0.2,0.3,0.45")
@@ -567,6 +614,8 @@ def _decide_obd(design: str, *, target: float, n: str | None, dlt: str | None, r
     if stage2 and key != "uboin":
         raise DesignError("--stage2 applies to --design uboin only", "--stage2")
     d = build_from_cli(design, target=target, n_doses=k, cohort_size=cohort_size, cohorts=cohorts, options=options)
+    from dossier.designs.boin12 import additive_utility
+
     additive = additive_utility(d.utility)
     if y11 is None:
         if not additive:
@@ -619,9 +668,10 @@ def _print_obd_decision(payload: dict, counts, dlts, resps) -> None:
         console.print(f"next cohort: {payload['next']}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``boundaries``, ``simulate`` and ``decide`` commands to the application's CLI, with one option
-    per design parameter (generated from the designs' parameter models)."""
-    app.command("boundaries")(with_design_options(boundaries))
-    app.command("simulate")(with_design_options(simulate))
-    app.command("decide")(with_design_options(decide))
+def register(app: typer.Typer, design: str | None = None, names: tuple[str, ...] | None = None) -> None:
+    """Add the ``boundaries``, ``simulate`` and ``decide`` commands (or those in ``names``) to the application's
+    CLI, with one option per design parameter (generated from the designs' parameter models; with ``design``,
+    those of that design only: :func:`design_in_args`)."""
+    for name, command in (("boundaries", boundaries), ("simulate", simulate), ("decide", decide)):
+        if names is None or name in names:
+            app.command(name)(with_design_options(command, design))

@@ -20,48 +20,76 @@ scenarios from fitted models (:mod:`scenarios`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from dossier.designs.backfill import BfBoin
-from dossier.designs.base import (
-    Decision,
-    DecisionRow,
-    DecisionTable,
-    Design,
-    MtdSelection,
-    Scenario,
-    TransitionPathway,
-    TrialData,
-)
-from dossier.designs.boin import Boin
-from dossier.designs.boin12 import DEFAULT_UTILITY, Boin12
-from dossier.designs.crm import Crm, crm_fit, getprior
-from dossier.designs.i3plus3 import I3plus3
-from dossier.designs.mtpi2 import Keyboard, Mtpi2
-from dossier.designs.obd import ObdOperatingCharacteristics
-from dossier.designs.params import DesignParams, validate_options
-from dossier.designs.randomized import exact_comparison, sample_size_per_arm, simulate_comparison
-from dossier.designs.scenarios import FittedScenario, scenarios_from_fit, simulate_under_fit
-from dossier.designs.simulate import OperatingCharacteristics, simulate_trials
-from dossier.designs.three_plus_three import ThreePlusThree, closed_form_3plus3
-from dossier.designs.tite_boin import TiteBoin
-from dossier.designs.uboin import UBoin
 from dossier.errors import DesignError
 
-#: every design, by name: the one registry (adding a design: its module, its tests and one line here)
-REGISTRY: dict[str, type[Design]] = {
-    "3+3": ThreePlusThree,
-    "i3+3": I3plus3,
-    "mtpi2": Mtpi2,
-    "keyboard": Keyboard,
-    "boin": Boin,
-    "crm": Crm,
-    "boin12": Boin12,
-    "uboin": UBoin,
-    "bf-boin": BfBoin,
-    "tite-boin": TiteBoin,
+if TYPE_CHECKING:
+    from dossier.designs.base import Design
+    from dossier.designs.obd import ObdOperatingCharacteristics
+
+#: every design, by name, and where its class lives: the one registry (adding a design: its module, its tests and
+#: one line here).  A design's module is imported when the design is first looked up, so that ``dossier decide
+#: --design boin`` loads BOIN's code and not every design's (issue 16: start-up <= 0.4 s)
+_DESIGN_MODULES: dict[str, tuple[str, str]] = {
+    "3+3": ("three_plus_three", "ThreePlusThree"),
+    "i3+3": ("i3plus3", "I3plus3"),
+    "mtpi2": ("mtpi2", "Mtpi2"),
+    "keyboard": ("mtpi2", "Keyboard"),
+    "boin": ("boin", "Boin"),
+    "crm": ("crm", "Crm"),
+    "boin12": ("boin12", "Boin12"),
+    "uboin": ("uboin", "UBoin"),
+    "bf-boin": ("backfill", "BfBoin"),
+    "tite-boin": ("tite_boin", "TiteBoin"),
 }
+
+#: the names this package exports, by the module defining them (imported on first access, PEP 562)
+_EXPORTS: dict[str, str] = {
+    **{cls: mod for mod, cls in _DESIGN_MODULES.values()},
+    **dict.fromkeys(("Decision", "DecisionRow", "DecisionTable", "Design", "MtdSelection", "Scenario",
+                     "TransitionPathway", "TrialData"), "base"),
+    "DEFAULT_UTILITY": "boin12", "crm_fit": "crm", "getprior": "crm", "ObdOperatingCharacteristics": "obd",
+    "DesignParams": "params", "validate_options": "params", "exact_comparison": "randomized",
+    "sample_size_per_arm": "randomized", "simulate_comparison": "randomized", "FittedScenario": "scenarios",
+    "scenarios_from_fit": "scenarios", "simulate_under_fit": "scenarios", "OperatingCharacteristics": "simulate",
+    "simulate_trials": "simulate", "closed_form_3plus3": "three_plus_three",
+}
+
+#: the views of the registry by capability (derived, never edited by hand): computed on first access, which
+#: imports every design
+_VIEWS = ("DESIGNS", "OBD_DESIGNS", "REGISTRY_ALIASES", "ALIASES", "OBD_ALIASES", "DESIGN_LABELS")
+
+
+def _load(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(f"dossier.designs.{module}"), name)
+
+
+class _Registry(Mapping):
+    """Name -> design class; the names are known up front, a class is imported when it is looked up."""
+
+    def __init__(self, modules: dict[str, tuple[str, str]]):
+        self._modules = modules
+
+    def __getitem__(self, key: str) -> type[Design]:
+        return _load(*self._modules[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __repr__(self) -> str:
+        return f"REGISTRY({', '.join(self._modules)})"
+
+
+REGISTRY: Mapping[str, type[Design]] = _Registry(_DESIGN_MODULES)
 
 #: settings every design takes, set by the spec's / CLI's own keys (not design options)
 COMMON_SETTINGS = ("target", "n_doses", "cohort_size", "n_cohorts")
@@ -71,27 +99,30 @@ def _is_mtd_design(cls: type[Design]) -> bool:
     return cls.selects == "MTD" and not cls.needs_efficacy and not cls.uses_calendar_time
 
 
-#: views of the registry by capability (derived, never edited by hand)
-DESIGNS: dict[str, type[Design]] = {k: c for k, c in REGISTRY.items() if _is_mtd_design(c)}
-OBD_DESIGNS: dict[str, type[Design]] = {k: c for k, c in REGISTRY.items() if not _is_mtd_design(c)}
-REGISTRY_ALIASES: dict[str, str] = {a: k for k, c in REGISTRY.items() for a in c.aliases}
-ALIASES = {a: k for a, k in REGISTRY_ALIASES.items() if k in DESIGNS}
-OBD_ALIASES = {a: k for a, k in REGISTRY_ALIASES.items() if k in OBD_DESIGNS}
-DESIGN_LABELS = {k: c.label or k for k, c in REGISTRY.items()}
+def _views() -> dict[str, Any]:
+    designs = {k: c for k, c in REGISTRY.items() if _is_mtd_design(c)}
+    obd = {k: c for k, c in REGISTRY.items() if not _is_mtd_design(c)}
+    aliases = {a: k for k, c in REGISTRY.items() for a in c.aliases}
+    return {"DESIGNS": designs, "OBD_DESIGNS": obd, "REGISTRY_ALIASES": aliases,
+            "ALIASES": {a: k for a, k in aliases.items() if k in designs},
+            "OBD_ALIASES": {a: k for a, k in aliases.items() if k in obd},
+            "DESIGN_LABELS": {k: c.label or k for k, c in REGISTRY.items()}}
 
 
 def design_names() -> list[str]:
-    return list(DESIGNS)
+    return list(__getattr__("DESIGNS"))
 
 
 def obd_design_names() -> list[str]:
-    return list(OBD_DESIGNS)
+    return list(__getattr__("OBD_DESIGNS"))
 
 
 def design_key(name: str) -> str:
     """The registry name of a design name or alias ("U-BOIN" -> "uboin"); unknown names lower-cased."""
     key = str(name).strip().lower()
-    return REGISTRY_ALIASES.get(key, key)
+    if key in REGISTRY:  # a registry name (no alias is one): no design needs to be imported
+        return key
+    return __getattr__("REGISTRY_ALIASES").get(key, key)
 
 
 def design_class(name: str, registry: dict[str, type[Design]] | None = None) -> type[Design]:
@@ -119,6 +150,8 @@ def build_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3
                  **options) -> Design:
     """Any registered design by name, its options checked against the design's ``Params`` model
     (:func:`~dossier.designs.params.validate_options`); DesignError for unknown names or bad options."""
+    from dossier.designs.params import validate_options
+
     cls = design_class(name, registry)
     typed = validate_options(cls, options, where)
     return cls(target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts, **typed)
@@ -128,14 +161,14 @@ def make_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3,
                 **options) -> Design:
     """An MTD design by name ("3+3", "i3+3", "mtpi2", "keyboard", "boin", "crm"); see :func:`build_design`."""
     return build_design(name, target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                        registry=DESIGNS, **options)
+                        registry=__getattr__("DESIGNS"), **options)
 
 
 def make_obd_design(name: str, *, target: float, n_doses: int, cohort_size: int = 3, n_cohorts: int = 10,
                     **options) -> Design:
     """An OBD / timed design by name ("boin12", "uboin", "bf-boin", "tite-boin"); see :func:`build_design`."""
     return build_design(name, target=target, n_doses=n_doses, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                        registry=OBD_DESIGNS, **options)
+                        registry=__getattr__("OBD_DESIGNS"), **options)
 
 
 def design_from_spec(settings: Any, n_doses: int, where: str = "design") -> Design:
@@ -162,6 +195,8 @@ def design_from_spec(settings: Any, n_doses: int, where: str = "design") -> Desi
 def simulate_design(design: Design, p_true, p_resp, n_trials: int, rng):
     """Operating characteristics of any design under true DLT (and response) probabilities:
     ``design.simulate(Scenario(p_tox=p_true, p_eff=p_resp), n_trials, rng)``."""
+    from dossier.designs.base import Scenario
+
     if p_resp is not None and not design.needs_efficacy and not design.uses_calendar_time:
         p_resp = None  # MTD designs do not use efficacy
     return design.simulate(Scenario(p_tox=list(p_true), p_eff=None if p_resp is None else list(p_resp)),
@@ -170,7 +205,8 @@ def simulate_design(design: Design, p_true, p_resp, n_trials: int, rng):
 
 def design_label(name: str) -> str:
     """The name of a design as documents print it ("uboin" -> "U-BOIN"); unknown names upper-cased."""
-    return DESIGN_LABELS.get(design_key(name), str(name).upper())
+    key = design_key(name)
+    return (REGISTRY[key].label or key) if key in REGISTRY else str(name).upper()
 
 
 def simulate_obd(design: Design, p_true, p_resp, n_trials: int, rng) -> ObdOperatingCharacteristics:
@@ -191,10 +227,20 @@ __all__ = [
 # drug-combination designs (two agents, dose-pair grids; their own decide/simulate contract):
 # dossier.designs.boin_comb (Lin & Yin 2017) and dossier.designs.waterfall (Zhang & Yuan 2016)
 def __getattr__(name: str):
-    """``COMBINATION_DESIGNS`` (dossier.designs.combination) is loaded on first use: the quick commands
-    (``decide``, ``boundaries``) do not need the combination designs."""
-    if name == "COMBINATION_DESIGNS":
+    """The exported names (classes, functions, the registry's views) are loaded on first use (PEP 562): the
+    quick commands (``decide``, ``boundaries``) load only the design they run.  ``COMBINATION_DESIGNS``
+    (dossier.designs.combination) likewise."""
+    if name in _EXPORTS:
+        value = _load(_EXPORTS[name], name)
+    elif name in _VIEWS:
+        views = _views()
+        globals().update(views)
+        return views[name]
+    elif name == "COMBINATION_DESIGNS":
         from dossier.designs.combination import COMB_DESIGNS
 
-        return COMB_DESIGNS
-    raise AttributeError(f"module 'dossier.designs' has no attribute {name!r}")
+        value = COMB_DESIGNS
+    else:
+        raise AttributeError(f"module 'dossier.designs' has no attribute {name!r}")
+    globals()[name] = value
+    return value

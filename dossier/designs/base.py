@@ -205,6 +205,20 @@ def pava(x: Sequence[float], w: Sequence[float] | None = None) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+class LazyTables:
+    """Decision tables built when first used, not in the constructor: the attributes named in ``_lazy_tables``
+    are set by ``_build_tables(self.max_patients)`` on first access.  Validating a spec builds its designs
+    without simulating them, and some tables need scipy (issue 16: ``build --check`` <= 1 s)."""
+
+    _lazy_tables: ClassVar[tuple[str, ...]] = ()
+
+    def __getattr__(self, name: str):  # only called for attributes not set
+        if name in type(self)._lazy_tables and "n_cohorts" in self.__dict__:
+            self._build_tables(self.max_patients)
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
 class Design:
     """Base class of all dose-escalation designs.
 

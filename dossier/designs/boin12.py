@@ -61,13 +61,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel
-from scipy import special  # scipy.stats (~1 s to import) only inside the functions using it
 
 from dossier.designs.base import (
     Decision,
     DecisionRow,
     DecisionTable,
     Design,
+    LazyTables,
     Scenario,
     TrialData,
     isotonic_batch,
@@ -143,6 +143,8 @@ def error_minimising_boundaries(target: float, p_saf: float, p_tox: float, n_max
 
 def desirability(n: np.ndarray, x: np.ndarray, benchmark: float) -> np.ndarray:
     """Pr(utility > benchmark | data) with a Beta(1 + x, 1 + n - x) posterior (x = utility pseudo-count)."""
+    from scipy import special  # here: importing scipy.special takes ~0.3 s (issue 16)
+
     n = np.asarray(n, float)
     x = np.asarray(x, float)
     if n.size < 64:
@@ -264,12 +266,13 @@ class Boin12Params(UtilityDesignParams):
                           source="Lin et al. 2020, supplement (trialdesign.org)")
 
 
-class Boin12(Design):
+class Boin12(LazyTables, Design):
     """BOIN12 (Lin et al. 2020), see the module docstring for the rules and their sources."""
 
     name = "boin12"
     label = "BOIN12"
     Params = Boin12Params
+    _lazy_tables = ("esc_t", "de_t", "elim_t", "elim_e")  # built on first use (_build_tables)
     needs_efficacy = True
     selects = "OBD"
 
@@ -298,7 +301,6 @@ class Boin12(Design):
         t, e = self.target, self.eff_lower
         u_bar = u01 * e * (1 - t) + u00 * (1 - t) * (1 - e) + u11 * t * e + u10 * t * (1 - e)
         self.benchmark = u_bar + (100 - u_bar) / 2
-        self._build_tables(self.max_patients)
 
     def describe(self) -> dict:
         return super().describe() | {

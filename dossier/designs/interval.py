@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special  # not scipy.stats: beta.sf/ppf are these ufuncs, ~1 s less to import
 
 from dossier.designs.base import (
     DecisionRow,
@@ -36,6 +35,7 @@ from dossier.designs.base import (
     pava,
     unique_rows,
 )
+from dossier.designs.betafn import BinaryPowers, beta_sf_first_above, betaincinv
 from dossier.designs.params import DesignParams, param
 from dossier.designs.state import StepResult, TrialState, _check
 
@@ -70,13 +70,24 @@ def elimination_boundary(target: float, n_max: int, cutoff: float = 0.95, min_n:
     """Smallest y with Pr(p > target | y of n) > cutoff under a Beta(a, b) prior, for n = 0..n_max.
 
     ``NEVER`` where no y qualifies or n < min_n (BOIN's rule: Beta(1,1) prior, at least 3 patients).
+    With integer prior parameters the posterior tail is a binomial sum, compared with the cutoff exactly
+    (:func:`dossier.designs.betafn.beta_sf_exceeds`, DLMF 8.17.5); other priors use scipy's incomplete beta.
     """
     out = np.full(n_max + 1, NEVER, dtype=np.int64)
+    exact = a == int(a) >= 1 and b == int(b) >= 1
+    powers = BinaryPowers(target) if exact else None
     for n in range(max(min_n, 1), n_max + 1):
-        y = np.arange(1, n + 1)  # as get.boundary: y = 0 never eliminates
-        hit = np.flatnonzero(special.betaincc(y + a, n - y + b, target) > cutoff)
-        if hit.size:
-            out[n] = y[hit[0]]
+        if exact:  # as get.boundary: y = 0 never eliminates
+            y = beta_sf_first_above(target, n, cutoff, int(a), int(b), y_min=1, powers=powers)
+            if y is not None:
+                out[n] = y
+            continue
+        from scipy import special
+
+        y = np.arange(1, n + 1)
+        hits = np.flatnonzero(special.betaincc(y + a, n - y + b, target) > cutoff)
+        if hits.size:
+            out[n] = y[hits[0]]
     return out
 
 
@@ -246,8 +257,8 @@ class IntervalDesign(Design):
             a, b = yt + 0.05, nt - yt + 0.05
             wt = 1.0 / (a * b / ((nt + 0.1) ** 2 * (nt + 0.1 + 1)))
             p_all = pava(a / (nt + 0.1), wt)
-            ci_l = pava(special.betaincinv(a, b, 0.025), wt)
-            ci_u = pava(special.betaincinv(a, b, 0.975), wt)
+            ci_l = pava([betaincinv(ai, bi, 0.025) for ai, bi in zip(a, b, strict=True)], wt)
+            ci_u = pava([betaincinv(ai, bi, 0.975) for ai, bi in zip(a, b, strict=True)], wt)
             for k, i in enumerate(np.flatnonzero(trt)):
                 est[i], lo[i], hi[i] = float(p_all[k]), float(ci_l[k]), float(ci_u[k])
         if sel >= 0:

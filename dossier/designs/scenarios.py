@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
-from scipy.special import expit, logit
 
 
 class FittedScenario(BaseModel):
@@ -75,6 +74,8 @@ def _draw(point: np.ndarray, draws, se, idx, z, eps: float = 1e-4) -> np.ndarray
     if draws is not None:
         return np.asarray(draws, float)[idx]
     if se is not None:
+        from scipy.special import expit, logit  # here: ~0.3 s to import (issue 16)
+
         lp = logit(np.clip(point, eps, 1 - eps))
         return expit(lp[None, :] + z[:, None] * np.asarray(se, float)[None, :])
     return np.repeat(point[None, :], len(idx), axis=0)
