@@ -96,6 +96,7 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
             "and positions; keys and formats in dossier/findings.py."),
     "finding": ("Findings", "Statements of the spec that the evidence does not bear out (dossier/findings.py)."),
     "label": ("Target labeling", "Dose-reduction steps: the next lower studied dose levels below the proposed dosage."),
+    "ingest": ("Ingest report", "Rows read from each input dataset and rows kept after the ingest's exclusions."),
 }
 
 _EID = re.compile(r'data-eid="([A-Za-z0-9_]+)[.\"]')
