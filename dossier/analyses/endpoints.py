@@ -218,6 +218,11 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         act_collected = bool(a_known.any()) or (ae_all is not None and ae_all.empty)
         act_missing = (f"{act_var} is blank in every AE record" if "adverse_events.action" in variables
                        else "no action taken with study treatment (AEACN) in ADAE")
+        # why a record's action is unknown: blank, or coded with a meaning of unknown (UNKNOWN, NOT EVALUABLE)
+        unknown = ~a_known
+        act_why = " or ".join(w for w, any_ in (("blank", (unknown & action.eq("")).any()),
+                                                ("coded as unknown", (unknown & action.ne("")).any())) if any_)
+        act_why = f"{act_var} {act_why or 'blank'}"
         ex = None
         if data.exposure is not None:
             ex = data.exposure.assign(usubjid=data.exposure["usubjid"].astype(str)).set_index("usubjid")
@@ -233,7 +238,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
                 collected = True
             out[key] = v
             measures[key] = _status(key, SAFETY_ENDPOINTS[key], source, v, collected,
-                                    f"{act_var} blank" if collected else act_missing)
+                                    act_why if collected else act_missing)
         out["modified"] = _or3(out["reduced"], out["interrupted"])
         mod_ok = measures["reduced"].collected or measures["interrupted"].collected
         measures["modified"] = _status("modified", SAFETY_ENDPOINTS["modified"], measures["reduced"].source,
@@ -303,7 +308,10 @@ def _adsl_discontinuation(data: StudyData, subj: pd.DataFrame, idx: pd.Index, ou
     reason = (subj["discontinuation_reason"].fillna("").astype(str).str.upper().str.strip()
               if var is not None and "discontinuation_reason" in subj else pd.Series("", index=subj.index))
     ok = bool(reason.ne("").any())
-    v = np.where(reason.eq(""), np.nan, reason.str.contains("ADVERSE EVENT").astype(float)) if ok else np.nan
+    # DCDECOD codes every subject's disposition (COMPLETED included): blank is unknown. DCSREAS is the reason for
+    # discontinuation, null when the subject did not discontinue (ADaMIG): blank is "did not discontinue"
+    blank = 0.0 if var == "DCSREAS" else np.nan
+    v = np.where(reason.eq(""), blank, reason.str.contains("ADVERSE EVENT").astype(float)) if ok else np.nan
     out["withdrawn_study"] = pd.Series(v, index=idx)
     measures["withdrawn_study"] = _status(
         "withdrawn_study", f"discontinued the study because of an adverse event (ADSL {var or 'DCDECOD'})",

@@ -70,8 +70,8 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
             "spec): mean response by dosage with t-based CIs; MCP-Mod with normal errors and ANCOVA covariates "
             "(Bretz, Pinheiro & Branson 2005; DoseFinding conventions); Emax model on exposure by least squares "
             "with a profile-likelihood CI of EC50."),
-    "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier PFS and Cox hazard "
-            "ratio (statsmodels PHReg); estimation, not hypothesis testing."),
+    "rnd": ("Randomized comparison", "Rates and differences with Newcombe CIs; Kaplan-Meier estimates and Cox "
+            "hazard ratio of the spec's time-to-event endpoint (statsmodels PHReg); estimation, not hypothesis testing."),
     "dr": ("Dose-response (MCP-Mod)", "Bretz, Pinheiro & Branson 2005; Pinheiro et al. 2014: optimal contrasts, "
            "multiple contrast test (multivariate t), model fit, AIC selection or averaging, target dose; "
            "numbers checked against R DoseFinding."),
@@ -79,7 +79,7 @@ EVIDENCE_GROUPS: dict[str, tuple[str, str]] = {
            "linear-up/log-down AUC, lambda_z by best adjusted R-squared with the PKNCA tolerance rule, PKNCA BLQ "
            "rules); geometric means and CVs by dose; power model with the Smith et al. 2000 acceptance interval."),
     "er": ("Exposure-response", "Logistic regression (statsmodels GLM) of each binary endpoint on log exposure; Emax "
-           "fit; Cox model of PFS on exposure; observed rates by exposure quartile with exact CIs."),
+           "fit; Cox model of the time-to-event endpoint on exposure; observed rates by exposure quartile with exact CIs."),
     "pred": ("Predictions at candidate dosages", "Dose-proportional scaling of observed exposures, propagated "
              "through the E-R models with bootstrap parameter uncertainty."),
     "br": ("Benefit-risk", "Clinical utility index over candidate dosages with documented weights and a weight "

@@ -183,7 +183,7 @@ def test_apparatus_is_generated_from_the_text(built_example, cdisc):
                 head = re.search(rf'<h[12][^>]*\bid="{re.escape(hid)}"[^>]*>(.*?)</h[12]>', doc, re.S)
                 assert head, (where, hid)
                 assert visible_text(head.group(1)).strip() == visible_text(text).strip(), (where, hid)
-            lot = re.findall(r'<li><a href="#[^"]+"><span class="label">Table (\d+)\.', doc)
+            lot = re.findall(r'<li><a href="#[^"]+"><span class="ordinal">Table (\d+)\.', doc)
             assert lot == tables, where
             # abbreviations: exactly the glossary terms the body uses
             listed = re.findall(r"<tr><td>([^<]+)</td><td>", re.search(

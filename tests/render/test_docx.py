@@ -184,7 +184,7 @@ def test_list_entry_with_marked_numbers_is_one_hyperlink():
     Word it is still one internal hyperlink with the entry's whole text."""
     from dossier.render.docx import render_docx
 
-    html = ('<html><body><h2>List of Tables</h2><ol class="lot"><li><a href="#t"><span class="label">Table 1.</span>'
+    html = ('<html><body><h2>List of Tables</h2><ol class="lot"><li><a href="#t"><span class="ordinal">Table 1.</span>'
             ' Doses up to <span class="num" data-eid="ds.max">480</span> mg</a></li></ol>'
             '<table id="t"><caption>Doses</caption><tr><td>x</td></tr></table></body></html>')
     d = Document(io.BytesIO(render_docx(html, svgs={}, pngs={}, date="2026-01-01", title="T")))

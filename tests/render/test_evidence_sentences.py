@@ -97,7 +97,7 @@ def unlinked_by_section(doc: str) -> dict[str, list[str]]:
 
 
 _LOT = re.compile(r'<ol class="lot">(.*?)</ol>', re.S)
-_ENTRY = re.compile(r'<li><a href="#([^"]+)"><span class="label">(Table|Figure) (\d+)\.</span> (.*?)</a></li>', re.S)
+_ENTRY = re.compile(r'<li><a href="#([^"]+)"><span class="ordinal">(Table|Figure) (\d+)\.</span> (.*?)</a></li>', re.S)
 _SPAN_NUM = re.compile(r'<span class="num" data-eid="([^"]+)">([^<]*)</span>')
 
 
@@ -170,7 +170,7 @@ def test_a_study_number_in_a_caption_is_linked_in_the_list_too():
         body = (f'<section class="plan" id="sec-core"><h1>Core</h1><table id="tab-x"><caption>Table: '
                 f'{caption}</caption><tr><td>x</td></tr></table></section>')
         ap = analyse("<!--body-->" + body)
-        lot = "".join(f'<li><a href="#{t.id}"><span class="label">Table {t.number}.</span> {t.html}</a></li>'
+        lot = "".join(f'<li><a href="#{t.id}"><span class="ordinal">Table {t.number}.</span> {t.html}</a></li>'
                       for t in ap.tables)
         return apply(f'<!--body--><section class="front" id="lists"><ol class="lot">{lot}</ol></section>' + body, ap)
 
