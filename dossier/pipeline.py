@@ -14,6 +14,7 @@ A build
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import json
 import os
@@ -62,6 +63,37 @@ def templates_sha256() -> str:
     return h.hexdigest()
 
 
+#: the package's own files that produce the evidence (analysis code, its YAML settings and CSV tables); the
+#: templates and assets are hashed apart (``templates_sha256``), so a template edit reuses the evidence
+CODE_SUFFIXES = (".py", ".yaml", ".csv")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def code_files() -> list[str]:
+    """Every code and data file of the package outside the templates folder (paths relative to the package,
+    with "/"), in a fixed order."""
+    files = []
+    for folder, dirs, names in os.walk(_PACKAGE_DIR):
+        rel = os.path.relpath(folder, _PACKAGE_DIR).replace(os.sep, "/")
+        # not the templates (hashed apart) nor the bytecode caches
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not (d == "templates" and rel == ".")]
+        files += [n if rel == "." else f"{rel}/{n}" for n in names if n.endswith(CODE_SUFFIXES)]
+    return sorted(files)
+
+
+@functools.cache
+def code_sha256() -> str:
+    """One hash over the package's code and data files (relative path, size and content), computed once per
+    process (a few ms for ~100 files): an analysis-code change within one package version makes the cached
+    evidence stale."""
+    h = hashlib.sha256()
+    for rel in code_files():
+        data = (_PACKAGE_DIR / rel).read_bytes()
+        h.update(f"{rel}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
 @dataclass
 class BuildPlan:
     spec_path: Path
@@ -88,8 +120,8 @@ class BuildPlan:
                                    for p in (Path(i.path) for i in self.inputs)]
 
     def evidence_key(self) -> str:
-        """What the evidence depends on: package version, spec and inputs."""
-        payload = {"version": __version__, "spec": self.spec_sha256,
+        """What the evidence depends on: package version and code, spec and inputs."""
+        payload = {"version": __version__, "code": code_sha256(), "spec": self.spec_sha256,
                    "inputs": [i.model_dump() for i in self.inputs]}
         return sha256_bytes(json.dumps(payload, sort_keys=True).encode())
 
@@ -564,6 +596,7 @@ def _manifest(plan: BuildPlan, stage_dir: Path, files: list[Path], evidence_hash
         "spec": {"path": plan.spec_path.name, "sha256": plan.spec_sha256},
         "inputs": [i.model_dump() for i in plan.inputs],
         "templates_sha256": plan.templates_sha256,
+        "code_sha256": code_sha256(),
         "agencies": plan.agencies,
         "formats": plan.formats,
         "evidence_sha256": evidence_hash,
@@ -644,6 +677,8 @@ def check_outputs(plan: BuildPlan) -> list[str]:
             problems.append(f"input changed: {i.name} ({i.path})")
     if set(old_inputs) - {i.name for i in plan.inputs}:
         problems.append(f"inputs removed from the spec: {sorted(set(old_inputs) - {i.name for i in plan.inputs})}")
+    if manifest.get("code_sha256") != code_sha256():
+        problems.append("package code or data changed (dossier/**/*.py, *.yaml, *.csv): the evidence is recomputed")
     if manifest.get("templates_sha256") != plan.templates_sha256:
         problems.append("templates or assets changed")
     if manifest.get("agencies") != plan.agencies or manifest.get("formats") != plan.formats:

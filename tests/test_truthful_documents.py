@@ -196,8 +196,13 @@ def test_no_randomized_part(pilot_oncology_no_randomized):
 def test_non_oncology_gets_general_framing(pilot):
     text, _ = pilot
     for absent in ("Project Optimus", "Division of Oncology", "Oncology Dosing Tool Kit", "oncologic",
-                   "Registration-trial median", "Harvey et al", "NCI CTCAE"):
+                   "Registration-trial median", "Harvey et al", "NCI CTCAE",
+                   # the pilot's time-to-event endpoint is a time to a dermatologic event, not progression-free
+                   # survival; a small molecule's chemical name is not "not applicable"
+                   "Progression-free", "PFS", "Chemical name and structure | not applicable"):
         assert absent not in text, absent
+    assert "Time-to-event parameter (PARAMCD) | TTDE" in text
+    assert "Chemical name and structure | not given in the study specification" in text
     assert "Following ICH E4 (Dose-Response Information to Support Drug Registration)" in text
     assert "FDA attendees are requested from the review division" in text
 
@@ -207,6 +212,7 @@ def test_oncology_framing_only_for_oncology(pilot_oncology_no_randomized):
     assert "Consistent with FDA's Project Optimus" in text
     assert "FDA attendees are requested from the Division of Oncology" in text
     assert "This summary follows the three questions of FDA's Oncology Dosing Tool Kit." in text
+    assert "Progression-free survival parameter (PARAMCD)" in text
 
 
 def test_spec_without_therapeutic_area_is_a_helpful_error(tmp_path):
@@ -480,3 +486,55 @@ def test_no_heading_repeats_the_heading_above_it(built_example):
         assert heads, doc
         repeats = [a for a, b in zip(heads, heads[1:], strict=False) if a == b]
         assert not repeats, (doc, repeats)
+
+
+def test_blank_dcsreas_is_no_discontinuation_not_unknown(tmp_path):
+    """ADSL DCSREAS (reason for discontinuation) is null for a subject who did not discontinue (ADaMIG): read
+    from DCSREAS alone (the pilot's ADSL with DCDECOD dropped), discontinuation for an AE is known for every
+    subject and equals the DCDECOD-based value (92 ADVERSE EVENT of 254), never "unknown" for the completers."""
+    _need_data()
+    from dossier.analyses.endpoints import measure_status, subject_endpoints
+    from dossier.ingest import load_study
+
+    adsl, meta = pyreadstat.read_xport(str(PILOT_DATA / "adsl.xpt"))
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    adsl = adsl.drop(columns="DCDECOD")
+    pyreadstat.write_xport(adsl, str(tmp_path / "adsl.xpt"), table_name="ADSL",
+                           column_labels=[labels[c] for c in adsl.columns])
+    out = {}
+    for name, changes in (("DCDECOD", {}), ("DCSREAS", {"datasets.adsl.path": str(tmp_path / "adsl.xpt")})):
+        (tmp_path / name).mkdir()
+        spec_path = _spec_copy(tmp_path / name, **changes)
+        data, _ = load_study(load_spec(spec_path), spec_path.parent)
+        se = subject_endpoints(data)
+        m = measure_status(se)["withdrawn_study"]
+        assert (m.source, m.status, m.n_known) == (f"ADSL {name}", "collected", 254), m
+        out[name] = se["withdrawn_study"].sort_index()
+    assert int(out["DCSREAS"].sum()) == 92
+    assert out["DCSREAS"].tolist() == out["DCDECOD"].tolist()
+
+
+def test_unknown_action_says_whether_blank_or_coded_unknown(tmp_path):
+    """A dose reduction is unknown for a subject whose AE records hold AEACN UNKNOWN: the reason names the code
+    ("AEACN coded as unknown"), not a blank that the data do not have; with some records blank as well, both."""
+    _need_data()
+    from dossier.analyses.endpoints import measure_status, subject_endpoints
+    from dossier.ingest import load_study
+
+    ae, meta = pyreadstat.read_xport(str(PILOT_DATA / "adae.xpt"))
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    subjects = sorted(ae["USUBJID"].unique())
+    reasons = {}
+    for name, blank in (("coded", set()), ("both", set(subjects[1::9]))):
+        ae["AEACN"] = np.where(ae["USUBJID"].isin(subjects[::7]), "UNKNOWN",
+                               np.where(ae["USUBJID"].isin(blank), "", "DOSE NOT CHANGED"))
+        (tmp_path / name).mkdir()
+        pyreadstat.write_xport(ae, str(tmp_path / name / "adae.xpt"), table_name="ADAE",
+                               column_labels=[labels[c] for c in ae.columns])
+        spec_path = _spec_copy(tmp_path / name, **{"datasets.adae.path": str(tmp_path / name / "adae.xpt")})
+        data, _ = load_study(load_spec(spec_path), spec_path.parent)
+        m = measure_status(subject_endpoints(data))["reduced"]
+        assert m.status == "partial", m
+        reasons[name] = m.reason
+    assert reasons["coded"].endswith("(AEACN coded as unknown)") and "blank" not in reasons["coded"], reasons
+    assert reasons["both"].endswith("(AEACN blank or coded as unknown)"), reasons

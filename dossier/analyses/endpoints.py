@@ -224,6 +224,10 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         act_collected = bool(a_known.any()) or (ae_all is not None and ae_all.empty)
         act_missing = (_why("blank_everywhere", var=act_var) if "adverse_events.action" in variables
                        else _why("no_action"))
+        # why a record's action is unknown: blank, or coded with a meaning of unknown (UNKNOWN, NOT EVALUABLE)
+        unknown = ~a_known
+        act_why = _why("action_unknown", var=act_var, blank=bool((unknown & action.eq("")).any()),
+                       coded=bool((unknown & action.ne("")).any()))
         ex = None
         if data.exposure is not None:
             ex = data.exposure.assign(usubjid=data.exposure["usubjid"].astype(str)).set_index("usubjid")
@@ -239,7 +243,7 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
                 collected = True
             out[key] = v
             measures[key] = _status(key, SAFETY_ENDPOINTS[key], source, v, collected,
-                                    _why("blank", var=act_var) if collected else act_missing)
+                                    act_why if collected else act_missing)
         out["modified"] = _or3(out["reduced"], out["interrupted"])
         mod_ok = measures["reduced"].collected or measures["interrupted"].collected
         measures["modified"] = _status("modified", SAFETY_ENDPOINTS["modified"], measures["reduced"].source,
@@ -309,7 +313,10 @@ def _adsl_discontinuation(data: StudyData, subj: pd.DataFrame, idx: pd.Index, ou
     reason = (subj["discontinuation_reason"].fillna("").astype(str).str.upper().str.strip()
               if var is not None and "discontinuation_reason" in subj else pd.Series("", index=subj.index))
     ok = bool(reason.ne("").any())
-    v = np.where(reason.eq(""), np.nan, reason.str.contains("ADVERSE EVENT").astype(float)) if ok else np.nan
+    # DCDECOD codes every subject's disposition (COMPLETED included): blank is unknown. DCSREAS is the reason for
+    # discontinuation, null when the subject did not discontinue (ADaMIG): blank is "did not discontinue"
+    blank = 0.0 if var == "DCSREAS" else np.nan
+    v = np.where(reason.eq(""), blank, reason.str.contains("ADVERSE EVENT").astype(float)) if ok else np.nan
     out["withdrawn_study"] = pd.Series(v, index=idx)
     measures["withdrawn_study"] = _status(
         "withdrawn_study", f"discontinued the study because of an adverse event (ADSL {var or 'DCDECOD'})",

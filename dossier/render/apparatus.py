@@ -48,6 +48,23 @@ class Item:
     number: str  # "5.2", "7", or "" (unnumbered)
     text: str
     level: int = 1
+    html: str = ""  # the heading's or caption's markup as the contents or a list repeats it (``entry_html``)
+
+
+_ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.S)
+_EID_ATTR = re.compile(r'\bdata-eid="([^"]+)"')
+
+
+def entry_html(fragment: str) -> str:
+    """A heading or caption as an entry of the contents or the lists of tables and figures repeats it: the same
+    text and marks (a heading's own section number, such as the SmPC's 4.2), each evidence-linked number keeping
+    its evidence id (``<span class="num" data-eid=...>``: the entry itself is the link to the heading or the
+    captioned table, and links do not nest), other links reduced to their text, ids dropped."""
+    def anchor(m: re.Match) -> str:
+        eid = _EID_ATTR.search(m.group(1))
+        return f'<span class="num" data-eid="{eid.group(1)}">{m.group(2)}</span>' if eid else m.group(2)
+
+    return _ID.sub("", _ANCHOR.sub(anchor, fragment)).replace(" >", ">").strip()
 
 
 @dataclass
@@ -111,7 +128,8 @@ def analyse(doc: str, glossary: dict[str, str] | None = None,
     for start, _end, number, hid, level in heads:
         m = _HEADING.match(body, start)
         if hid:
-            ap.headings.append(Item(id=hid, number=number, text=plain(m.group(3)), level=level))
+            ap.headings.append(Item(id=hid, number=number, text=plain(m.group(3)), level=level,
+                                    html=entry_html(m.group(3))))
         if number:
             ap.labels[hid] = f"Section {number}"
     # a container (section, core section) takes the number of its first heading
@@ -126,7 +144,8 @@ def analyse(doc: str, glossary: dict[str, str] | None = None,
         for pos, number in found:
             tid = _owner_id(body, pos, tag) or f"{tag[:3]}-{number}"
             head = len("<caption>Table: ") if kind == "Table" else len("<figcaption>Figure: ")
-            items.append(Item(id=tid, number=number, text=plain(body[pos + head:body.find(close, pos)])))
+            caption = body[pos + head:body.find(close, pos)]
+            items.append(Item(id=tid, number=number, text=plain(caption), html=entry_html(caption)))
             ap.labels[tid] = f"{kind} {number}"
     # the words of the body (a tag separates words: "<td>ADAE</td><td>data" holds the term ADAE)
     # (the abbreviations and references lists themselves are left out, so that they cannot cite themselves)

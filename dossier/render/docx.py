@@ -151,7 +151,10 @@ class _Writer:
             fmt["i"] = True
         elif tag in ("sub", "sup", "code"):
             fmt[tag] = True
-        if tag == "a" and (el.get("href") or "").startswith("#") and len(el) == 0:
+        # an internal link is one hyperlink; its spans (an entry of the lists of tables and figures marks its
+        # label and evidence-linked numbers) carry no formatting
+        if tag == "a" and (el.get("href") or "").startswith("#") and all(c.tag == "span" for c in el.iter()
+                                                                          if c is not el):
             text = el.text_content()
             if text:
                 self.targets.add(_bookmark_name(el.get("href")[1:]))

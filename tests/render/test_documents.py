@@ -168,9 +168,9 @@ def test_apparatus_is_generated_from_the_text(built_example, cdisc):
             assert not re.search(r'<a class="xref"[^>]*></a>', doc), where
             for target in re.findall(r'<a class="xref" href="#([^"]+)">', doc):
                 assert f'id="{target}"' in doc, (where, target)
-            tables = re.findall(r'<span class="label">Table (\d+)\.</span>', body)
+            tables = re.findall(r'<caption><span class="label">Table (\d+)\.</span>', body)
             assert tables == [str(i) for i in range(1, len(tables) + 1)] and "<caption>Table:" not in doc, where
-            figures = re.findall(r'<span class="label">Figure (\d+)\.</span>', body)
+            figures = re.findall(r'<figcaption><span class="label">Figure (\d+)\.</span>', body)
             assert figures == [str(i) for i in range(1, len(figures) + 1)], where
             if path.name == "strategy.html":
                 continue
@@ -183,7 +183,7 @@ def test_apparatus_is_generated_from_the_text(built_example, cdisc):
                 head = re.search(rf'<h[12][^>]*\bid="{re.escape(hid)}"[^>]*>(.*?)</h[12]>', doc, re.S)
                 assert head, (where, hid)
                 assert visible_text(head.group(1)).strip() == visible_text(text).strip(), (where, hid)
-            lot = re.findall(r'<li><a href="#[^"]+">Table (\d+)\.', doc)
+            lot = re.findall(r'<li><a href="#[^"]+"><span class="ordinal">Table (\d+)\.', doc)
             assert lot == tables, where
             # abbreviations: exactly the glossary terms the body uses
             listed = re.findall(r"<tr><td>([^<]+)</td><td>", re.search(

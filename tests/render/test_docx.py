@@ -177,3 +177,18 @@ def test_list_of_tables_is_not_numbered_twice():
     d = Document(io.BytesIO(render_docx(html, svgs={}, pngs={}, date="2026-01-01", title="T")))
     styles = {p.text: p.style.name for p in d.paragraphs if p.text}
     assert styles["Table 1. Doses"] != "List Number" and styles["Smith B. A paper. 2000."] == "List Number"
+
+
+def test_list_entry_with_marked_numbers_is_one_hyperlink():
+    """An entry of the list of tables keeps its caption's marks (label, evidence-linked numbers as spans): in
+    Word it is still one internal hyperlink with the entry's whole text."""
+    from dossier.render.docx import render_docx
+
+    html = ('<html><body><h2>List of Tables</h2><ol class="lot"><li><a href="#t"><span class="ordinal">Table 1.</span>'
+            ' Doses up to <span class="num" data-eid="ds.max">480</span> mg</a></li></ol>'
+            '<table id="t"><caption>Doses</caption><tr><td>x</td></tr></table></body></html>')
+    d = Document(io.BytesIO(render_docx(html, svgs={}, pngs={}, date="2026-01-01", title="T")))
+    entry = next(p for p in d.paragraphs if p.text.startswith("Table 1."))
+    assert entry.text == "Table 1. Doses up to 480 mg"
+    links = entry._p.findall(qn("w:hyperlink"))
+    assert len(links) == 1 and "".join(t.text for t in links[0].iter(qn("w:t"))) == entry.text

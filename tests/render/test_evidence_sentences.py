@@ -10,11 +10,17 @@ and digits: EXM-101, G12C, ICH M15, i3+3), design names (3+3), dates, labels (th
 whose plain numbers are checked by the findings engine instead -- the example has none (asserted here from
 evidence.json). Marked one by one in the templates (macros.html.j2), never matched by a pattern: the running
 number of a row or scenario (``m.ordinal``), a number fixed by a published definition (``m.defn``: a score's
-range such as PRO-CTCAE 0-4, the EMA MCP-Mod opinion's four dose groups), a name the spec gives
-(``m.specname``: a scenario's name) and a bibliographic citation (``<cite>``).
+range such as PRO-CTCAE 0-4, the EMA MCP-Mod opinion's four dose groups, a glossary expansion, an agency
+profile's assumption, a method's description in the evidence index), a name or setting the spec gives
+(``m.specname``: a scenario's name, the document version) and a bibliographic citation (``<cite>``: a
+journal's year, volume and pages in the reference list, a statute).
 
-Sections listed in ``KNOWN_UNLINKED`` still print bare numbers (written before evidence ids were required
-everywhere); the test fails if any other section does, so the list can only shrink.
+The front matter (contents, lists of tables and figures) repeats headings and captions: an entry keeps the
+marks and evidence ids of what it repeats (``<span class="num" data-eid=...>`` inside the entry's link to the
+captioned table), and ``lists_repeat_captions`` checks that every entry is its caption, number for number.
+
+Sections listed in ``KNOWN_UNLINKED`` would still print bare numbers; the test fails if any other section
+does, so the list can only shrink (it is empty).
 """
 
 from __future__ import annotations
@@ -24,14 +30,11 @@ import json
 import re
 
 from dossier.findings import _LABEL_BEFORE, _NUM
+from dossier.render.apparatus import analyse, apply, plain
 from dossier.render.html import extract_core_numbers, extract_numbers
 
-#: sections whose templates still print numbers without an evidence id (to be fixed by their owners)
-KNOWN_UNLINKED = {
-    # the contents and lists of tables / figures (their entries repeat captions) and the back matter's reference
-    # list (journal volumes and pages), attributed to "front" and to the last plan section
-    "front", "appendix",
-}
+#: sections whose templates still print numbers without an evidence id (none left)
+KNOWN_UNLINKED: set[str] = set()
 #: sections that must have none (the findings engine's, the justification's and the benefit-risk's)
 STRICT = {"core-justification", "core-benefit_risk", "core-predictions", "questions", "consultation_items"}
 
@@ -51,7 +54,9 @@ EXEMPT = [
 
 
 def bare_numbers(block: str) -> list[str]:
-    text = re.sub(r'<a class="num"[^>]*>.*?</a>', " ", block, flags=re.S)
+    # an evidence-linked number: a link, or inside a list entry (itself a link) a span with the same evidence id
+    text = re.sub(r'<a class="num"[^>]*>.*?</a>|<span class="num" data-eid="[^"]+">[^<]*</span>', " ", block,
+                  flags=re.S)
     text = H.unescape(re.sub(r"<[^>]+>", " ", text))
     for rx in EXEMPT:
         text = rx.sub(lambda m: " " * len(m.group(0)), text)
@@ -91,6 +96,33 @@ def unlinked_by_section(doc: str) -> dict[str, list[str]]:
     return out
 
 
+_LOT = re.compile(r'<ol class="lot">(.*?)</ol>', re.S)
+_ENTRY = re.compile(r'<li><a href="#([^"]+)"><span class="ordinal">(Table|Figure) (\d+)\.</span> (.*?)</a></li>', re.S)
+_SPAN_NUM = re.compile(r'<span class="num" data-eid="([^"]+)">([^<]*)</span>')
+
+
+def lists_repeat_captions(doc: str) -> int:
+    """Every entry of the lists of tables and figures is its caption: the same number and text, and the same
+    evidence-linked numbers (evidence id and value, in order); returns the number of entries checked."""
+    body = doc[doc.index("<!--body-->"):]
+    n = 0
+    for lot in _LOT.findall(body):
+        entries = _ENTRY.findall(lot)
+        assert len(entries) == lot.count("<li>"), lot[:300]
+        for target, kind, number, html in entries:
+            tag, cap = ("table", "caption") if kind == "Table" else ("figure", "figcaption")
+            start = body.find(f'<{tag} id="{target}"')
+            assert start >= 0, target
+            m = re.compile(rf'<{cap}><span class="label">{kind} (\d+)\.</span>(.*?)</{cap}>', re.S).search(body, start)
+            assert m and m.group(1) == number, (target, number)
+            caption = m.group(2)
+            assert plain(html) == plain(caption), (target, plain(html), plain(caption))
+            linked = re.findall(r'<a class="num" data-eid="([^"]+)"[^>]*>(.*?)</a>', caption, re.S)
+            assert _SPAN_NUM.findall(html) == linked, (target, linked)
+            n += 1
+    return n
+
+
 def test_numbers_carry_evidence_ids_and_agree(built_example):
     study = built_example.study_dir
     assert json.loads((study / "evidence.json").read_text(encoding="utf-8"))["findings"] == []
@@ -101,6 +133,7 @@ def test_numbers_carry_evidence_ids_and_agree(built_example):
         whole[agency] = extract_numbers(doc)  # raises when one evidence id renders two values
         core[agency] = extract_core_numbers(doc)
         bad = unlinked_by_section(doc)
+        assert lists_repeat_captions(doc) > 20, agency
         for sec in STRICT:
             assert sec not in bad, (agency, sec, bad[sec][:5])
         unknown = set(bad) - KNOWN_UNLINKED
@@ -128,3 +161,23 @@ def test_bare_number_detection():
     assert bare_numbers("<p>Response was 45.0% at 240 mg.</p>") == ["45.0", "240"]
     assert bare_numbers('<p>Response was <a class="num" data-eid="x">45.0%</a> (95% CI).</p>') == []
     assert bare_numbers("<p>EXM-101, i3+3, 3+3, ICH M15, 2026-11-26, grade 3, version 1.0</p>") == []
+
+
+def test_a_study_number_in_a_caption_is_linked_in_the_list_too():
+    """A caption's evidence-linked number keeps its evidence id in the list of tables; a bare number in a caption
+    (a template that forgot its evidence id) is reported in the caption's section and in the list's entry."""
+    def render(caption: str) -> str:
+        body = (f'<section class="plan" id="sec-core"><h1>Core</h1><table id="tab-x"><caption>Table: '
+                f'{caption}</caption><tr><td>x</td></tr></table></section>')
+        ap = analyse("<!--body-->" + body)
+        lot = "".join(f'<li><a href="#{t.id}"><span class="ordinal">Table {t.number}.</span> {t.html}</a></li>'
+                      for t in ap.tables)
+        return apply(f'<!--body--><section class="front" id="lists"><ol class="lot">{lot}</ol></section>' + body, ap)
+
+    linked = render('Contrast test (critical value <a class="num" data-eid="dr.crit" href="#ev-dr">2.346</a>)')
+    assert '<span class="num" data-eid="dr.crit">2.346</span>' in linked.split('id="sec-core"')[0]
+    assert unlinked_by_section(linked) == {}
+    assert lists_repeat_captions(linked) == 1
+    bare = render("Contrast test (critical value 2.346)")
+    assert unlinked_by_section(bare) == {"front": ["Contrast test (critical value 2.346)"],
+                                         "core": ["Contrast test (critical value 2.346)"]}
