@@ -69,7 +69,8 @@ def pin_text_locale() -> None:
 FONTCONFIG_FILE = pin_fontconfig()
 pin_text_locale()
 
-import weasyprint.pdf.fonts as _weasyprint_fonts  # noqa: E402  (after fontconfig is pinned)
+import weasyprint.html as _weasyprint_html  # noqa: E402  (after fontconfig is pinned)
+import weasyprint.pdf.fonts as _weasyprint_fonts  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError  # noqa: E402
 
@@ -229,6 +230,100 @@ def lighter_svg(svg: str) -> str:
     return svg
 
 
+_MARKER_DEF = re.compile(r'<path id="([^"]+)" d="([^"]*)"((?:\s+[a-z-]+="[^"]*")*)\s*/>')
+_USE = re.compile(r'<use xlink:href="#([^"]+)"((?:\s+[a-z:-]+="[^"]*")*)\s*/>')
+_USES = re.compile(r'<use xlink:href="#[^"]+"(?:\s+[a-z:-]+="[^"]*")*\s*/>(?:\s*<use xlink:href="#[^"]+"'
+                   r'(?:\s+[a-z:-]+="[^"]*")*\s*/>)+')
+_ATTR = re.compile(r'([a-z:-]+)="([^"]*)"')
+_PATH_TOKEN = re.compile(r"[MLQCZz]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_OPACITY = ("opacity", "fill-opacity", "stroke-opacity")
+
+
+def _number(value: float) -> str:
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _path_points(d: str) -> list[str | list[float]] | None:
+    """Path data as commands and coordinate pairs, or None unless only absolute M, L, Q, C and z (what
+    matplotlib writes) with whole pairs."""
+    if _PATH_TOKEN.sub("", d).strip(" \n\t,") or not d.lstrip().startswith("M"):
+        return None  # a command or character other than those
+    tokens = _PATH_TOKEN.findall(d)
+    out: list[str | list[float]] = []
+    numbers: list[float] = []
+    for token in tokens:
+        if token[0].isalpha():
+            if len(numbers) % 2:
+                return None
+            out.extend([numbers[i:i + 2] for i in range(0, len(numbers), 2)])
+            out.append(token)
+            numbers = []
+        else:
+            numbers.append(float(token))
+    if len(numbers) % 2:
+        return None
+    out.extend([numbers[i:i + 2] for i in range(0, len(numbers), 2)])
+    return out if len(out) > 1 else None
+
+
+def merged_markers(svg: str) -> str:
+    """A matplotlib SVG whose runs of markers become single paths, drawn the same.  matplotlib draws each
+    marker (a data point, a tick, an error bar cap) as a ``<use>`` of a path defined once; WeasyPrint draws a
+    ``<use>`` as a copy of the path it references (two nodes, the copy cascaded anew), ~60 % of a figure's
+    nodes.  A run of consecutive ``<use>`` of the same path with the same attributes (no transform, no
+    opacity) becomes one ``<path>`` whose data are the marker's, translated to each position, with the
+    marker's own attributes over the ``<use>``'s (which it inherits).  Drawing one path of several subpaths
+    paints what drawing them one after the other paints when no two markers overlap; when some do, the run
+    is merged only if each marker is one subpath painted in one opaque colour (fill and stroke set, equal or
+    ``none``; fill rule nonzero): the union of same-coloured shapes does not depend on their order."""
+    defs = {m.group(1): (m.group(2), dict(_ATTR.findall(m.group(3)))) for m in _MARKER_DEF.finditer(svg)}
+
+    def run(m: re.Match) -> str:
+        uses = [(u.group(1), dict(_ATTR.findall(u.group(2)))) for u in _USE.finditer(m.group(0))]
+        href, first = uses[0]
+        rest = {k: v for k, v in first.items() if k not in ("x", "y")}
+        if href not in defs or any(h != href or {k: v for k, v in a.items() if k not in ("x", "y")} != rest
+                                   for h, a in uses):
+            return m.group(0)
+        d, own = defs[href]
+        points = _path_points(d)
+        attrs = {**rest, **own}
+        if points is None or "transform" in attrs or any(k in attrs for k in _OPACITY):
+            return m.group(0)
+        offsets = [(float(a.get("x", "0")), float(a.get("y", "0"))) for _, a in uses]
+        if _overlap(points, offsets, attrs):
+            fill, stroke = attrs.get("fill"), attrs.get("stroke")
+            one_colour = fill is not None and stroke is not None and (fill == stroke or "none" in (fill, stroke))
+            if not one_colour or attrs.get("fill-rule") == "evenodd" or sum(p == "M" for p in points) != 1:
+                return m.group(0)
+        data = " ".join(p if isinstance(p, str) else f"{_number(p[0] + x)} {_number(p[1] + y)}"
+                        for x, y in offsets for p in points)
+        return f'<path d="{data}" ' + " ".join(f'{k}="{v}"' for k, v in attrs.items()) + "/>"
+
+    return _USES.sub(run, svg)
+
+
+def _overlap(points: list, offsets: list[tuple[float, float]], attrs: dict[str, str]) -> bool:
+    """Whether any two markers may touch: their bounding boxes (control points included), widened by the
+    stroke width (several times, for miter joins) and a point of margin, intersect."""
+    xy = [p for p in points if not isinstance(p, str)]
+    try:
+        pad = 4 * float(attrs.get("stroke-width", "1")) + 1
+    except ValueError:
+        return True
+    x0, x1 = min(p[0] for p in xy) - pad, max(p[0] for p in xy) + pad
+    y0, y1 = min(p[1] for p in xy) - pad, max(p[1] for p in xy) + pad
+    boxes = sorted((x + x0, x + x1, y + y0, y + y1) for x, y in offsets)
+    for i, (_, a1, b0, b1) in enumerate(boxes):
+        for c0, _, e0, e1 in boxes[i + 1:]:
+            if c0 > a1:
+                break
+            if e0 <= b1 and b0 <= e1:
+                return True
+    return False
+
+
 def svgs_as_images(html: str) -> tuple[str, dict[str, bytes]]:
     """Inline SVG figures as ``<img>`` elements: WeasyPrint still draws them as vectors, but their
     thousands of nodes stay out of the HTML's CSS cascade, which halves the rendering time.  The images
@@ -238,10 +333,51 @@ def svgs_as_images(html: str) -> tuple[str, dict[str, bytes]]:
 
     def repl(match: re.Match) -> str:
         name = str(len(figures))
-        figures[name] = lighter_svg(match.group(1)).encode("utf-8")
+        figures[name] = merged_markers(lighter_svg(match.group(1))).encode("utf-8")
         return f'<img class="figure" alt="" src="{FIGURE_SCHEME}{name}">'
 
     return _SVG.sub(repl, html), figures
+
+
+_CELL = re.compile(r"<(td|th)\b([^>]*)>(.*?)</\1>", re.S)
+_NUM_LINK = re.compile(r'<a class="num"[^>]*?\shref="([^"]*)"[^>]*>([^<]*)</a>')
+_EVIDENCE_ID = re.compile(r'(<a class="num"[^>]*?)\sdata-eid="[^"]*"')
+
+
+def cell_links(html: str) -> str:
+    """The PDF's copy of the document, with the links of the tables' numbers on their cells: a cell whose
+    only links are evidence-linked numbers (``<a class="num" href=...>``) that all go to the same place (the
+    evidence group of its table) becomes that link itself (``<td href=...>``, made a link by
+    :func:`_cell_link`) and its numbers plain text.  Each inline ``<a>`` is an inline box that WeasyPrint
+    splits, measures (twice, for the table's column widths) and draws on its own: the ~3,100 numbers of a
+    variant's tables cost ~20 % of its PDF's CPU.  The page looks the same (``a.num`` inherits colour and has
+    no underline); a click on the cell, rather than on the number, opens the evidence.  The evidence ids
+    (``data-eid``), which the PDF does not use, are dropped from the remaining links (less to parse).  The
+    HTML variant keeps its per-number links and ids."""
+
+    def cell(m: re.Match) -> str:
+        tag, attrs, body = m.groups()
+        targets = {href for href, _ in _NUM_LINK.findall(body)}
+        if len(targets) != 1 or "href=" in attrs:
+            return m.group(0)
+        text = _NUM_LINK.sub(r"\2", body)
+        if re.search(r"<(?:a|td|th|table)\b", text):  # another link, a link with markup, or a nested table
+            return m.group(0)
+        return f'<{tag}{attrs} href="{targets.pop()}">{text}</{tag}>'
+
+    return _EVIDENCE_ID.sub(r"\1", _CELL.sub(cell, html))
+
+
+def _cell_link(element, box, get_image_from_uri, base_url):
+    """WeasyPrint handler of ``td`` / ``th``: an ``href`` (put there by :func:`cell_links`) makes the cell a
+    link, as WeasyPrint's own handler does for ``<a>``."""
+    return _weasyprint_html.handle_a(element, box, get_image_from_uri, base_url)
+
+
+for _tag in ("td", "th"):  # WeasyPrint 70 has no handler of its own for table cells (pinned in pyproject)
+    if _tag in _weasyprint_html.HTML_HANDLERS:
+        raise ImportError(f"this WeasyPrint handles <{_tag}> itself: review dossier.render.pdf._cell_link")
+    _weasyprint_html.HTML_HANDLERS[_tag] = _cell_link
 
 
 def render_pdf(html: str, *, key: str, date: str = "2026-01-01", pdfa: bool = False) -> bytes:
@@ -254,6 +390,7 @@ def render_pdf(html: str, *, key: str, date: str = "2026-01-01", pdfa: bool = Fa
     identifier = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32].encode("ascii")
     try:
         body, figures = svgs_as_images(html)
+        body = cell_links(body)
         source = HTML(string=body, base_url=str(ASSETS_DIR) + "/", url_fetcher=AssetsOnlyFetcher(figures))
         variant = {"pdf_variant": "pdf/a-2b"} if pdfa else {}
         with _source_date_epoch(date):

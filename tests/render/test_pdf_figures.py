@@ -15,7 +15,7 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from dossier.render.figures import RC, svg_markup
-from dossier.render.pdf import _MPL_RULE, lighter_svg, svgs_as_images
+from dossier.render.pdf import _MPL_RULE, lighter_svg, merged_markers, svgs_as_images
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 DRAWN = ("path", "use", "text", "rect", "line", "circle", "polyline", "polygon", "ellipse")
@@ -105,4 +105,72 @@ def test_only_the_pdf_copy_is_lightened():
     html = f"<html><body><figure>{svg}</figure></body></html>"
     body, figures = svgs_as_images(html)
     assert "<svg" not in body and list(figures) == ["0"]
-    assert figures["0"].decode("utf-8") == lighter_svg(svg[svg.index("<svg"):].rstrip())
+    assert figures["0"].decode("utf-8") == merged_markers(lighter_svg(svg[svg.index("<svg"):].rstrip()))
+
+
+# --- markers merged into paths (dossier.render.pdf.merged_markers) ---
+
+def _subpaths(svg: str) -> list[tuple]:
+    """What is painted, in order: one (rounded absolute points, properties) per subpath, a marker's <use>
+    expanded to its path translated to (x, y) with the path's own properties over the use's."""
+    from dossier.render.pdf import _path_points
+
+    root = ET.fromstring(re.sub(r"^.*?(?=<svg\b)", "", svg, flags=re.S))
+    defs = {n.get("id"): n for n in root.iter(f"{SVG_NS}path") if n.get("id")}
+    out: list[tuple] = []
+
+    def painted(d: str, dx: float, dy: float, props: dict) -> None:
+        points = _path_points(d)
+        assert points is not None
+        sub: list = []
+        for p in points + ["M"]:
+            if p == "M" and sub:
+                out.append((tuple(sub), tuple(sorted(props.items()))))
+                sub = []
+            sub.append(p if isinstance(p, str) else (round(p[0] + dx, 4), round(p[1] + dy, 4)))
+
+    def walk(node, in_defs: bool = False) -> None:
+        tag = node.tag.replace(SVG_NS, "")
+        in_defs = in_defs or tag in ("defs", "clipPath")
+        if not in_defs and tag == "use":
+            ref = defs[node.get("{http://www.w3.org/1999/xlink}href")[1:]]
+            props = {k: v for k, v in node.attrib.items() if k not in ("x", "y") and "href" not in k}
+            props.update({k: v for k, v in ref.attrib.items() if k not in ("id", "d")})
+            painted(ref.get("d"), float(node.get("x", 0)), float(node.get("y", 0)), props)
+        elif not in_defs and tag == "path" and "id" not in node.attrib:
+            painted(node.get("d"), 0.0, 0.0, {k: v for k, v in node.attrib.items() if k != "d"})
+        for child in node:
+            walk(child, in_defs)
+
+    walk(root)
+    return out
+
+
+def test_merged_markers_paint_the_same_subpaths_in_the_same_order():
+    light = lighter_svg(_figure())
+    merged = merged_markers(light)
+    assert merged.count("<use") < light.count("<use") / 2  # most markers merged (ticks, points, caps)
+    assert _subpaths(merged) == _subpaths(light)
+    assert len(_subpaths(light)) > 40
+    ET.fromstring(re.sub(r"^.*?(?=<svg\b)", "", merged, flags=re.S))
+
+
+def _markers(fill: str, stroke: str, positions, extra: str = "") -> str:
+    uses = "".join(f'<use xlink:href="#m1" x="{x}" y="{y}" fill="{fill}" stroke="{stroke}"{extra}/>'
+                   for x, y in positions)
+    return ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><defs>'
+            '<path id="m1" d="M 0 -2 L 2 0 L 0 2 L -2 0 z"/></defs>' + uses + "</svg>")
+
+
+def test_overlapping_markers_are_merged_only_when_order_cannot_matter():
+    apart, close = [(10, 10), (30, 10), (50, 10)], [(10, 10), (11, 10), (50, 10)]
+    # apart: any paint; overlapping: one colour only (the union of same-coloured shapes is order-free)
+    assert "<use" not in merged_markers(_markers("#1f77b4", "#000000", apart))
+    assert "<use" not in merged_markers(_markers("#1f77b4", "#1f77b4", close))
+    assert merged_markers(_markers("#1f77b4", "#000000", close)).count("<use") == 3  # edge over fill: kept
+    # transparency or a transform: kept as they are
+    assert merged_markers(_markers("#1f77b4", "#1f77b4", close, ' fill-opacity="0.5"')).count("<use") == 3
+    assert merged_markers(_markers("#1f77b4", "#1f77b4", apart, ' transform="scale(2)"')).count("<use") == 3
+    merged = merged_markers(_markers("#1f77b4", "#1f77b4", apart))
+    assert 'd="M 10 8 L 12 10 L 10 12 L 8 10 z M 30 8 L 32 10' in merged
+    assert _subpaths(merged) == _subpaths(_markers("#1f77b4", "#1f77b4", apart))
