@@ -32,7 +32,7 @@ def render(section: str, bundle, spec, agency: str = "fda", figures: dict | None
     env = _env()
     tpl = env.from_string('{% import "base/macros.html.j2" as m with context %}'
                           '{% include "base/sections/' + section + '.html.j2" %}')
-    evidence = SimpleNamespace(analyses=bundle, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
+    evidence = SimpleNamespace(analyses=bundle, study=spec.study, doses=spec.doses, proposed_dosage=spec.proposed_dosage,
                                randomized_dosages=spec.randomized_dosages)
     from dossier.jurisdictions import load_profile
 
