@@ -159,6 +159,10 @@ def test_partly_missing_measure_uses_known_values_as_denominator(pilot_partly_gr
         assert row["reduction"]["n"] < len(ids)
         assert f"{events}/{len(ids) - len(unknown)} (" in text
     assert "its rates use the" in text and "patients with a known value" in text
+    # the counts of the note are evidence values (linked), its cause named without them
+    r = ms["reduced"]
+    assert f"unknown for {r['n_subjects'] - r['n_known']} of {r['n_subjects']} subjects (AEACN blank)" in text
+    assert r["cause"] == "AEACN blank"
 
 
 # -- sections that apply --------------------------------------------------------------------------------------

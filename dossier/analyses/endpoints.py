@@ -64,6 +64,7 @@ class Measure(Result):
     n_subjects: int
     n_known: int
     reason: str | None = None
+    cause: str | None = None  # a partly known measure: why values are unknown, without the counts (templates)
 
     @property
     def collected(self) -> bool:
@@ -137,8 +138,10 @@ def _status(key: str, label: str, source: str, values: pd.Series, collected: boo
         return Measure(key=key, label=label, source=source, status="not_collected", n_subjects=n, n_known=0,
                        reason=reason)
     status = "collected" if k == n else "partial"
-    why = None if k == n else f"unknown for {n - k} of {n} subjects ({reason or 'source value blank'})"
-    return Measure(key=key, label=label, source=source, status=status, n_subjects=n, n_known=k, reason=why)
+    cause = None if k == n else (reason or "source value blank")
+    why = None if k == n else f"unknown for {n - k} of {n} subjects ({cause})"
+    return Measure(key=key, label=label, source=source, status=status, n_subjects=n, n_known=k, reason=why,
+                   cause=cause)
 
 
 def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: list[str] | tuple[str, ...] = ()
