@@ -535,8 +535,11 @@ def test_unknown_action_says_whether_blank_or_coded_unknown(tmp_path):
                                column_labels=[labels[c] for c in ae.columns])
         spec_path = _spec_copy(tmp_path / name, **{"datasets.adae.path": str(tmp_path / name / "adae.xpt")})
         data, _ = load_study(load_spec(spec_path), spec_path.parent)
-        m = measure_status(subject_endpoints(data))["reduced"]
+        ms = measure_status(subject_endpoints(data))
+        m = ms["reduced"]
         assert m.status == "partial", m
         reasons[name] = m.reason
+        # reduction or interruption: the same cause, not a generic "source value blank"
+        assert ms["modified"].cause == m.cause, ms["modified"]
     assert reasons["coded"].endswith("(AEACN coded as unknown)") and "blank" not in reasons["coded"], reasons
     assert reasons["both"].endswith("(AEACN blank or coded as unknown)"), reasons

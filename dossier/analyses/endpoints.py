@@ -245,7 +245,9 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         out["modified"] = _or3(out["reduced"], out["interrupted"])
         mod_ok = measures["reduced"].collected or measures["interrupted"].collected
         measures["modified"] = _status("modified", SAFETY_ENDPOINTS["modified"], measures["reduced"].source,
-                                       out["modified"], mod_ok, None if mod_ok else measures["reduced"].reason)
+                                       out["modified"], mod_ok,
+                                       (measures["reduced"].cause or measures["interrupted"].cause) if mod_ok
+                                       else measures["reduced"].reason)
         # persistent low-grade toxicity
         end_tx = None
         if data.exposure is not None:
