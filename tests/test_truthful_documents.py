@@ -161,6 +161,10 @@ def test_partly_missing_measure_uses_known_values_as_denominator(pilot_partly_gr
         assert row["reduction"]["n"] < len(ids)
         assert f"{events}/{len(ids) - len(unknown)} (" in text
     assert "its rates use the" in text and "patients with a known value" in text
+    # the counts of the note are evidence values (linked), its cause named without them
+    r = ms["reduced"]
+    assert f"unknown for {r['n_subjects'] - r['n_known']} of {r['n_subjects']} subjects (AEACN blank)" in text
+    assert r["cause"] == "AEACN blank"
 
 
 # -- sections that apply --------------------------------------------------------------------------------------
@@ -533,8 +537,11 @@ def test_unknown_action_says_whether_blank_or_coded_unknown(tmp_path):
                                column_labels=[labels[c] for c in ae.columns])
         spec_path = _spec_copy(tmp_path / name, **{"datasets.adae.path": str(tmp_path / name / "adae.xpt")})
         data, _ = load_study(load_spec(spec_path), spec_path.parent)
-        m = measure_status(subject_endpoints(data))["reduced"]
+        ms = measure_status(subject_endpoints(data))
+        m = ms["reduced"]
         assert m.status == "partial", m
         reasons[name] = m.reason
+        # reduction or interruption: the same cause, not a generic "source value blank"
+        assert ms["modified"].cause == m.cause, ms["modified"]
     assert reasons["coded"].endswith("(AEACN coded as unknown)") and "blank" not in reasons["coded"], reasons
     assert reasons["both"].endswith("(AEACN blank or coded as unknown)"), reasons

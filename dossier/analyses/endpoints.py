@@ -65,6 +65,7 @@ class Measure(Result):
     n_subjects: int
     n_known: int
     reason: Phrase | None = None  # why it is not (fully) known, worded by templates/data/wording.yaml
+    cause: Phrase | None = None  # a partly known measure: why values are unknown, without the counts (templates)
 
     @property
     def collected(self) -> bool:
@@ -143,8 +144,10 @@ def _status(key: str, label: str, source: str, values: pd.Series, collected: boo
         return Measure(key=key, label=label, source=source, status="not_collected", n_subjects=n, n_known=0,
                        reason=reason)
     status = "collected" if k == n else "partial"
+    cause = None if k == n else (reason or _why("source_blank"))
     why = None if k == n else _why("partial", unknown=n - k, n=n, why=reason)
-    return Measure(key=key, label=label, source=source, status=status, n_subjects=n, n_known=k, reason=why)
+    return Measure(key=key, label=label, source=source, status=status, n_subjects=n, n_known=k, reason=why,
+                   cause=cause)
 
 
 def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: list[str] | tuple[str, ...] = ()
@@ -247,7 +250,9 @@ def subject_endpoints(data: StudyData, low_grade_days: int = 28, aesi_terms: lis
         out["modified"] = _or3(out["reduced"], out["interrupted"])
         mod_ok = measures["reduced"].collected or measures["interrupted"].collected
         measures["modified"] = _status("modified", SAFETY_ENDPOINTS["modified"], measures["reduced"].source,
-                                       out["modified"], mod_ok, None if mod_ok else measures["reduced"].reason)
+                                       out["modified"], mod_ok,
+                                       (measures["reduced"].cause or measures["interrupted"].cause) if mod_ok
+                                       else measures["reduced"].reason)
         # persistent low-grade toxicity
         end_tx = None
         if data.exposure is not None:

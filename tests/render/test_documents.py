@@ -66,16 +66,6 @@ def page_lines(text: str) -> list[str]:
             and "\u00b7" not in ln]
 
 
-@pytest.fixture(scope="module")
-def cdisc(tmp_path_factory):
-    spec = REPO / "examples" / "cdisc_pilot" / "study.yaml"
-    if not (REPO.parent / "shared" / "data").is_dir():
-        pytest.skip("the CDISC pilot example reads the shared data folder (../shared/data)")
-    from dossier.pipeline import build
-
-    return build(spec, out_dir=tmp_path_factory.mktemp("cdisc"), workers=1).study_dir
-
-
 def _docs(study: Path) -> list[Path]:
     return sorted(study.glob("*/dossier.html")) + sorted(study.glob("internal/strategy.html"))
 

@@ -146,6 +146,17 @@ def test_numbers_carry_evidence_ids_and_agree(built_example):
         assert not differ, (a, b, dict(list(differ.items())[:5]))
 
 
+def test_real_data_dossier_numbers_carry_evidence_ids(cdisc):
+    """The CDISC pilot (real ADaM: no CTCAE grade, AEACN blank, ingest warnings) is held to the same rule in every
+    section, its lists of tables and figures included."""
+    for path in sorted(cdisc.glob("*/dossier.html")):
+        doc = path.read_text(encoding="utf-8")
+        extract_numbers(doc)
+        assert lists_repeat_captions(doc) > 5, path
+        bad = unlinked_by_section(doc)
+        assert not bad, {s: v[:3] for s, v in bad.items()}
+
+
 def test_marked_numbers_that_are_no_study_facts():
     """Ordinals, published definitions, spec names and citations are exempt only where a template marks them."""
     doc = ('<div class="core-section" id="core-x"><p>Scenario <span class="ordinal">2</span>: '
