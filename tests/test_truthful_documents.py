@@ -164,7 +164,7 @@ def test_partly_missing_measure_uses_known_values_as_denominator(pilot_partly_gr
     # the counts of the note are evidence values (linked), its cause named without them
     r = ms["reduced"]
     assert f"unknown for {r['n_subjects'] - r['n_known']} of {r['n_subjects']} subjects (AEACN blank)" in text
-    assert r["cause"] == "AEACN blank"
+    assert say(r["cause"]) == "AEACN blank"
 
 
 # -- sections that apply --------------------------------------------------------------------------------------
@@ -540,7 +540,7 @@ def test_unknown_action_says_whether_blank_or_coded_unknown(tmp_path):
         ms = measure_status(subject_endpoints(data))
         m = ms["reduced"]
         assert m.status == "partial", m
-        reasons[name] = m.reason
+        reasons[name] = say(m.reason)
         # reduction or interruption: the same cause, not a generic "source value blank"
         assert ms["modified"].cause == m.cause, ms["modified"]
     assert reasons["coded"].endswith("(AEACN coded as unknown)") and "blank" not in reasons["coded"], reasons
