@@ -26,7 +26,24 @@ from typing import TYPE_CHECKING, Any
 
 from dossier.errors import DesignError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the modules the registry and the exports below import on first use (import graph, types)
+    from dossier.designs import (  # noqa: F401
+        backfill,
+        base,
+        boin,
+        boin12,
+        crm,
+        i3plus3,
+        mtpi2,
+        obd,
+        params,
+        randomized,
+        scenarios,
+        simulate,
+        three_plus_three,
+        tite_boin,
+        uboin,
+    )
     from dossier.designs.base import Design
     from dossier.designs.obd import ObdOperatingCharacteristics
 

@@ -70,11 +70,6 @@ def beta_sf_first_above(x: float, n: int, cutoff: float, a: int = 1, b: int = 1,
     return None if k is None or k - (a - 1) > n else k - (a - 1)
 
 
-def _log_front(a: float, b: float, x: float, lbeta: float) -> float:
-    """log of x^a (1 - x)^b / B(a, b)."""
-    return a * math.log(x) + b * math.log1p(-x) - lbeta
-
-
 def _betacf(a: float, b: float, x: float) -> float:
     """The continued fraction of I_x(a, b) (DLMF 8.17.22) by the modified Lentz method (Numerical Recipes
     ``betacf``); converges fast for x < (a + 1) / (a + b + 2)."""
@@ -115,17 +110,24 @@ def betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    lbeta = _lbeta(a, b)
+    return _betainc(a, b, x, 1.0 - x, math.log(x), math.log1p(-x), _lbeta(a, b))
+
+
+def _betainc(a: float, b: float, x: float, y: float, log_x: float, log_y: float, lbeta: float) -> float:
+    """I_x(a, b) from x, y = 1 - x and their logs, each given accurately (y may be far below the spacing of
+    doubles near 1, as in the upper quantiles of a small b)."""
+    front = math.exp(a * log_x + b * log_y - lbeta)  # x^a (1 - x)^b / B(a, b)
     if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(_log_front(a, b, x, lbeta)) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(_log_front(b, a, 1.0 - x, lbeta)) * _betacf(b, a, 1.0 - x) / b
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, y) / b
 
 
 def betaincinv(a: float, b: float, p: float) -> float:
     """The x with I_x(a, b) = p (the p-quantile of Beta(a, b)), a, b > 0, 0 <= p <= 1.
 
-    Newton's method on u = logit(x) (dI/du = x^a (1 - x)^b / B(a, b), never underflowing to a flat step
-    for the tiny quantiles of a < 1), kept inside a bracket that bisection shrinks when a step leaves it."""
+    Newton's method on u = logit(x), with x and 1 - x evaluated from u (so that a quantile within 1e-16 of 0
+    or of 1 is still resolved; dI/du = x^a (1 - x)^b / B(a, b)), kept inside a bracket that bisection
+    shrinks when a step leaves it."""
     if not (a > 0 and b > 0) or not 0.0 <= p <= 1.0:
         raise ValueError(f"betaincinv needs a, b > 0 and 0 <= p <= 1, got ({a}, {b}, {p})")
     if p == 0.0:
@@ -137,18 +139,16 @@ def betaincinv(a: float, b: float, p: float) -> float:
     mean = a / (a + b)
     u = math.log(mean) - math.log1p(-mean)
     for _ in range(400):
-        x = _expit(u)
-        f = betainc(a, b, x) - p
+        log_x, log_y = -_log1pexp(-u), -_log1pexp(u)
+        f = _betainc(a, b, _expit(u), _expit(-u), log_x, log_y, lbeta) - p
         if f == 0.0:
             break
         if f > 0:
             hi = u
         else:
             lo = u
-        # dI/du = x^a (1 - x)^b / B(a, b); log x = -log1p(e^-u), log(1 - x) = -log1p(e^u)
-        log_slope = -a * _log1pexp(-u) - b * _log1pexp(u) - lbeta
-        step = f / math.exp(log_slope) if log_slope > -700 else math.inf
-        nxt = u - step
+        log_slope = a * log_x + b * log_y - lbeta
+        nxt = u - f / math.exp(log_slope) if log_slope > -700 else 0.5 * (lo + hi)
         if not lo < nxt < hi:
             nxt = 0.5 * (lo + hi)
         if abs(nxt - u) <= 4 * _EPS * max(1.0, abs(u)) or hi - lo <= 4 * _EPS * max(1.0, abs(lo), abs(hi)):

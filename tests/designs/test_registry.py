@@ -186,3 +186,15 @@ def test_start_dose_is_one_based_in_the_spec_and_on_the_cli():
     code, out, exc = cli("simulate", "--design", "boin", "--true-tox", "0.1,0.2,0.3", "--trials", "10",
                          "--start-dose", "0")
     assert code != 0 and isinstance(exc, DesignError)
+
+
+def test_every_export_and_view_of_the_lazy_registry_resolves():
+    """The package imports a design's module on first use: every exported name resolves, each registry name
+    gives the class of that name, and the capability views are those of the classes."""
+    import dossier.designs as designs
+
+    for name in designs.__all__:
+        assert getattr(designs, name) is not None, name
+    assert all(cls.name == key for key, cls in REGISTRY.items())
+    assert set(designs.DESIGNS) | set(designs.OBD_DESIGNS) == set(REGISTRY)
+    assert designs.design_key("U-BOIN") == "uboin" and designs.design_label("bf-boin") == "BF-BOIN"
