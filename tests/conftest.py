@@ -82,3 +82,39 @@ def pytest_runtest_makereport(item, call):
             report.outcome = "failed"
             report.longrepr = (f"shared data are required in CI, but this test skipped: {reason}\n"
                                f"(mount the sibling `shared` folder, or unset CI to run outside CI)")
+
+
+# -- order of the files under pytest-xdist ----------------------------------------------------------------------
+# `make test` runs `--dist loadfile`: each file goes whole to one worker. xdist would hand out the files with the
+# most tests first, so the few-test files with whole builds (the wheel, the rebuilds) came last and one worker
+# ran them alone at the end. The files below (the expensive ones, most CPU first, measured with a per-test CPU
+# clock) are handed out first and the many cheap files fill the gaps (longest-processing-time-first).
+HEAVY_FILES = (
+    "tests/render/test_documents.py",      # the shared example build (3 agencies, HTML + PDF) and page texts
+    "tests/test_pipeline.py",
+    "tests/test_pipeline_rebuilds.py",
+    "tests/test_wheel.py",
+    "tests/render/test_docx.py",
+    "tests/test_pipeline_obd_builds.py",
+    "tests/test_findings.py",
+    "tests/ingest/test_pk.py",
+    "tests/test_cli.py",
+    "tests/render/test_figures.py",
+    "tests/render/test_machine_independence.py",
+    "tests/analyses/test_run_analyses.py",
+)
+
+
+def pytest_configure(config):
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep the collection order set below
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(HEAVY_FILES)}
+
+    def key(item):
+        path = item.nodeid.split("::", 1)[0]
+        return rank.get(path, len(rank))
+
+    items.sort(key=key)  # stable: the order inside a file and among the other files is kept

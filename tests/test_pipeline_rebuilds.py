@@ -1,5 +1,5 @@
 """End-to-end rebuilds of copies of the example study: staleness checks, template-only rebuilds, atomic
-replacement, escaping of dataset strings, spec errors and the OBD designs (split from test_pipeline.py so that
+replacement, escaping of dataset strings and spec errors (split from test_pipeline.py so that
 pytest-xdist runs the two files' builds on different workers)."""
 
 from __future__ import annotations
@@ -88,8 +88,9 @@ def test_dataset_and_spec_strings_are_escaped(example_copy, tmp_path):
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2, "both the spec title and the AE term are shown, escaped"
     pdf = result.study_dir / "fda" / "dossier.pdf"
     assert preflight_pdf(pdf, "letter") == []  # in particular: no JavaScript
-    text = "".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
-    assert "alert(1)" in text  # shown as plain text
+    # shown as plain text; the title page carries the spec title, so the pages are read only up to the first
+    # that shows it (text extraction of the whole PDF cost ~11 s of CPU)
+    assert any("alert(1)" in (page.extract_text() or "") for page in PdfReader(str(pdf)).pages)
 
 
 def test_unknown_agency_and_missing_dataset_are_dossier_errors(example_copy, tmp_path):
@@ -99,45 +100,3 @@ def test_unknown_agency_and_missing_dataset_are_dossier_errors(example_copy, tmp
     with pytest.raises(DossierError, match="dataset file not found") as err:
         build(example_copy, out_dir=tmp_path)
     assert err.value.where == "datasets.adrs.path"
-
-
-def test_obd_design_spec_builds_and_cached_evidence_keeps_obd_results(example_copy, tmp_path):
-    spec = yaml.safe_load(example_copy.read_text())
-    spec["design"].update(name="bf-boin", n_trials=200)
-    for sc in spec["design"]["scenarios"]:
-        sc["true_eff"] = [0.10, 0.20, 0.35, 0.38, 0.40, 0.40]
-    example_copy.write_text(yaml.safe_dump(spec))
-    first = build(example_copy, agencies="fda", formats="html", out_dir=tmp_path)
-    html = (first.study_dir / "fda" / "dossier.html").read_text()
-    assert "Mean backfill patients" in html and "mean trial duration" in html
-    # a template-only change re-renders from evidence.json: the OBD fields must survive the round trip
-    again = build(example_copy, agencies="ema", formats="html", out_dir=tmp_path)
-    assert again.status == "rendered"
-    assert "Mean backfill patients" in (again.study_dir / "ema" / "dossier.html").read_text()
-
-
-@pytest.mark.parametrize("name", ["uboin", "boin12"])
-def test_utility_design_spec_builds(example_copy, tmp_path, name):
-    """A utility (OBD) design as the study's design: OBD selection in the OCs, the escalation summary's MTD by
-    BOIN's isotonic rule, the design's printed name."""
-    spec = yaml.safe_load(example_copy.read_text())
-    spec["design"].update(name=name, n_trials=100, n_cohorts=12)
-    if name == "uboin":
-        spec["design"]["uboin"] = {"s1": 9, "s2": 18, "allocation": "proportional"}
-    for sc in spec["design"]["scenarios"]:
-        sc["true_eff"] = [0.10, 0.20, 0.35, 0.38, 0.40, 0.40]
-    example_copy.write_text(yaml.safe_dump(spec))
-    html = (build(example_copy, agencies="fda", formats="html", out_dir=tmp_path).study_dir / "fda"
-            / "dossier.html").read_text()
-    label = {"uboin": "U-BOIN", "boin12": "BOIN12"}[name]
-    assert f"The escalation used the {label} design" in html and f"followed the {label} design" in html
-    assert "Selected as OBD" in html
-    assert "The MTD selected by the design is" in html
-
-
-def test_obd_design_needs_efficacy_scenarios(example_copy, tmp_path):
-    spec = yaml.safe_load(example_copy.read_text())
-    spec["design"]["name"] = "boin12"
-    example_copy.write_text(yaml.safe_dump(spec))
-    with pytest.raises(SpecError, match="design boin12 needs true_eff in every scenario"):
-        build(example_copy, out_dir=tmp_path)
