@@ -1,8 +1,9 @@
 """Cold build of the example study (3 agencies, HTML + PDF) against issue 16's targets.
 
 1. Stages, one after the other in this process (CPU seconds of this process and wall seconds; one run):
-   analyses (ingest + every analysis + simulation study), figures (one process), HTML (3 variants),
-   PDF (3 variants, one process), preflight (3 PDFs, from the bytes).  What each stage costs, whoever runs it.
+   analyses (ingest + every analysis + simulation study), figures (one process), HTML (3 variants and the
+   internal report), PDF (the 4 documents, one process; CPU per document printed), preflight (4 PDFs, from
+   the bytes).  What each stage costs, whoever runs it.
 2. End to end, as a user runs it: ``python -m dossier build --force`` in a fresh process on an empty output
    folder (cold: imports included; figures and PDFs in processes sized to the cores), ``--runs`` times:
    median wall time and CPU time (the build and its worker processes), against the target of 15 s; then
@@ -52,7 +53,7 @@ class Stopwatch:
 def stages() -> None:
     from dossier.jurisdictions import load_profile
     from dossier.pipeline import _make_figures, compute_evidence, plan_build, questions_for
-    from dossier.render.html import render_html
+    from dossier.render.html import agency_core_sections, render_html, render_internal_html
     from dossier.render.pdf import render_pdf
     from dossier.render.preflight import preflight_bytes
 
@@ -66,25 +67,38 @@ def stages() -> None:
             figures = _make_figures(evidence, workers=1)
         rows.append((f"figures ({len(figures)} SVG, one process)", sw))
         key = evidence.content_hash()
-        questions = questions_for(plan.spec, evidence)
+        spec = plan.spec
+        extra = {"render": spec.render.model_dump(), "spec_agencies": list(spec.agencies)}
+        profiles = {a: load_profile(a, spec.overrides.get(a), area=spec.study.therapeutic_area) for a in plan.agencies}
         with Stopwatch() as sw:
-            htmls = {a: render_html(evidence, load_profile(a, plan.spec.overrides.get(a)), figures=figures,
-                                    questions=questions, evidence_hash=key) for a in plan.agencies}
-        rows.append((f"HTML ({len(htmls)} variants)", sw))
+            htmls = {a: render_html(evidence, p, figures=figures, questions=questions_for(spec, evidence, p),
+                                    evidence_hash=key, extra=extra,
+                                    core_sections=agency_core_sections(spec.render.pmr_risk_in_agency_variants))
+                     for a, p in profiles.items()}
+            htmls["internal"] = render_internal_html(evidence, figures=figures, agencies=plan.agencies, extra=extra,
+                                                     evidence_hash=key)
+        rows.append((f"HTML ({len(profiles)} variants + internal report)", sw))
+        pdfs, per_pdf = {}, []
         with Stopwatch() as sw:
-            pdfs = {a: render_pdf(h, key=f"{key}:{a}", date=evidence.study.document_date) for a, h in htmls.items()}
-        rows.append((f"PDF ({len(pdfs)} variants, one process)", sw))
+            for a, h in htmls.items():
+                with Stopwatch() as one:
+                    pdfs[a] = render_pdf(h, key=f"{key}:{a}", date=evidence.study.document_date)
+                per_pdf.append(f"{a} {one.cpu:.1f} s")
+        rows.append((f"PDF ({len(pdfs)} documents, one process)", sw))
         with Stopwatch() as sw:
             problems = [p for a, pdf in pdfs.items()
-                        for p in preflight_bytes(pdf, load_profile(a, plan.spec.overrides.get(a)).paper)]
-        rows.append(("preflight (3 PDFs)", sw))
+                        for p in preflight_bytes(pdf, profiles[a].paper if a in profiles else "a4",
+                                                 submission=a in profiles)]
+        rows.append((f"preflight ({len(pdfs)} PDFs)", sw))
     if problems:
         raise SystemExit(f"preflight failed: {problems}")
     total = sum(sw.cpu for _, sw in rows)
-    print("stages, one after the other in one process (one run):")
+    print(f"stages, one after the other in one process (one run; load average now "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}):")
     for label, sw in rows:
         print(f"  {label:48s} wall {sw.wall:6.2f} s  cpu {sw.cpu:6.2f} s  ({100 * sw.cpu / total:4.1f} % of cpu)")
     print(f"  {'sum':48s} {'':13s} cpu {total:6.2f} s  (2 cores: >= {total / 2:.1f} s wall with perfect overlap)")
+    print(f"  PDF cpu per document: {', '.join(per_pdf)}")
 
 
 def run(args: list[str]) -> tuple[float, float]:

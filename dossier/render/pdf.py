@@ -306,7 +306,8 @@ def merged_markers(svg: str) -> str:
 
 def _overlap(points: list, offsets: list[tuple[float, float]], attrs: dict[str, str]) -> bool:
     """Whether any two markers may touch: their bounding boxes (control points included), widened by the
-    stroke width (several times, for miter joins) and a point of margin, intersect."""
+    stroke width (several times, for miter joins; matplotlib sets ``stroke-width`` on every marker whose width
+    is not the initial 1) and a point of margin, intersect."""
     xy = [p for p in points if not isinstance(p, str)]
     try:
         pad = 4 * float(attrs.get("stroke-width", "1")) + 1
